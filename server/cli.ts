@@ -1,0 +1,145 @@
+import { parseArgs } from 'node:util';
+import cliProgress from 'cli-progress';
+import { SETTINGS, loadConfig, type SettingValues } from './config.ts';
+import { createEngines } from './engines.ts';
+import { OmniLiveServer, describeEngines } from './http/server.ts';
+import { ingestFile, type IngestQuestion } from './ingest/ingest.ts';
+import { formatMediaTime } from './reasoning/llm/media-clock.ts';
+import type { ServerEvent } from './session/types.ts';
+
+const USAGE = `Usage: omnilive <command> [options]
+
+Commands:
+  serve                 HTTP + WebSocket server (web app at /, Realtime API at /v1/realtime)
+  ingest FILE           play a media file into a session as if live
+      --speed 1|max       real time (default) or as fast as possible; same events
+      --ask "SEC=TEXT"    type a question at that media time (repeatable)
+      --jsonl             print every server event as one JSON line on stdout
+
+Options (flags win over environment variables):
+${SETTINGS.filter((s) => s[1])
+  .map((s) => `  ${`${s[1]} VALUE`.padEnd(26)}${s[4]} [${s[2]}; default ${s[3] || 'none'}]`)
+  .join('\n')}
+  --help`;
+
+function settingFlags(): Record<string, { type: 'string' }> {
+  return Object.fromEntries(SETTINGS.filter((s) => s[1]).map((s) => [s[1].slice(2), { type: 'string' as const }]));
+}
+
+function settingValues(values: Record<string, unknown>): SettingValues {
+  const out: SettingValues = {};
+  for (const [key, flag] of SETTINGS) if (flag && typeof values[flag.slice(2)] === 'string') out[key] = values[flag.slice(2)] as string;
+  return out;
+}
+
+export async function main(argv = process.argv.slice(2)): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      ...settingFlags(),
+      speed: { type: 'string', default: '1' },
+      ask: { type: 'string', multiple: true },
+      jsonl: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command, ...rest] = positionals;
+  if (values.help || !command) {
+    console.log(USAGE);
+    return command || values.help ? 0 : 2;
+  }
+  const config = loadConfig(settingValues(values));
+  if (command === 'serve') return serve(config);
+  if (command === 'ingest') {
+    if (rest.length !== 1) throw new TypeError('ingest takes exactly one FILE');
+    return ingest(config, rest[0]!, values.speed!, values.ask ?? [], values.jsonl!);
+  }
+  throw new TypeError(`unknown command '${command}' (try --help)`);
+}
+
+async function serve(config: ReturnType<typeof loadConfig>): Promise<number> {
+  const engines = await createEngines(config);
+  const server = new OmniLiveServer(config, engines);
+  const { host, port, tls } = await server.listen();
+  const shown = host.includes(':') ? `[${host}]` : host;
+  console.log(`omnilive: listening on http://${shown}:${port}${tls ? ` and https://${shown}:${port}` : ''}`);
+  console.log(`omnilive: Realtime API at ws${tls ? '(s)' : ''}://${shown}:${port}/v1/realtime`);
+  if (server.tlsSource) console.log(`omnilive: TLS certificate ${server.tlsSource}`);
+  console.log(`omnilive: engines ${JSON.stringify(describeEngines(engines))}`);
+  if (!engines.reasoner.usesLanguageModel) console.log('omnilive: no language model configured (OMNILIVE_LLM_URL): answers come from transcript search');
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  console.log('omnilive: shutting down');
+  await server.close();
+  await engines.close();
+  return 0;
+}
+
+function parseQuestion(spec: string): IngestQuestion {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*=(.+)$/s.exec(spec);
+  if (!m) throw new TypeError(`--ask takes "SECONDS=question", got '${spec}'`);
+  return { atMs: Number(m[1]) * 1000, text: m[2]!.trim() };
+}
+
+async function ingest(config: ReturnType<typeof loadConfig>, file: string, speedFlag: string, asks: string[], jsonl: boolean): Promise<number> {
+  if (speedFlag !== '1' && speedFlag !== 'max') throw new TypeError(`--speed takes 1 or max, got '${speedFlag}'`);
+  const questions = asks.map(parseQuestion);
+  const engines = await createEngines(config);
+  const bar = process.stderr.isTTY || process.env.OMNILIVE_PROGRESS
+    ? new cliProgress.SingleBar({ stream: process.stderr, format: 'ingest [{bar}] {percentage}% | {media} / {total} | {speed}× real time', hideCursor: true }, cliProgress.Presets.shades_classic)
+    : undefined;
+  const started = performance.now();
+  let barStarted = false;
+  const abort = new AbortController();
+  process.once('SIGINT', () => abort.abort());
+  try {
+    const result = await ingestFile({
+      file,
+      engines,
+      speed: speedFlag === 'max' ? 'max' : 1,
+      questions,
+      settings: { voice: config.tts.voice, filter: { mode: config.instructionFilter, minWords: 2 } },
+      signal: abort.signal,
+      onEvent: (event) => (jsonl ? process.stdout.write(`${JSON.stringify(event)}\n`) : printEvent(event)),
+      onProgress: (mediaMs, durationMs) => {
+        if (!bar) return;
+        const payload = { media: formatMediaTime(mediaMs), total: formatMediaTime(durationMs), speed: (mediaMs / (performance.now() - started)).toFixed(1) };
+        if (!barStarted) {
+          bar.start(Math.max(1, Math.round(durationMs / 1000)), 0, payload);
+          barStarted = true;
+        }
+        bar.update(Math.round(mediaMs / 1000), payload);
+      },
+    });
+    bar?.stop();
+    process.stderr.write(`omnilive: ingested ${formatMediaTime(result.mediaMs)} of media in ${(result.wallMs / 1000).toFixed(1)} s (${(result.mediaMs / result.wallMs).toFixed(1)}× real time)\n`);
+    return 0;
+  } finally {
+    bar?.stop();
+    await engines.close();
+  }
+}
+
+/** Human-readable transcript of a session, for ingest without --jsonl. */
+function printEvent(event: ServerEvent): void {
+  const e = event as ServerEvent & Record<string, any>;
+  switch (e.type) {
+    case 'conversation.item.input_audio_transcription.completed':
+      if (e.transcript) console.log(`you: ${e.transcript}`);
+      break;
+    case 'conversation.item.added':
+      if (e.item?.role === 'user' && e.item.content?.[0]?.type === 'input_text') console.log(`you (typed): ${e.item.content[0].text}`);
+      break;
+    case 'response.done':
+      if (e.response.status === 'completed') console.log(`assistant: ${e.response.output?.[0]?.content?.[0]?.transcript ?? e.response.output?.[0]?.content?.[0]?.text ?? ''}`);
+      else console.log(`assistant: (${e.response.status})`);
+      break;
+    case 'error':
+      console.error(`error: ${e.error.code}: ${e.error.message}`);
+      break;
+  }
+}

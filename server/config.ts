@@ -1,0 +1,98 @@
+import os from 'node:os';
+import path from 'node:path';
+import { defaultConnectionLimits, type ConnectionLimits } from './protocol/realtime-connection.ts';
+import { defaultSessionLimits, type SessionLimits } from './session/types.ts';
+
+export interface RemoteEndpoint {
+  /** OpenAI-compatible base URL, ending in /v1. */
+  url?: string;
+  model?: string;
+  apiKey?: string;
+}
+
+export interface OmniLiveConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** 'auto': a self-signed certificate kept in the data dir, unless cert and key are given. */
+  tls: { mode: 'auto' | 'off'; cert?: string; key?: string };
+  limits: ConnectionLimits & SessionLimits;
+  asr: RemoteEndpoint & { engine: 'pocketsphinx' | 'remote'; language?: string };
+  llm: RemoteEndpoint;
+  tts: RemoteEndpoint & { engine: 'flite' | 'remote'; voice: string };
+  instructionFilter: 'off' | 'rules' | 'llm';
+}
+
+/** Every setting, its flag, its environment variable and its default: the README table is this. */
+export const SETTINGS = [
+  ['host', '--host', 'OMNILIVE_HOST', '127.0.0.1', 'address to listen on'],
+  ['port', '--port', 'OMNILIVE_PORT', '8787', 'port for HTTP, HTTPS and WebSocket (one port)'],
+  ['dataDir', '--data', 'OMNILIVE_DATA', '~/.omnilive/data', 'data directory (certificate, memory)'],
+  ['tls.mode', '--tls', 'OMNILIVE_TLS', 'auto', "'auto': also serve https/wss with a self-signed certificate; 'off': plain http/ws only"],
+  ['tls.cert', '--tls-cert', 'OMNILIVE_TLS_CERT', '', 'PEM certificate file (with --tls-key) instead of the self-signed one'],
+  ['tls.key', '--tls-key', 'OMNILIVE_TLS_KEY', '', 'PEM private key file'],
+  ['llm.url', '--llm-url', 'OMNILIVE_LLM_URL', '', 'OpenAI-compatible base URL of the reasoning LLM; empty: embedded transcript answerer'],
+  ['llm.model', '--llm-model', 'OMNILIVE_LLM_MODEL', '', 'model name sent to the LLM server'],
+  ['llm.apiKey', '', 'OMNILIVE_LLM_API_KEY', '', 'API key for the LLM server (environment only, never logged)'],
+  ['asr.engine', '--asr', 'OMNILIVE_ASR', 'pocketsphinx', "'pocketsphinx' (embedded) or 'remote'"],
+  ['asr.url', '--asr-url', 'OMNILIVE_ASR_URL', '', 'OpenAI-compatible base URL for /audio/transcriptions'],
+  ['asr.model', '--asr-model', 'OMNILIVE_ASR_MODEL', 'whisper-1', 'transcription model name'],
+  ['asr.apiKey', '', 'OMNILIVE_ASR_API_KEY', '', 'API key for the ASR server (environment only)'],
+  ['tts.engine', '--tts', 'OMNILIVE_TTS', 'flite', "'flite' (embedded) or 'remote'"],
+  ['tts.voice', '--voice', 'OMNILIVE_TTS_VOICE', 'slt', 'default voice (Flite: slt, awb, rms, kal, kal16)'],
+  ['tts.url', '--tts-url', 'OMNILIVE_TTS_URL', '', 'OpenAI-compatible base URL for /audio/speech'],
+  ['tts.model', '--tts-model', 'OMNILIVE_TTS_MODEL', 'tts-1', 'speech model name'],
+  ['tts.apiKey', '', 'OMNILIVE_TTS_API_KEY', '', 'API key for the TTS server (environment only)'],
+  ['instructionFilter', '--instruction-filter', 'OMNILIVE_INSTRUCTION_FILTER', 'rules', "'off', 'rules' (drop fillers and fragments) or 'llm' (rules, then ask the LLM)"],
+  ['limits.maxMessageBytes', '--max-message-bytes', 'OMNILIVE_MAX_MESSAGE_BYTES', String(defaultConnectionLimits.maxMessageBytes), 'largest client message'],
+  ['limits.maxMessagesPerSecond', '', 'OMNILIVE_MAX_MESSAGES_PER_SECOND', String(defaultConnectionLimits.maxMessagesPerSecond), 'client messages per second per connection'],
+  ['limits.maxAudioLeadMs', '', 'OMNILIVE_MAX_AUDIO_LEAD_MS', String(defaultSessionLimits.maxAudioLeadMs), 'how far live audio may run ahead of real time'],
+] as const;
+
+export type SettingKey = (typeof SETTINGS)[number][0];
+export type SettingValues = Partial<Record<SettingKey, string>>;
+
+function expandHome(p: string): string {
+  return p.startsWith('~/') ? path.join(os.homedir(), p.slice(2)) : p;
+}
+
+function integer(name: string, value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new TypeError(`${name} must be an integer from ${min} to ${max}, got '${value}'`);
+  return n;
+}
+
+function oneOf<T extends string>(name: string, value: string, allowed: readonly T[]): T {
+  if (!allowed.includes(value as T)) throw new TypeError(`${name} must be one of ${allowed.join(', ')}, got '${value}'`);
+  return value as T;
+}
+
+/** Flags win over environment variables, which win over defaults. */
+export function loadConfig(flags: SettingValues = {}, env: NodeJS.ProcessEnv = process.env): OmniLiveConfig {
+  const get = (key: SettingKey): string => {
+    const row = SETTINGS.find((s) => s[0] === key)!;
+    return flags[key] ?? env[row[2]] ?? row[3];
+  };
+  const optional = (key: SettingKey) => get(key) || undefined;
+  const config: OmniLiveConfig = {
+    host: get('host'),
+    port: integer('port', get('port'), 0, 65535),
+    dataDir: path.resolve(expandHome(get('dataDir'))),
+    tls: { mode: oneOf('tls', get('tls.mode'), ['auto', 'off']), cert: optional('tls.cert'), key: optional('tls.key') },
+    limits: {
+      maxMessageBytes: integer('max message bytes', get('limits.maxMessageBytes'), 1024, 64 * 1024 * 1024),
+      maxMessagesPerSecond: integer('max messages per second', get('limits.maxMessagesPerSecond'), 1, 100_000),
+      maxAudioLeadMs: integer('max audio lead ms', get('limits.maxAudioLeadMs'), 100, 3_600_000),
+      outputAudioLeadMs: defaultSessionLimits.outputAudioLeadMs,
+    },
+    asr: { engine: oneOf('asr', get('asr.engine'), ['pocketsphinx', 'remote']), url: optional('asr.url'), model: optional('asr.model'), apiKey: optional('asr.apiKey') },
+    llm: { url: optional('llm.url'), model: optional('llm.model'), apiKey: optional('llm.apiKey') },
+    tts: { engine: oneOf('tts', get('tts.engine'), ['flite', 'remote']), voice: get('tts.voice'), url: optional('tts.url'), model: optional('tts.model'), apiKey: optional('tts.apiKey') },
+    instructionFilter: oneOf('instruction filter', get('instructionFilter'), ['off', 'rules', 'llm']),
+  };
+  if (!!config.tls.cert !== !!config.tls.key) throw new TypeError('--tls-cert and --tls-key go together');
+  if (config.asr.engine === 'remote' && !config.asr.url) throw new TypeError('--asr remote needs --asr-url (or OMNILIVE_ASR_URL)');
+  if (config.tts.engine === 'remote' && !config.tts.url) throw new TypeError('--tts remote needs --tts-url (or OMNILIVE_TTS_URL)');
+  if (config.llm.url && !config.llm.model) throw new TypeError('--llm-url needs --llm-model (or OMNILIVE_LLM_MODEL)');
+  return config;
+}

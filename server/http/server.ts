@@ -1,0 +1,172 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { OmniLiveConfig } from '../config.ts';
+import { RealtimeConnection } from '../protocol/realtime-connection.ts';
+import { Session, type SessionEngines } from '../session/session.ts';
+import { defaultInstructionFilterOptions } from '../reasoning/index.ts';
+import { TypedEmitter } from '../events/emitter.ts';
+import { loadTls } from './tls.ts';
+
+const WEB_ROOT = fileURLToPath(new URL('../../web/public/', import.meta.url));
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+};
+
+export type OmniLiveServerEvents = {
+  sessionopen: [Session];
+  sessionclose: [Session];
+  listenererror: [string, unknown];
+};
+
+/**
+ * HTTP, HTTPS, WebSocket and WSS on one port: the first byte of each connection says
+ * whether it is a TLS handshake (0x16), so http://localhost and https://host both work.
+ */
+export class OmniLiveServer extends TypedEmitter<OmniLiveServerEvents> {
+  readonly #config: OmniLiveConfig;
+  readonly #engines: SessionEngines;
+  readonly #sessions = new Set<Session>();
+  readonly #tcp: net.Server;
+  readonly #http: http.Server;
+  #https: https.Server | undefined;
+  readonly #wss: WebSocketServer;
+  #closed = false;
+  tlsSource: string | undefined;
+
+  constructor(config: OmniLiveConfig, engines: SessionEngines) {
+    super();
+    this.#config = config;
+    this.#engines = engines;
+    this.#http = http.createServer((req, res) => this.#onRequest(req, res));
+    // ws closes the socket above maxPayload; below it we answer oversize messages with an error event.
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: Math.max(16 * 1024 * 1024, config.limits.maxMessageBytes * 4) });
+    this.#http.on('upgrade', (req, socket, head) => this.#onUpgrade(req, socket as net.Socket, head));
+    this.#tcp = net.createServer((socket) => this.#route(socket));
+  }
+
+  get sessions(): ReadonlySet<Session> {
+    return this.#sessions;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  async listen(): Promise<{ host: string; port: number; tls: boolean }> {
+    const { tls, dataDir, host } = this.#config;
+    if (tls.mode !== 'off') {
+      const material = await loadTls({ cert: tls.cert, key: tls.key, dataDir, hosts: [host] });
+      this.tlsSource = material.source;
+      this.#https = https.createServer({ cert: material.cert, key: material.key }, (req, res) => this.#onRequest(req, res));
+      this.#https.on('upgrade', (req, socket, head) => this.#onUpgrade(req, socket as net.Socket, head));
+      this.#https.on('tlsClientError', () => {}); // a browser rejecting the self-signed certificate is not our error
+    }
+    await new Promise<void>((resolve, reject) => {
+      this.#tcp.once('error', reject);
+      this.#tcp.listen(this.#config.port, host, () => {
+        this.#tcp.off('error', reject);
+        resolve();
+      });
+    });
+    const address = this.#tcp.address() as net.AddressInfo;
+    return { host: address.address, port: address.port, tls: !!this.#https };
+  }
+
+  #route(socket: net.Socket): void {
+    socket.on('error', () => socket.destroy());
+    socket.once('data', (first) => {
+      socket.pause();
+      socket.unshift(first);
+      const target = first[0] === 0x16 && this.#https ? this.#https : this.#http;
+      target.emit('connection', socket);
+      process.nextTick(() => socket.resume());
+    });
+  }
+
+  #onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: 'ok', sessions: this.#sessions.size, engines: describeEngines(this.#engines) }));
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405).end();
+      return;
+    }
+    const rel = url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname).replace(/^\/+/, '');
+    const file = path.resolve(WEB_ROOT, rel);
+    if (!file.startsWith(WEB_ROOT) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    res.writeHead(200, { 'content-type': CONTENT_TYPES[path.extname(file)] ?? 'application/octet-stream' });
+    fs.createReadStream(file).pipe(res);
+  }
+
+  #onUpgrade(req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname !== '/v1/realtime' || this.#closed) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      this.#openSession(ws).catch((error) => {
+        ws.send(JSON.stringify({ type: 'error', event_id: 'event_open', error: { type: 'server_error', code: 'session_failed', message: String(error?.message ?? error) } }));
+        ws.close(1011, 'session failed');
+      });
+    });
+  }
+
+  async #openSession(ws: WebSocket): Promise<void> {
+    const session = new Session({
+      engines: this.#engines,
+      limits: this.#config.limits,
+      settings: {
+        voice: this.#config.tts.voice,
+        filter: { ...defaultInstructionFilterOptions, mode: this.#config.instructionFilter },
+      },
+    });
+    this.#sessions.add(session);
+    session.once('close', () => {
+      this.#sessions.delete(session);
+      this.safeEmit('sessionclose', session);
+    });
+    new RealtimeConnection(ws, session, this.#config.limits);
+    if (ws.readyState !== ws.OPEN) return session.close();
+    await session.open();
+    this.safeEmit('sessionopen', session);
+  }
+
+  /** Idempotent: closes every session and stops listening. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const session of this.#sessions) session.close();
+    for (const client of this.#wss.clients) client.terminate();
+    this.#wss.close();
+    await new Promise<void>((resolve) => this.#tcp.close(() => resolve()));
+    this.#http.closeAllConnections();
+    this.#https?.closeAllConnections();
+  }
+}
+
+export function describeEngines(engines: SessionEngines): Record<string, unknown> {
+  return {
+    vad: 'silero-v5',
+    asr: engines.asr.name,
+    reasoner: engines.reasoner.name,
+    language_model: engines.reasoner.usesLanguageModel,
+    tts: engines.tts.name,
+  };
+}

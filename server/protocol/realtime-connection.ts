@@ -1,0 +1,130 @@
+import type { WebSocket, RawData } from 'ws';
+import { isBase64, pcm16FromBase64 } from '../audio/pcm.ts';
+import { ClientError } from '../errors.ts';
+import type { Session } from '../session/session.ts';
+import type { ServerEvent } from '../session/types.ts';
+import { CLIENT_EVENT_TYPES, clientEventSchema, describeIssue, type ClientEvent } from './client-events.ts';
+
+export interface ConnectionLimits {
+  /** Largest client message accepted, in bytes. @defaultValue 1 MiB */
+  maxMessageBytes: number;
+  /** Sustained client messages per second (burst: twice that). @defaultValue 100 */
+  maxMessagesPerSecond: number;
+}
+
+export const defaultConnectionLimits = {
+  maxMessageBytes: 1024 * 1024,
+  maxMessagesPerSecond: 100,
+} as const satisfies ConnectionLimits;
+
+/**
+ * Binds one WebSocket to one Session: validates every client event at the edge, turns
+ * failures into `error` events (never a closed socket), and writes session events out.
+ */
+export class RealtimeConnection {
+  readonly #socket: WebSocket;
+  readonly #session: Session;
+  readonly #limits: ConnectionLimits;
+  #tokens: number;
+  #refillAt = performance.now();
+
+  constructor(socket: WebSocket, session: Session, limits: Partial<ConnectionLimits> = {}) {
+    this.#socket = socket;
+    this.#session = session;
+    this.#limits = { ...defaultConnectionLimits, ...limits };
+    this.#tokens = this.#limits.maxMessagesPerSecond * 2;
+    session.on('event', (event) => this.#send(event));
+    socket.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
+    socket.on('close', () => session.close());
+    socket.on('error', () => session.close());
+  }
+
+  #send(event: ServerEvent): void {
+    if (this.#socket.readyState === this.#socket.OPEN) this.#socket.send(JSON.stringify(event));
+  }
+
+  #error(code: string, message: string, param?: string, eventId?: string): void {
+    this.#send({
+      type: 'error',
+      event_id: `event_err_${Date.now().toString(36)}`,
+      error: { type: 'invalid_request_error', code, message, param: param ?? null, event_id: eventId ?? null },
+    });
+  }
+
+  #takeToken(): boolean {
+    const now = performance.now();
+    const rate = this.#limits.maxMessagesPerSecond;
+    this.#tokens = Math.min(rate * 2, this.#tokens + ((now - this.#refillAt) / 1000) * rate);
+    this.#refillAt = now;
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+
+  #onMessage(data: RawData, isBinary: boolean): void {
+    const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer).byteLength;
+    if (!this.#takeToken()) return this.#error('rate_limited', `more than ${this.#limits.maxMessagesPerSecond} messages per second; message dropped`);
+    if (size > this.#limits.maxMessageBytes) {
+      return this.#error('message_too_large', `message of ${size} bytes exceeds the limit of ${this.#limits.maxMessageBytes} bytes`);
+    }
+    if (isBinary) return this.#error('invalid_json', 'binary messages are not supported: send JSON text events');
+    let raw: unknown;
+    try {
+      raw = JSON.parse(data.toString());
+    } catch (error) {
+      return this.#error('invalid_json', `message is not valid JSON: ${(error as Error).message}`);
+    }
+    const eventId = typeof raw === 'object' && raw && typeof (raw as { event_id?: unknown }).event_id === 'string' ? (raw as { event_id: string }).event_id : undefined;
+    const type = typeof raw === 'object' && raw ? (raw as { type?: unknown }).type : undefined;
+    if (typeof type !== 'string') return this.#error('missing_type', 'event has no string "type" field', 'type', eventId);
+    if (!CLIENT_EVENT_TYPES.includes(type as ClientEvent['type'])) {
+      return this.#error('unknown_event_type', `unknown event type '${type.slice(0, 100)}'`, 'type', eventId);
+    }
+    const parsed = clientEventSchema.safeParse(raw);
+    if (!parsed.success) {
+      const { message, param } = describeIssue(parsed.error);
+      return this.#error('invalid_value', `${type}: ${message}`, param, eventId);
+    }
+    try {
+      this.#dispatch(parsed.data);
+    } catch (error) {
+      if (error instanceof ClientError) return this.#error(error.code, error.message, error.param, eventId);
+      const message = error instanceof Error ? error.message : String(error);
+      this.#error('server_error', message, undefined, eventId);
+    }
+  }
+
+  #dispatch(event: ClientEvent): void {
+    const session = this.#session;
+    switch (event.type) {
+      case 'session.update':
+        return session.update(event.session);
+      case 'input_audio_buffer.append': {
+        if (!isBase64(event.audio)) throw new ClientError('invalid_base64', 'audio is not valid base64', 'audio');
+        const padding = event.audio.endsWith('==') ? 2 : event.audio.endsWith('=') ? 1 : 0;
+        if (((event.audio.length / 4) * 3 - padding) % 2 !== 0) throw new ClientError('invalid_audio', 'pcm16 audio must have an even number of bytes', 'audio');
+        return session.appendAudio(pcm16FromBase64(event.audio));
+      }
+      case 'input_audio_buffer.commit':
+        return session.commitAudio();
+      case 'input_audio_buffer.clear':
+        return session.clearAudio();
+      case 'conversation.item.create': {
+        const text = event.item.content.map((c) => c.text).join('\n');
+        session.addItem({ id: event.item.id, role: event.item.role, text });
+        return;
+      }
+      case 'response.create':
+        session.createResponse({ instructions: event.response?.instructions, modalities: event.response?.output_modalities });
+        return;
+      case 'response.cancel': {
+        const active = session.activeResponse;
+        if (!active || (event.response_id && event.response_id !== active.id)) {
+          throw new ClientError('response_cancel_not_active', 'there is no active response to cancel', 'response_id');
+        }
+        session.cancelResponse('client_cancelled');
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,539 @@
+import { concatPcm, int16ToFloat32, samplesToMs } from '../audio/pcm.ts';
+import { Resampler } from '../audio/resampler.ts';
+import { ClientError, InvalidStateError } from '../errors.ts';
+import { TypedEmitter } from '../events/emitter.ts';
+import type { AsrEngine, AsrRecognizer } from '../perception/asr/types.ts';
+import { SILERO_FRAME, SILERO_SAMPLE_RATE, SpeechSegmenter, defaultServerVadOptions } from '../perception/vad/index.ts';
+import type { SegmenterEvent, SileroStream, SileroVad } from '../perception/vad/index.ts';
+import { TranscriptLog } from '../../memory/index.ts';
+import { checkInstruction, defaultInstructionFilterOptions } from '../reasoning/index.ts';
+import type { ChatMessage, Reasoner } from '../reasoning/index.ts';
+import type { TtsEngine } from '../speech/index.ts';
+import { newId } from './ids.ts';
+import { Response, type CancelReason, type TurnTimings } from './response.ts';
+import { defaultSessionLimits } from './types.ts';
+import type { ServerEvent, ServerEventBody, SessionLimits, SessionSettings } from './types.ts';
+import type { SessionPatch } from '../protocol/client-events.ts';
+
+/** The models a session uses; shared by all sessions of a server, never owned by one. */
+export interface SessionEngines {
+  vad: SileroVad;
+  asr: AsrEngine;
+  reasoner: Reasoner;
+  tts: TtsEngine;
+}
+
+export interface SessionOptions {
+  engines: SessionEngines;
+  limits?: Partial<SessionLimits>;
+  settings?: Partial<SessionSettings>;
+}
+
+export type SessionEvents = {
+  event: [ServerEvent];
+  close: [];
+  listenererror: [string, unknown];
+};
+
+const FRAME_MS = samplesToMs(SILERO_FRAME, SILERO_SAMPLE_RATE);
+/** Audio kept before an utterance: prefix padding, and context for later stages (IXC keeps ~3.8 s). */
+const HISTORY_MS = 4000;
+/** Frames handed to ASR per call: fewer native round trips, partials still every 128 ms. */
+const ASR_BATCH_FRAMES = 4;
+
+/** One user utterance while it is being heard. */
+interface OpenUtterance {
+  itemId: string;
+  startMs: number;
+  pending: Int16Array[];
+  partial: string;
+}
+
+/**
+ * The orchestrator of one conversation: owns the media clock, the audio path
+ * (resample → VAD → ASR), turns, responses and barge-in, and emits Realtime server events.
+ * Transport-agnostic: the WebSocket connection, file ingest and the eval harness drive it alike.
+ */
+export class Session extends TypedEmitter<SessionEvents> {
+  readonly id = newId('sess');
+  readonly transcript = new TranscriptLog();
+  readonly #engines: SessionEngines;
+  readonly #limits: SessionLimits;
+  #settings: SessionSettings;
+  #closed = false;
+  #eventCounter = 0;
+
+  // Audio path state.
+  #resampler: Resampler;
+  #vadStream: SileroStream;
+  #segmenter: SpeechSegmenter;
+  #recognizer: AsrRecognizer | undefined;
+  #frameRest = new Int16Array(0);
+  #history: { startMs: number; pcm: Int16Array; arrivedWall: number }[] = [];
+  #mediaSamples = 0; // 16 kHz samples processed: the media clock
+  #acceptedMs = 0; // media ms of input accepted (queued), for the live rate check
+  #firstAppendWall = 0;
+  #work: Promise<void> = Promise.resolve();
+  #asrChain: Promise<unknown> = Promise.resolve();
+  #utterance: OpenUtterance | undefined;
+  #turns = new Set<Promise<void>>();
+
+  // Conversation state.
+  #conversation: ChatMessage[] = [];
+  #lastUserItem: { id: string; text: string; endMs: number } | undefined;
+  #response: Response | undefined;
+
+  constructor(options: SessionOptions) {
+    super();
+    this.#engines = options.engines;
+    this.#limits = { ...defaultSessionLimits, ...options.limits };
+    this.#settings = {
+      instructions: '',
+      modalities: ['audio'],
+      inputRate: 24000,
+      outputRate: 24000,
+      voice: 'slt',
+      turnDetection: { ...defaultServerVadOptions, createResponse: true, interruptResponse: true },
+      clock: 'live',
+      filter: { ...defaultInstructionFilterOptions },
+      ...options.settings,
+    };
+    this.#resampler = new Resampler(this.#settings.inputRate, SILERO_SAMPLE_RATE);
+    this.#vadStream = this.#engines.vad.createStream();
+    this.#segmenter = new SpeechSegmenter(this.#settings.turnDetection ?? {});
+  }
+
+  /** Creates the per-session decoder and announces the session. */
+  async open(): Promise<void> {
+    this.#recognizer = await this.#engines.asr.createRecognizer();
+    this.#emit({ type: 'session.created', session: this.describe() });
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get settings(): Readonly<SessionSettings> {
+    return this.#settings;
+  }
+
+  /** Media time in ms: how much input audio the session has processed. */
+  get mediaMs(): number {
+    return samplesToMs(this.#mediaSamples, SILERO_SAMPLE_RATE);
+  }
+
+  /** Whether heard audio awaits its end of turn (exact once drained()). */
+  get utteranceOpen(): boolean {
+    return this.#utterance !== undefined;
+  }
+
+  get activeResponse(): Response | undefined {
+    return this.#response;
+  }
+
+  describe(): Record<string, unknown> {
+    const s = this.#settings;
+    const td = s.turnDetection;
+    return {
+      type: 'realtime',
+      object: 'realtime.session',
+      id: this.id,
+      model: 'omnilive',
+      instructions: s.instructions,
+      output_modalities: s.modalities,
+      audio: {
+        input: {
+          format: { type: 'audio/pcm', rate: s.inputRate },
+          transcription: { model: this.#engines.asr.name },
+          turn_detection: td && {
+            type: 'server_vad',
+            threshold: td.threshold,
+            prefix_padding_ms: td.prefixPaddingMs,
+            silence_duration_ms: td.silenceDurationMs,
+            create_response: td.createResponse,
+            interrupt_response: td.interruptResponse,
+          },
+        },
+        output: { format: { type: 'audio/pcm', rate: s.outputRate }, voice: s.voice },
+      },
+      omnilive: {
+        clock: s.clock,
+        instruction_filter: s.filter.mode,
+        engines: {
+          vad: 'silero-v5',
+          asr: this.#engines.asr.name,
+          reasoner: this.#engines.reasoner.name,
+          language_model: this.#engines.reasoner.usesLanguageModel,
+          tts: this.#engines.tts.name,
+        },
+      },
+    };
+  }
+
+  /** session.update: validated by the caller; rejects settings that cannot apply now. */
+  update(patch: SessionPatch): void {
+    this.#assertOpen();
+    const s = { ...this.#settings };
+    if (patch.instructions !== undefined) s.instructions = patch.instructions;
+    if (patch.output_modalities) s.modalities = [...new Set(patch.output_modalities)];
+    const input = patch.audio?.input;
+    if (input?.format?.rate && input.format.rate !== s.inputRate) {
+      if (this.#acceptedMs > 0) throw new ClientError('invalid_value', 'the input audio rate cannot change after audio was appended', 'session.audio.input.format.rate');
+      s.inputRate = input.format.rate;
+      this.#resampler = new Resampler(s.inputRate, SILERO_SAMPLE_RATE);
+    }
+    if (input?.turn_detection === null) {
+      s.turnDetection = null;
+    } else if (input?.turn_detection) {
+      const td = input.turn_detection;
+      const prev = s.turnDetection ?? { ...defaultServerVadOptions, createResponse: true, interruptResponse: true };
+      s.turnDetection = {
+        ...prev,
+        threshold: td.threshold ?? prev.threshold,
+        prefixPaddingMs: td.prefix_padding_ms ?? prev.prefixPaddingMs,
+        silenceDurationMs: td.silence_duration_ms ?? prev.silenceDurationMs,
+        createResponse: td.create_response ?? prev.createResponse,
+        interruptResponse: td.interrupt_response ?? prev.interruptResponse,
+      };
+      this.#segmenter.configure(s.turnDetection);
+    }
+    const output = patch.audio?.output;
+    if (output?.format?.rate) s.outputRate = output.format.rate;
+    if (output?.voice) {
+      const voices = this.#engines.tts.voices;
+      if (voices && !voices.includes(output.voice)) throw new ClientError('invalid_value', `unknown voice '${output.voice}' for ${this.#engines.tts.name}: use one of ${voices.join(', ')}`, 'session.audio.output.voice');
+      s.voice = output.voice;
+    }
+    if (patch.omnilive?.clock) s.clock = patch.omnilive.clock;
+    if (patch.omnilive?.instruction_filter) s.filter = { ...s.filter, mode: patch.omnilive.instruction_filter };
+    this.#settings = s;
+    this.#emit({ type: 'session.updated', session: this.describe() });
+  }
+
+  /**
+   * input_audio_buffer.append: pcm16 at the session's input rate. Returns at once; the audio
+   * is processed in order on the session's work queue. A live session refuses audio that
+   * arrives much faster than real time.
+   */
+  appendAudio(pcm: Int16Array): void {
+    this.#assertOpen();
+    if (pcm.length === 0) return;
+    const now = performance.now();
+    const ms = samplesToMs(pcm.length, this.#settings.inputRate);
+    if (this.#settings.clock === 'live') {
+      if (!this.#firstAppendWall) this.#firstAppendWall = now;
+      const lead = this.#acceptedMs + ms - (now - this.#firstAppendWall);
+      if (lead > this.#limits.maxAudioLeadMs) {
+        throw new ClientError(
+          'input_audio_rate_exceeded',
+          `audio is arriving faster than real time (${Math.round(lead)} ms ahead of the clock; limit ${this.#limits.maxAudioLeadMs} ms); this chunk was dropped. Set session.omnilive.clock to "media" to stream files.`,
+        );
+      }
+    }
+    this.#acceptedMs += ms;
+    const pcm16k = this.#resampler.process(pcm);
+    this.#work = this.#work.then(() => this.#processAudio(pcm16k, now)).catch((error) => this.#fail('audio_processing_failed', error));
+  }
+
+  /** Resolves when all appended audio has been processed (and its ASR work queued). */
+  async drained(): Promise<void> {
+    await this.#work;
+  }
+
+  /** Resolves when audio, transcription and turn handling have settled (not responses). */
+  async idle(): Promise<void> {
+    await this.#work;
+    await this.#asrChain;
+    while (this.#turns.size) await Promise.all(this.#turns);
+  }
+
+  /** input_audio_buffer.commit: ends the current utterance now (manual turns or push-to-talk). */
+  commitAudio(): void {
+    this.#assertOpen();
+    this.#work = this.#work.then(() => {
+      if (!this.#utterance) {
+        this.#emit({ type: 'error', error: { type: 'invalid_request_error', code: 'input_audio_buffer_commit_empty', message: 'the input audio buffer has no uncommitted audio' } });
+        return;
+      }
+      this.#segmenter.reset();
+      this.#endUtterance(this.mediaMs, performance.now());
+    });
+  }
+
+  /** input_audio_buffer.clear: drops audio not yet committed. */
+  clearAudio(): void {
+    this.#assertOpen();
+    this.#work = this.#work.then(() => {
+      if (this.#utterance) this.#asrChain = this.#asrChain.then(() => this.#recognizer?.cancel());
+      this.#utterance = undefined;
+      this.#segmenter.reset();
+      this.#emit({ type: 'input_audio_buffer.cleared' });
+    });
+  }
+
+  /** conversation.item.create with text content. */
+  addItem(item: { id?: string; role: 'user' | 'assistant' | 'system'; text: string }): string {
+    this.#assertOpen();
+    const id = item.id ?? newId('item');
+    const at = this.mediaMs;
+    const contentType = item.role === 'assistant' ? 'output_text' : 'input_text';
+    const body = { id, object: 'realtime.item', type: 'message', role: item.role, status: 'completed', content: [{ type: contentType, text: item.text }] };
+    this.#emit({ type: 'conversation.item.added', previous_item_id: null, item: body });
+    this.#emit({ type: 'conversation.item.done', previous_item_id: null, item: body });
+    if (item.role === 'system') {
+      this.#conversation.push({ role: 'system', content: item.text });
+      return id;
+    }
+    this.#conversation.push({ role: item.role, content: item.text });
+    this.transcript.add({ id, role: item.role, text: item.text, startMs: at, endMs: at });
+    if (item.role === 'user') this.#lastUserItem = { id, text: item.text, endMs: at };
+    return id;
+  }
+
+  /** response.create, or a finished user turn. */
+  createResponse(options: { instructions?: string; modalities?: ('text' | 'audio')[]; timings?: TurnTimings } = {}): Response {
+    this.#assertOpen();
+    if (this.#response) throw new ClientError('conversation_already_has_active_response', `response ${this.#response.id} is still in progress; cancel it first`);
+    const question = this.#lastUserItem;
+    const settings = this.#settings;
+    const response = new Response({
+      reasoner: this.#engines.reasoner,
+      tts: this.#engines.tts,
+      voice: settings.voice,
+      modalities: options.modalities ?? settings.modalities,
+      outputRate: settings.outputRate,
+      audioLeadMs: settings.clock === 'live' ? this.#limits.outputAudioLeadMs : 0,
+      timings: options.timings ?? {},
+      emit: (event) => this.#emit(event),
+      request: {
+        question: question?.text ?? '',
+        questionId: question?.id,
+        conversation: this.#conversation.slice(0, question ? -1 : undefined),
+        transcript: this.transcript,
+        instructions: options.instructions ?? (settings.instructions || undefined),
+        nowMs: question?.endMs ?? this.mediaMs,
+      },
+    });
+    this.#response = response;
+    response.start().finally(() => this.#responseEnded(response));
+    return response;
+  }
+
+  /** response.cancel, or barge-in. Returns whether a response was cancelled. */
+  cancelResponse(reason: CancelReason): boolean {
+    const response = this.#response;
+    if (!response) return false;
+    response.cancel(reason);
+    this.#responseEnded(response);
+    return true;
+  }
+
+  #responseEnded(response: Response): void {
+    if (this.#response !== response) return;
+    this.#response = undefined;
+    const spoken = response.spokenText.trim();
+    if (spoken) {
+      this.#conversation.push({ role: 'assistant', content: spoken });
+      const at = this.mediaMs;
+      this.transcript.add({ id: response.itemId, role: 'assistant', text: spoken, startMs: at, endMs: at });
+    }
+    if (response.status === 'completed' || response.status === 'cancelled') this.#emitMetrics(response);
+  }
+
+  /** Idempotent. Cancels the response in flight and frees the decoder; queued work is dropped. */
+  close(): void {
+    if (this.#closed) return;
+    this.cancelResponse('session_closed');
+    this.#closed = true;
+    this.#utterance = undefined;
+    this.#asrChain = this.#asrChain.then(() => this.#recognizer?.close());
+    this.safeEmit('close');
+    this.removeAllListeners('event');
+  }
+
+  // ---- audio path ----
+
+  async #processAudio(pcm: Int16Array, arrivedWall: number): Promise<void> {
+    if (this.#closed) return;
+    let data = pcm;
+    if (this.#frameRest.length) data = concatPcm([this.#frameRest, pcm]);
+    const whole = data.length - (data.length % SILERO_FRAME);
+    this.#frameRest = data.slice(whole);
+    const float = new Float32Array(SILERO_FRAME);
+    for (let off = 0; off < whole; off += SILERO_FRAME) {
+      if (this.#closed) return;
+      const frame = data.subarray(off, off + SILERO_FRAME);
+      const startMs = this.mediaMs;
+      this.#mediaSamples += SILERO_FRAME;
+      this.#remember(startMs, frame, arrivedWall);
+      let event: SegmenterEvent | undefined;
+      let begun = false;
+      if (this.#settings.turnDetection) {
+        const p = await this.#vadStream.probability(int16ToFloat32(frame, float));
+        if (this.#closed) return;
+        event = this.#segmenter.push(startMs, FRAME_MS, p);
+        if (event?.type === 'speech_started') begun = this.#beginUtterance(event.audioStartMs, true);
+      } else if (!this.#utterance) {
+        begun = this.#beginUtterance(startMs, false);
+      }
+      const u = this.#utterance;
+      if (u) {
+        if (!begun) u.pending.push(frame.slice()); // a new utterance took it from the history
+        if (u.pending.length >= ASR_BATCH_FRAMES) this.#feedAsr(u);
+      }
+      if (event?.type === 'speech_stopped') {
+        // Latency counts from when the audio where speech ended reached us.
+        const endFrame = this.#history.find((h) => h.startMs >= event.audioEndMs);
+        this.#endUtterance(event.audioEndMs, endFrame?.arrivedWall ?? arrivedWall);
+      }
+    }
+  }
+
+  #remember(startMs: number, frame: Int16Array, arrivedWall: number): void {
+    this.#history.push({ startMs, pcm: frame.slice(), arrivedWall });
+    while (this.#history.length && this.#history[0]!.startMs < startMs - HISTORY_MS) this.#history.shift();
+  }
+
+  /** Opens an utterance with the history from its padded start, the current frame included. */
+  #beginUtterance(audioStartMs: number, detected: boolean): true {
+    const itemId = newId('item');
+    const padding = this.#settings.turnDetection?.prefixPaddingMs ?? 0;
+    const startMs = Math.max(0, audioStartMs - padding);
+    // The speech itself and its prefix padding are already in the history.
+    const pending = this.#history.filter((h) => h.startMs >= startMs).map((h) => h.pcm);
+    this.#utterance = { itemId, startMs, pending, partial: '' };
+    this.#asrChain = this.#asrChain.then(() => this.#recognizer?.start());
+    if (detected) {
+      this.#emit({ type: 'input_audio_buffer.speech_started', audio_start_ms: Math.round(audioStartMs), item_id: itemId });
+      // Barge-in: the user talks over the answer. Cancel before anything else is sent.
+      if (this.#response && this.#settings.turnDetection?.interruptResponse) this.cancelResponse('turn_detected');
+    }
+    return true;
+  }
+
+  #feedAsr(u: OpenUtterance): void {
+    const audio = concatPcm(u.pending);
+    u.pending = [];
+    this.#asrChain = this.#asrChain
+      .then(async () => {
+        const partial = (await this.#recognizer?.accept(audio)) ?? '';
+        if (this.#closed || this.#utterance !== u || !partial) return;
+        // Realtime deltas only append: send the new words when the hypothesis extends what was sent.
+        if (partial.startsWith(u.partial) && partial.length > u.partial.length) {
+          const delta = partial.slice(u.partial.length);
+          u.partial = partial;
+          this.#emit({ type: 'conversation.item.input_audio_transcription.delta', item_id: u.itemId, content_index: 0, delta });
+        }
+      })
+      .catch((error) => this.#fail('transcription_failed', error));
+  }
+
+  #endUtterance(audioEndMs: number, speechEndWall: number): void {
+    const u = this.#utterance;
+    if (!u) return;
+    const timings: TurnTimings = { speechEnd: speechEndWall, endOfTurn: performance.now() };
+    if (u.pending.length) this.#feedAsr(u);
+    this.#utterance = undefined;
+    const previous = this.#lastUserItem?.id ?? null;
+    if (this.#settings.turnDetection) {
+      this.#emit({ type: 'input_audio_buffer.speech_stopped', audio_end_ms: Math.round(audioEndMs), item_id: u.itemId });
+    }
+    this.#emit({ type: 'input_audio_buffer.committed', previous_item_id: previous, item_id: u.itemId });
+    const item = { id: u.itemId, object: 'realtime.item', type: 'message', role: 'user', status: 'completed', content: [{ type: 'input_audio', transcript: null as string | null }] };
+    this.#emit({ type: 'conversation.item.added', previous_item_id: previous, item });
+    const finished = this.#asrChain.then(() => this.#recognizer!.finish());
+    this.#asrChain = finished.catch(() => {});
+    const turn = finished
+      .then((result) => {
+        if (this.#closed) return;
+        timings.asrFinal = performance.now();
+        timings.asrComputeMs = result.computeMs;
+        const text = result.text.trim();
+        this.#emit({ type: 'conversation.item.input_audio_transcription.completed', item_id: u.itemId, content_index: 0, transcript: text, usage: { type: 'duration', seconds: (audioEndMs - u.startMs) / 1000 } });
+        item.content[0]!.transcript = text;
+        this.#emit({ type: 'conversation.item.done', previous_item_id: previous, item });
+        this.#finishTurn(u, text, audioEndMs, timings);
+      })
+      .catch((error) => this.#fail('transcription_failed', error));
+    this.#turns.add(turn);
+    turn.finally(() => this.#turns.delete(turn));
+  }
+
+  /** A user turn has its transcript: remember it, then decide whether to answer. */
+  #finishTurn(u: OpenUtterance, text: string, endMs: number, timings: TurnTimings): void {
+    if (text) {
+      this.transcript.add({ id: u.itemId, role: 'user', text, startMs: u.startMs, endMs });
+      this.#conversation.push({ role: 'user', content: text });
+      this.#lastUserItem = { id: u.itemId, text, endMs };
+    }
+    const td = this.#settings.turnDetection;
+    if (!td?.createResponse) return;
+    const verdict = checkInstruction(text, this.#settings.filter);
+    if (!verdict.accept) {
+      this.#emit({ type: 'omnilive.turn.ignored', item_id: u.itemId, reason: verdict.reason });
+      return;
+    }
+    // The user already speaks again: their next turn gets the answer.
+    if (this.#segmenter.speaking) {
+      this.#emit({ type: 'omnilive.turn.ignored', item_id: u.itemId, reason: 'user_continued' });
+      return;
+    }
+    if (this.#response) this.cancelResponse('turn_detected');
+    if (this.#settings.filter.mode === 'llm' && this.#engines.reasoner.isInstruction) {
+      const abort = new AbortController();
+      this.#engines.reasoner
+        .isInstruction(text, abort.signal)
+        .then((yes) => {
+          if (this.#closed) return;
+          if (!yes) return this.#emit({ type: 'omnilive.turn.ignored', item_id: u.itemId, reason: 'not_addressed' });
+          if (!this.#response) this.createResponse({ timings });
+        })
+        .catch((error) => this.#fail('instruction_check_failed', error));
+      return;
+    }
+    this.createResponse({ timings });
+  }
+
+  #emitMetrics(response: Response): void {
+    const t = response.timings;
+    if (t.speechEnd === undefined) return; // typed questions have no speech timings
+    const since = (mark: number | undefined) => (mark === undefined ? null : Math.round((mark - t.speechEnd!) * 10) / 10);
+    const llmFirstTokenMs = t.firstLlmToken !== undefined && t.responseStart !== undefined ? t.firstLlmToken - t.responseStart : null;
+    const total = t.firstAudioDelta !== undefined && t.endOfTurn !== undefined ? t.firstAudioDelta - t.endOfTurn : null;
+    const compute = (t.asrComputeMs ?? 0) + (llmFirstTokenMs ?? 0) + (t.firstTtsComputeMs ?? 0);
+    this.#emit({
+      type: 'omnilive.metrics',
+      response_id: response.id,
+      status: response.status,
+      // ms since the wall-clock arrival of the audio where speech ended
+      latency_ms: {
+        end_of_turn: since(t.endOfTurn),
+        asr_final: since(t.asrFinal),
+        first_llm_token: since(t.firstLlmToken),
+        first_tts_audio: since(t.firstTtsAudio),
+        first_audio_delta: since(t.firstAudioDelta),
+      },
+      compute_ms: {
+        asr_finish: t.asrComputeMs ?? null,
+        llm_first_token: llmFirstTokenMs,
+        tts_first_sentence: t.firstTtsComputeMs ?? null,
+      },
+      // end-of-turn decision → first audio delta, minus the engines' own compute
+      pipeline_overhead_ms: total === null ? null : Math.round((total - compute) * 10) / 10,
+    });
+  }
+
+  #emit(body: ServerEventBody): void {
+    if (this.#closed) return;
+    this.safeEmit('event', { event_id: `event_${this.id.slice(5, 13)}_${++this.#eventCounter}`, ...body } as ServerEvent);
+  }
+
+  #fail(code: string, error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    this.#emit({ type: 'error', error: { type: 'server_error', code, message } });
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new InvalidStateError('session is closed');
+  }
+}

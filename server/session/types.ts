@@ -1,0 +1,33 @@
+import type { ServerVadOptions } from '../perception/vad/index.ts';
+import type { InstructionFilterOptions } from '../reasoning/index.ts';
+
+/** A server event before the session stamps its event_id. */
+export type ServerEventBody = { type: string } & Record<string, unknown>;
+export type ServerEvent = ServerEventBody & { event_id: string };
+
+/** How a session treats time: see DESIGN "The clock". */
+export type SessionClock = 'live' | 'media';
+
+export interface SessionSettings {
+  instructions: string;
+  modalities: ('text' | 'audio')[];
+  inputRate: 16000 | 24000;
+  outputRate: 16000 | 24000;
+  voice: string;
+  /** null: manual turns (input_audio_buffer.commit + response.create). */
+  turnDetection: (ServerVadOptions & { createResponse: boolean; interruptResponse: boolean }) | null;
+  clock: SessionClock;
+  filter: InstructionFilterOptions;
+}
+
+export interface SessionLimits {
+  /** A live session refuses audio that runs further ahead of the wall clock. @defaultValue 5000 */
+  maxAudioLeadMs: number;
+  /** Answer audio a live session sends ahead of playback. @defaultValue 1000 */
+  outputAudioLeadMs: number;
+}
+
+export const defaultSessionLimits = {
+  maxAudioLeadMs: 5000,
+  outputAudioLeadMs: 1000,
+} as const satisfies SessionLimits;
