@@ -1,0 +1,18 @@
+// Entry point: registers each module of the addon. Modules live in their own files.
+#include "addon.h"
+
+#include "pocketsphinx_decoder.h"
+
+namespace omnilive {
+
+OmniliveAddon::OmniliveAddon(Napi::Env env, Napi::Object exports) {
+  Napi::Function decoder = PocketsphinxDecoder::Define(env);
+  pocketsphinx_decoder = Napi::Persistent(decoder);
+  DefineAddon(exports, {InstanceValue("PocketsphinxDecoder", decoder, napi_enumerable)});
+}
+
+}  // namespace omnilive
+
+// The macro pastes the name into identifiers, so it must be unqualified.
+using omnilive::OmniliveAddon;
+NODE_API_ADDON(OmniliveAddon)
