@@ -266,7 +266,11 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#work = this.#work.then(() => {
       if (this.#utterance) this.#asrChain = this.#asrChain.then(() => this.#recognizer?.cancel());
       this.#utterance = undefined;
+      // Forget the cleared audio entirely: no prefix padding from it, no VAD state carried over.
+      this.#history = [];
+      this.#frameRest = new Int16Array(0);
       this.#segmenter.reset();
+      this.#vadStream.reset();
       this.#emit({ type: 'input_audio_buffer.cleared' });
     });
   }
