@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { OmniLiveConfig } from '../config.ts';
 import { RealtimeConnection } from '../protocol/realtime-connection.ts';
-import { Session, type SessionEngines } from '../session/session.ts';
+import { Session, describeEngines, type SessionEngines } from '../session/session.ts';
 import { defaultInstructionFilterOptions } from '../reasoning/index.ts';
 import { TypedEmitter } from '../events/emitter.ts';
 import { loadTls } from './tls.ts';
@@ -159,14 +159,4 @@ export class OmniLiveServer extends TypedEmitter<OmniLiveServerEvents> {
     this.#http.closeAllConnections();
     this.#https?.closeAllConnections();
   }
-}
-
-export function describeEngines(engines: SessionEngines): Record<string, unknown> {
-  return {
-    vad: 'silero-v5',
-    asr: engines.asr.name,
-    reasoner: engines.reasoner.name,
-    language_model: engines.reasoner.usesLanguageModel,
-    tts: engines.tts.name,
-  };
 }

@@ -23,6 +23,17 @@ export interface SessionEngines {
   tts: TtsEngine;
 }
 
+/** Which engine plays each role, as clients and reports show it. */
+export function describeEngines(engines: SessionEngines): Record<string, unknown> {
+  return {
+    vad: 'silero-v5',
+    asr: engines.asr.name,
+    reasoner: engines.reasoner.name,
+    language_model: engines.reasoner.usesLanguageModel,
+    tts: engines.tts.name,
+  };
+}
+
 export interface SessionOptions {
   engines: SessionEngines;
   limits?: Partial<SessionLimits>;
@@ -159,13 +170,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       omnilive: {
         clock: s.clock,
         instruction_filter: s.filter.mode,
-        engines: {
-          vad: 'silero-v5',
-          asr: this.#engines.asr.name,
-          reasoner: this.#engines.reasoner.name,
-          language_model: this.#engines.reasoner.usesLanguageModel,
-          tts: this.#engines.tts.name,
-        },
+        engines: describeEngines(this.#engines),
       },
     };
   }

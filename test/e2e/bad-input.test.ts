@@ -81,6 +81,6 @@ describe('bad input gets an error event and the session keeps running', () => {
   it('the server stays healthy afterwards', async () => {
     const res = await fetch(`http://127.0.0.1:${server.port}/healthz`);
     assert.equal(res.status, 200);
-    assert.equal((await res.json()).status, 'ok');
+    assert.equal(((await res.json()) as { status: string }).status, 'ok');
   });
 });
