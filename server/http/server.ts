@@ -20,6 +20,10 @@ const CONTENT_TYPES: Record<string, string> = {
   '.css': 'text/css; charset=utf-8',
   '.svg': 'image/svg+xml',
   '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.json': 'application/json',
+  '.wav': 'audio/wav',
+  '.woff2': 'font/woff2',
 };
 
 export type OmniLiveServerEvents = {
@@ -142,9 +146,10 @@ export class OmniLiveServer extends TypedEmitter<OmniLiveServerEvents> {
       this.#sessions.delete(session);
       this.safeEmit('sessionclose', session);
     });
-    new RealtimeConnection(ws, session, this.#config.limits);
+    const connection = new RealtimeConnection(ws, session, this.#config.limits);
     if (ws.readyState !== ws.OPEN) return session.close();
     await session.open();
+    connection.start();
     this.safeEmit('sessionopen', session);
   }
 
@@ -153,6 +158,10 @@ export class OmniLiveServer extends TypedEmitter<OmniLiveServerEvents> {
     if (this.#closed) return;
     this.#closed = true;
     for (const session of this.#sessions) session.close();
+    for (const client of this.#wss.clients) client.close(1001, 'server shutting down');
+    // Give clients a moment to answer the close frame, then cut whoever did not.
+    const deadline = Date.now() + 1000;
+    while (this.#wss.clients.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const client of this.#wss.clients) client.terminate();
     this.#wss.close();
     await new Promise<void>((resolve) => this.#tcp.close(() => resolve()));

@@ -27,6 +27,8 @@ export class RealtimeConnection {
   readonly #limits: ConnectionLimits;
   #tokens: number;
   #refillAt = performance.now();
+  /** Client messages that arrive before the session is open wait here, so session.created goes first. */
+  #early: [RawData, boolean][] | undefined = [];
 
   constructor(socket: WebSocket, session: Session, limits: Partial<ConnectionLimits> = {}) {
     this.#socket = socket;
@@ -34,9 +36,16 @@ export class RealtimeConnection {
     this.#limits = { ...defaultConnectionLimits, ...limits };
     this.#tokens = this.#limits.maxMessagesPerSecond * 2;
     session.on('event', (event) => this.#send(event));
-    socket.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
+    socket.on('message', (data, isBinary) => (this.#early ? this.#early.push([data, isBinary]) : this.#onMessage(data, isBinary)));
     socket.on('close', () => session.close());
     socket.on('error', () => session.close());
+  }
+
+  /** Call once the session is open: handles the messages that came early, then the rest live. */
+  start(): void {
+    const early = this.#early ?? [];
+    this.#early = undefined;
+    for (const [data, isBinary] of early) this.#onMessage(data, isBinary);
   }
 
   #send(event: ServerEvent): void {

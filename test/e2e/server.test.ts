@@ -121,3 +121,21 @@ describe('omnilive serve with an OpenAI-compatible LLM', () => {
     c.close();
   });
 });
+
+describe('connection start-up', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startServer({ 'tls.mode': 'off' });
+  });
+  after(() => server.close());
+
+  it('session.created comes first even when the client talks at once', async () => {
+    const c = new RawClient(server);
+    await new Promise<void>((resolve) => c.ws.once('open', () => resolve()));
+    c.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'what is this?' }] } });
+    c.send({ type: 'response.create', response: { output_modalities: ['text'] } });
+    await c.log.waitFor('response.done', () => true, 30_000);
+    assert.equal(c.log.events[0]!.type, 'session.created');
+    c.close();
+  });
+});
