@@ -10,6 +10,7 @@ export class Resampler {
   #history = new Float32Array(0); // input samples not yet consumed
   #historyStart = 0; // absolute index of #history[0]
   #nextOut = 0; // absolute output index to produce next
+  #inCount = 0; // input samples taken so far
   readonly #phases = new Map<number, Float32Array>();
 
   constructor(
@@ -29,6 +30,7 @@ export class Resampler {
 
   process(input: Int16Array): Int16Array {
     if (this.passthrough) return input;
+    this.#inCount += input.length;
     const merged = new Float32Array(this.#history.length + input.length);
     merged.set(this.#history);
     for (let i = 0; i < input.length; i++) merged[this.#history.length + i] = input[i]!;
@@ -77,10 +79,20 @@ export class Resampler {
     return taps;
   }
 
+  /** Ends the signal: returns its last samples (padding with silence) and resets for reuse. */
+  flush(): Int16Array {
+    if (this.passthrough) return new Int16Array(0);
+    const want = Math.round((this.#inCount * this.toRate) / this.fromRate) - this.#nextOut;
+    const tail = this.process(new Int16Array(this.#half * 2 + 2));
+    this.reset();
+    return tail.subarray(0, Math.max(0, want));
+  }
+
   reset(): void {
     this.#history = new Float32Array(0);
     this.#historyStart = 0;
     this.#nextOut = 0;
+    this.#inCount = 0;
   }
 
   /** One-shot conversion of a whole signal. */
@@ -88,11 +100,9 @@ export class Resampler {
     if (fromRate === toRate) return input;
     const r = new Resampler(fromRate, toRate);
     const head = r.process(input);
-    const tail = r.process(new Int16Array(r.#half * 2));
-    const want = Math.round((input.length * toRate) / fromRate);
-    const out = new Int16Array(want);
-    out.set(head.subarray(0, want));
-    if (head.length < want) out.set(tail.subarray(0, want - head.length), head.length);
+    const out = new Int16Array(Math.round((input.length * toRate) / fromRate));
+    out.set(head.subarray(0, out.length));
+    if (head.length < out.length) out.set(r.flush(), head.length);
     return out;
   }
 }

@@ -1,4 +1,4 @@
-import { pcm16ToBase64, samplesToMs } from '../audio/pcm.ts';
+import { concatPcm, pcm16ToBase64, samplesToMs } from '../audio/pcm.ts';
 import { Resampler } from '../audio/resampler.ts';
 import { isAbortError } from '../errors.ts';
 import type { Reasoner, ReasonerRequest } from '../reasoning/index.ts';
@@ -151,7 +151,6 @@ export class Response {
   async #speak(sentences: AsyncQueue<string>, signal: AbortSignal): Promise<void> {
     const { tts, voice, outputRate, audioLeadMs, timings } = this.#options;
     const ids = { response_id: this.id, item_id: this.itemId, output_index: 0, content_index: 0 };
-    const piece = Math.round((outputRate * AUDIO_DELTA_MS) / 1000);
     for await (const sentence of sentences) {
       const started = performance.now();
       const speech = await tts.synthesize(sentence, { signal, voice });
@@ -160,17 +159,21 @@ export class Response {
         timings.firstTtsAudio = performance.now();
         timings.firstTtsComputeMs = timings.firstTtsAudio - started;
       }
-      const pcm = Resampler.convert(speech.pcm, speech.sampleRate, outputRate);
       const words = `${sentence} `;
       this.#spoken += words;
       this.#emit({ type: 'response.output_audio_transcript.delta', ...ids, delta: words });
-      for (let i = 0; i < pcm.length; i += piece) {
+      // Resample piece by piece: the first piece goes out without waiting for the whole sentence.
+      const resampler = new Resampler(speech.sampleRate, outputRate);
+      const piece = Math.round((speech.sampleRate * AUDIO_DELTA_MS) / 1000);
+      for (let i = 0; i < speech.pcm.length; i += piece) {
+        let chunk = resampler.process(speech.pcm.subarray(i, i + piece));
+        if (i + piece >= speech.pcm.length) chunk = concatPcm([chunk, resampler.flush()]);
+        if (chunk.length === 0) continue;
         if (audioLeadMs > 0 && this.#firstAudioWall) {
           const ahead = this.#audioMs - (performance.now() - this.#firstAudioWall);
           if (ahead > audioLeadMs) await sleep(ahead - audioLeadMs, signal);
         }
         if (signal.aborted) return;
-        const chunk = pcm.subarray(i, i + piece);
         this.#emit({ type: 'response.output_audio.delta', ...ids, delta: pcm16ToBase64(chunk) });
         if (!this.#firstAudioWall) {
           this.#firstAudioWall = performance.now();

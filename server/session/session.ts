@@ -80,6 +80,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   #segmenter: SpeechSegmenter;
   #recognizer: AsrRecognizer | undefined;
   #frameRest = new Int16Array(0);
+  #frameRestArrived = 0; // when the samples in #frameRest arrived: a frame straddling two appends is as old as its first part
   #history: { startMs: number; pcm: Int16Array; arrivedWall: number }[] = [];
   #mediaSamples = 0; // 16 kHz samples processed: the media clock
   #acceptedMs = 0; // media ms of input accepted (queued), for the live rate check
@@ -365,16 +366,19 @@ export class Session extends TypedEmitter<SessionEvents> {
   async #processAudio(pcm: Int16Array, arrivedWall: number): Promise<void> {
     if (this.#closed) return;
     let data = pcm;
-    if (this.#frameRest.length) data = concatPcm([this.#frameRest, pcm]);
+    const restLength = this.#frameRest.length;
+    const restArrived = this.#frameRestArrived;
+    if (restLength) data = concatPcm([this.#frameRest, pcm]);
     const whole = data.length - (data.length % SILERO_FRAME);
     this.#frameRest = data.slice(whole);
+    this.#frameRestArrived = this.#frameRest.length > pcm.length ? restArrived : arrivedWall;
     const float = new Float32Array(SILERO_FRAME);
     for (let off = 0; off < whole; off += SILERO_FRAME) {
       if (this.#closed) return;
       const frame = data.subarray(off, off + SILERO_FRAME);
       const startMs = this.mediaMs;
       this.#mediaSamples += SILERO_FRAME;
-      this.#remember(startMs, frame, arrivedWall);
+      this.#remember(startMs, frame, off < restLength ? restArrived : arrivedWall);
       let event: SegmenterEvent | undefined;
       let begun = false;
       if (this.#settings.turnDetection) {
@@ -456,7 +460,8 @@ export class Session extends TypedEmitter<SessionEvents> {
       .then((result) => {
         if (this.#closed) return;
         timings.asrFinal = performance.now();
-        timings.asrComputeMs = result.computeMs;
+        // ASR's share after the end of turn, backlog included: decoding queued audio is ASR work too.
+        timings.asrComputeMs = Math.max(result.computeMs, timings.asrFinal - timings.endOfTurn!);
         const text = result.text.trim();
         this.#emit({ type: 'conversation.item.input_audio_transcription.completed', item_id: u.itemId, content_index: 0, transcript: text, usage: { type: 'duration', seconds: (audioEndMs - u.startMs) / 1000 } });
         item.content[0]!.transcript = text;
@@ -506,7 +511,8 @@ export class Session extends TypedEmitter<SessionEvents> {
   #emitMetrics(response: Response): void {
     const t = response.timings;
     if (t.speechEnd === undefined) return; // typed questions have no speech timings
-    const since = (mark: number | undefined) => (mark === undefined ? null : Math.round((mark - t.speechEnd!) * 10) / 10);
+    const round = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : Math.round(ms * 10) / 10);
+    const since = (mark: number | undefined) => (mark === undefined ? null : round(mark - t.speechEnd!));
     const llmFirstTokenMs = t.firstLlmToken !== undefined && t.responseStart !== undefined ? t.firstLlmToken - t.responseStart : null;
     const total = t.firstAudioDelta !== undefined && t.endOfTurn !== undefined ? t.firstAudioDelta - t.endOfTurn : null;
     const compute = (t.asrComputeMs ?? 0) + (llmFirstTokenMs ?? 0) + (t.firstTtsComputeMs ?? 0);
@@ -523,12 +529,12 @@ export class Session extends TypedEmitter<SessionEvents> {
         first_audio_delta: since(t.firstAudioDelta),
       },
       compute_ms: {
-        asr_finish: t.asrComputeMs ?? null,
-        llm_first_token: llmFirstTokenMs,
-        tts_first_sentence: t.firstTtsComputeMs ?? null,
+        asr_finish: round(t.asrComputeMs),
+        llm_first_token: round(llmFirstTokenMs),
+        tts_first_sentence: round(t.firstTtsComputeMs),
       },
       // end-of-turn decision → first audio delta, minus the engines' own compute
-      pipeline_overhead_ms: total === null ? null : Math.round((total - compute) * 10) / 10,
+      pipeline_overhead_ms: total === null ? null : round(total - compute),
     });
   }
 

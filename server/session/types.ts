@@ -23,11 +23,12 @@ export interface SessionSettings {
 export interface SessionLimits {
   /** A live session refuses audio that runs further ahead of the wall clock. @defaultValue 5000 */
   maxAudioLeadMs: number;
-  /** Answer audio a live session sends ahead of playback. @defaultValue 1000 */
+  /** Answer audio a live session sends ahead of playback: enough to ride out network jitter,
+   *  little enough that a client which misses the barge-in stops soon. @defaultValue 500 */
   outputAudioLeadMs: number;
 }
 
 export const defaultSessionLimits = {
   maxAudioLeadMs: 5000,
-  outputAudioLeadMs: 1000,
+  outputAudioLeadMs: 500,
 } as const satisfies SessionLimits;

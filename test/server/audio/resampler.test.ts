@@ -50,3 +50,13 @@ test('same rate passes through and bad rates are refused', () => {
   assert.equal(new Resampler(16000, 16000).process(x), x);
   assert.throws(() => new Resampler(0, 16000), TypeError);
 });
+
+test('process() in pieces then flush() gives exactly what convert() gives', () => {
+  const input = sine(300, 16000, 0.37);
+  const r = new Resampler(16000, 24000);
+  const parts: number[] = [];
+  for (let i = 0; i < input.length; i += 1600) parts.push(...r.process(input.subarray(i, i + 1600)));
+  parts.push(...r.flush());
+  assert.deepEqual(Int16Array.from(parts), Resampler.convert(input, 16000, 24000));
+  assert.equal(parts.length, Math.round((input.length * 24000) / 16000));
+});

@@ -1,6 +1,6 @@
-// Runs the Flite WASI build off the main thread: synthesis is synchronous WebAssembly and
-// would otherwise stall VAD (and so barge-in) for tens of milliseconds per sentence.
-import { parentPort, workerData } from 'node:worker_threads';
+// Runs the Flite WASI build in a child process: synthesis is synchronous WebAssembly and would
+// otherwise stall VAD (and so barge-in) for tens of milliseconds per sentence. A process, not a
+// worker thread: Node 20 shares its module-hooks thread (tsx) with workers, and that crashed.
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -11,13 +11,13 @@ process.emitWarning = (warning, ...rest) => {
 };
 const { WASI } = await import('node:wasi');
 
-const module = await WebAssembly.compile(fs.readFileSync(workerData.wasmPath));
-const dir = workerData.scratchDir;
+const [wasmPath, dir] = process.argv.slice(2);
+const module = await WebAssembly.compile(fs.readFileSync(wasmPath));
 
-parentPort.on('message', async ({ id, text, voice, close }) => {
-  // Ending by closing the port lets the thread finish on its own; terminate() while V8 is
-  // still compiling this large module has crashed the process at exit.
-  if (close) return parentPort.close();
+const reply = (message) => process.connected && process.send(message);
+
+process.on('message', async ({ id, text, voice, close }) => {
+  if (close) return process.disconnect();
   const file = `tts-${id}.wav`;
   try {
     const wasi = new WASI({
@@ -29,12 +29,13 @@ parentPort.on('message', async ({ id, text, voice, close }) => {
     const instance = await WebAssembly.instantiate(module, { wasi_snapshot_preview1: wasi.wasiImport });
     const rc = wasi.start(instance);
     if (rc !== 0) throw new Error(`flite exited with ${rc}`);
-    const wav = fs.readFileSync(path.join(dir, file));
-    parentPort.postMessage({ id, wav }, [wav.buffer]);
+    reply({ id, wav: fs.readFileSync(path.join(dir, file)) });
   } catch (error) {
-    parentPort.postMessage({ id, error: String(error?.message ?? error) });
+    reply({ id, error: String(error?.message ?? error) });
   } finally {
     fs.rmSync(path.join(dir, file), { force: true });
   }
 });
-parentPort.postMessage({ ready: true });
+// The parent going away ends this process too.
+process.on('disconnect', () => process.exit(0));
+reply({ ready: true });
