@@ -5,6 +5,7 @@ import { createEngines } from './engines.ts';
 import { OmniLiveServer } from './http/server.ts';
 import { describeEngines } from './session/session.ts';
 import { ingestFile, type IngestQuestion } from './ingest/ingest.ts';
+import { defaultInstructionFilterOptions } from './reasoning/index.ts';
 import { formatMediaTime } from './reasoning/llm/media-clock.ts';
 import type { ServerEvent } from './session/types.ts';
 
@@ -103,7 +104,7 @@ async function ingest(config: ReturnType<typeof loadConfig>, file: string, speed
       engines,
       speed: speedFlag === 'max' ? 'max' : 1,
       questions,
-      settings: { voice: config.tts.voice, filter: { mode: config.instructionFilter, minWords: 2 } },
+      settings: { voice: config.tts.voice, filter: { ...defaultInstructionFilterOptions, mode: config.instructionFilter, wakeWord: config.wakeWord } },
       signal: abort.signal,
       onEvent: (event) => (jsonl ? process.stdout.write(`${JSON.stringify(event)}\n`) : printEvent(event)),
       onProgress: (mediaMs, durationMs) => {

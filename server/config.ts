@@ -21,6 +21,8 @@ export interface OmniLiveConfig {
   llm: RemoteEndpoint;
   tts: RemoteEndpoint & { engine: 'flite' | 'remote'; voice: string };
   instructionFilter: 'off' | 'rules' | 'llm';
+  /** Only turns that say this word are answered (e.g. "omni"). */
+  wakeWord?: string;
 }
 
 /** Every setting, its flag, its environment variable and its default: the README table is this. */
@@ -44,6 +46,7 @@ export const SETTINGS = [
   ['tts.model', '--tts-model', 'OMNILIVE_TTS_MODEL', 'tts-1', 'speech model name'],
   ['tts.apiKey', '', 'OMNILIVE_TTS_API_KEY', '', 'API key for the TTS server (environment only)'],
   ['instructionFilter', '--instruction-filter', 'OMNILIVE_INSTRUCTION_FILTER', 'rules', "'off', 'rules' (drop fillers and fragments) or 'llm' (rules, then ask the LLM)"],
+  ['wakeWord', '--wake-word', 'OMNILIVE_WAKE_WORD', '', 'answer only turns that say this word (talk not addressed to the assistant is ignored)'],
   ['limits.maxMessageBytes', '--max-message-bytes', 'OMNILIVE_MAX_MESSAGE_BYTES', String(defaultConnectionLimits.maxMessageBytes), 'largest client message'],
   ['limits.maxMessagesPerSecond', '', 'OMNILIVE_MAX_MESSAGES_PER_SECOND', String(defaultConnectionLimits.maxMessagesPerSecond), 'client messages per second per connection'],
   ['limits.maxAudioLeadMs', '', 'OMNILIVE_MAX_AUDIO_LEAD_MS', String(defaultSessionLimits.maxAudioLeadMs), 'how far live audio may run ahead of real time'],
@@ -89,6 +92,7 @@ export function loadConfig(flags: SettingValues = {}, env: NodeJS.ProcessEnv = p
     llm: { url: optional('llm.url'), model: optional('llm.model'), apiKey: optional('llm.apiKey') },
     tts: { engine: oneOf('tts', get('tts.engine'), ['flite', 'remote']), voice: get('tts.voice'), url: optional('tts.url'), model: optional('tts.model'), apiKey: optional('tts.apiKey') },
     instructionFilter: oneOf('instruction filter', get('instructionFilter'), ['off', 'rules', 'llm']),
+    wakeWord: optional('wakeWord'),
   };
   if (!!config.tls.cert !== !!config.tls.key) throw new TypeError('--tls-cert and --tls-key go together');
   if (config.asr.engine === 'remote' && !config.asr.url) throw new TypeError('--asr remote needs --asr-url (or OMNILIVE_ASR_URL)');

@@ -138,7 +138,7 @@ export class OmniLiveServer extends TypedEmitter<OmniLiveServerEvents> {
       limits: this.#config.limits,
       settings: {
         voice: this.#config.tts.voice,
-        filter: { ...defaultInstructionFilterOptions, mode: this.#config.instructionFilter },
+        filter: { ...defaultInstructionFilterOptions, mode: this.#config.instructionFilter, wakeWord: this.#config.wakeWord },
       },
     });
     this.#sessions.add(session);

@@ -18,7 +18,8 @@ test('defaults: loopback, port 8787, TLS auto, embedded engines', () => {
 
 test('flags win over OMNILIVE_* variables, which win over defaults', () => {
   const env = { OMNILIVE_PORT: '9000', OMNILIVE_HOST: '0.0.0.0', OMNILIVE_LLM_URL: 'http://llm:8000/v1', OMNILIVE_LLM_MODEL: 'qwen', OMNILIVE_LLM_API_KEY: 'sk-secret' };
-  const c = loadConfig({ port: '9100' }, env);
+  const c = loadConfig({ port: '9100', wakeWord: 'omni' }, env);
+  assert.equal(c.wakeWord, 'omni');
   assert.equal(c.port, 9100);
   assert.equal(c.host, '0.0.0.0');
   assert.deepEqual(c.llm, { url: 'http://llm:8000/v1', model: 'qwen', apiKey: 'sk-secret' });
