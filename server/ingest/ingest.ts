@@ -2,7 +2,8 @@ import { pcm16FromBytes } from '../audio/pcm.ts';
 import { sleep } from '../session/async-queue.ts';
 import { Session, type SessionEngines } from '../session/session.ts';
 import type { SessionSettings, ServerEvent } from '../session/types.ts';
-import { decodeAudio } from './decode.ts';
+import { decodeAudio, decodeVideo, type DecodedVideo } from './decode.ts';
+import type { VideoFrame } from '../perception/video/types.ts';
 
 export interface IngestQuestion {
   /** Media time at which the question is typed into the session. */
@@ -19,6 +20,8 @@ export interface IngestOptions {
   settings?: Partial<SessionSettings>;
   onEvent: (event: ServerEvent) => void;
   onProgress?: (mediaMs: number, durationMs: number) => void;
+  /** Frames per second decoded from the video track (when the session can see). @defaultValue 1 */
+  videoFps?: number;
   signal?: AbortSignal;
 }
 
@@ -43,11 +46,34 @@ export async function ingestFile(options: IngestOptions): Promise<{ mediaMs: num
   const chunkBytes = (16000 * 2 * CHUNK_MS) / 1000;
   let mediaMs = 0;
   let pending: Buffer = Buffer.alloc(0);
-  const onAbort = () => decoded.kill();
+  let video: DecodedVideo | undefined;
+  const onAbort = () => {
+    decoded.kill();
+    video?.kill();
+  };
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     await session.open();
-    const durationMs = await Promise.race([decoded.durationMs, sleep(2000).then(() => 0)]);
+    const info = await Promise.race([decoded.info, sleep(2000).then(() => ({ durationMs: 0, hasVideo: false }))]);
+    const durationMs = info.durationMs;
+    // The video track runs in its own ffmpeg; its frames join the timeline as audio passes them.
+    if (info.hasVideo && options.engines.vision) video = decodeVideo(options.file, { fps: options.videoFps ?? session.settings.videoFps });
+    const frames = video?.frames[Symbol.asyncIterator]();
+    let nextFrame: VideoFrame | undefined | null; // null: no more frames
+    const feedFrames = async (upTo: number) => {
+      while (frames && nextFrame !== null) {
+        if (nextFrame === undefined) {
+          const r = await frames.next();
+          nextFrame = r.done ? null : r.value;
+          continue;
+        }
+        if (nextFrame.t > upTo) return;
+        session.appendVideoFrame(nextFrame);
+        nextFrame = undefined;
+        // On the media clock every keyframe gets its facts: nothing is skipped for lack of time.
+        if (max) await session.videoIdle();
+      }
+    };
     const ask = async (upTo: number) => {
       while (questions.length && questions[0]!.atMs <= upTo) {
         const q = questions.shift()!;
@@ -67,12 +93,16 @@ export async function ingestFile(options: IngestOptions): Promise<{ mediaMs: num
         if (!max) await sleep(Math.max(0, mediaMs - (performance.now() - started)), options.signal);
         session.appendAudio(pcm16FromBytes(chunk));
         mediaMs += CHUNK_MS;
+        await feedFrames(mediaMs);
         if (max) await session.drained(); // keeps memory bounded on long files
         options.onProgress?.(mediaMs, durationMs);
       }
     }
     await decoded.done;
     if (pending.length >= 2) session.appendAudio(pcm16FromBytes(pending));
+    await feedFrames(Infinity);
+    await video?.done;
+    session.endVideo();
     await session.drained();
     await ask(Infinity);
     // A file that ends mid-sentence still ends the turn.
@@ -85,6 +115,7 @@ export async function ingestFile(options: IngestOptions): Promise<{ mediaMs: num
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
     decoded.kill();
+    video?.kill();
     session.close();
   }
 }

@@ -58,6 +58,7 @@ export const sessionPatchSchema = z
         /** 'media': audio may arrive faster than real time (files, evaluation); 'live': it may not. */
         clock: z.enum(['live', 'media']).optional(),
         instruction_filter: z.enum(['off', 'rules', 'llm']).optional(),
+        video_fps: z.number().min(0.1).max(5).optional(),
       })
       .strict()
       .optional(),
@@ -101,6 +102,16 @@ export const clientEventSchema = z.discriminatedUnion('type', [
     })
     .strict(),
   z.object({ type: z.literal('response.cancel'), event_id: eventId, response_id: z.string().optional() }).strict(),
+  z
+    .object({
+      type: z.literal('omnilive.video_frame.append'),
+      event_id: eventId,
+      /** base64 JPEG (PNG and WebP work too). */
+      image: z.string().min(1),
+      /** Media time of the frame, ms; default: the session's current media time. */
+      t: z.number().min(0).optional(),
+    })
+    .strict(),
 ]);
 
 export type ClientEvent = z.infer<typeof clientEventSchema>;

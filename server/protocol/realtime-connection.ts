@@ -1,6 +1,7 @@
 import type { WebSocket, RawData } from 'ws';
 import { isBase64, pcm16FromBase64 } from '../audio/pcm.ts';
 import { ClientError } from '../errors.ts';
+import { decodeImage } from '../perception/video/pipeline.ts';
 import type { Session } from '../session/session.ts';
 import type { ServerEvent } from '../session/types.ts';
 import { CLIENT_EVENT_TYPES, clientEventSchema, describeIssue, type ClientEvent } from './client-events.ts';
@@ -29,6 +30,7 @@ export class RealtimeConnection {
   #refillAt = performance.now();
   /** Client messages that arrive before the session is open wait here, so session.created goes first. */
   #early: [RawData, boolean][] | undefined = [];
+  #frames: Promise<void> = Promise.resolve();
 
   constructor(socket: WebSocket, session: Session, limits: Partial<ConnectionLimits> = {}) {
     this.#socket = socket;
@@ -126,6 +128,27 @@ export class RealtimeConnection {
       case 'response.create':
         session.createResponse({ instructions: event.response?.instructions, modalities: event.response?.output_modalities });
         return;
+      case 'omnilive.video_frame.append': {
+        if (!isBase64(event.image)) throw new ClientError('invalid_base64', 'image is not valid base64', 'image');
+        const t = event.t ?? session.mediaMs;
+        // Decoding runs on libuv's pool; frames are appended in the order they were sent.
+        const decoded = decodeImage(Buffer.from(event.image, 'base64'), t);
+        this.#frames = this.#frames.then(async () => {
+          let frame;
+          try {
+            frame = await decoded;
+          } catch (error) {
+            return this.#error('invalid_image', `image could not be decoded: ${(error as Error).message}`, 'image', event.event_id);
+          }
+          try {
+            if (!session.closed) session.appendVideoFrame(frame);
+          } catch (error) {
+            if (error instanceof ClientError) return this.#error(error.code, error.message, error.param, event.event_id);
+            this.#error('server_error', (error as Error).message, undefined, event.event_id);
+          }
+        });
+        return;
+      }
       case 'response.cancel': {
         const active = session.activeResponse;
         if (!active || (event.response_id && event.response_id !== active.id)) {

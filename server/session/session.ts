@@ -14,6 +14,9 @@ import { Response, type CancelReason, type TurnTimings } from './response.ts';
 import { defaultSessionLimits } from './types.ts';
 import type { ServerEvent, ServerEventBody, SessionLimits, SessionSettings } from './types.ts';
 import type { SessionPatch } from '../protocol/client-events.ts';
+import type { FrameFactsScheduler } from '../perception/video/facts.ts';
+import { VideoPipeline, type Clip, type SceneComparer } from '../perception/video/pipeline.ts';
+import type { VideoFrame } from '../perception/video/types.ts';
 
 /** The models a session uses; shared by all sessions of a server, never owned by one. */
 export interface SessionEngines {
@@ -21,6 +24,8 @@ export interface SessionEngines {
   asr: AsrEngine;
   reasoner: Reasoner;
   tts: TtsEngine;
+  /** Absent: the session hears but does not see. */
+  vision?: { comparer: SceneComparer; facts: FrameFactsScheduler };
 }
 
 /** Which engine plays each role, as clients and reports show it. */
@@ -31,6 +36,10 @@ export function describeEngines(engines: SessionEngines): Record<string, unknown
     reasoner: engines.reasoner.name,
     language_model: engines.reasoner.usesLanguageModel,
     tts: engines.tts.name,
+    scene: engines.vision?.comparer.name ?? null,
+    ocr: engines.vision?.facts.engines.ocr?.name ?? null,
+    objects: engines.vision?.facts.engines.objects?.name ?? null,
+    image_embedding: engines.vision?.facts.engines.embedder?.name ?? null,
   };
 }
 
@@ -51,6 +60,8 @@ const FRAME_MS = samplesToMs(SILERO_FRAME, SILERO_SAMPLE_RATE);
 const HISTORY_MS = 4000;
 /** Frames handed to ASR per call: fewer native round trips, partials still every 128 ms. */
 const ASR_BATCH_FRAMES = 4;
+/** Clips kept in RAM with their frames: the short-term memory. */
+const RECENT_CLIPS = 8;
 
 /** One user utterance while it is being heard. */
 interface OpenUtterance {
@@ -90,6 +101,12 @@ export class Session extends TypedEmitter<SessionEvents> {
   #utterance: OpenUtterance | undefined;
   #turns = new Set<Promise<void>>();
 
+  // Video path state.
+  #video: VideoPipeline | undefined;
+  #clipCounter = 0;
+  #lastFrameMs = -1;
+  readonly #recentClips: Clip[] = [];
+
   // Conversation state.
   #conversation: ChatMessage[] = [];
   #lastUserItem: { id: string; text: string; endMs: number } | undefined;
@@ -107,12 +124,29 @@ export class Session extends TypedEmitter<SessionEvents> {
       voice: 'slt',
       turnDetection: { ...defaultServerVadOptions, createResponse: true, interruptResponse: true },
       clock: 'live',
+      videoFps: 1,
       filter: { ...defaultInstructionFilterOptions },
       ...options.settings,
     };
     this.#resampler = new Resampler(this.#settings.inputRate, SILERO_SAMPLE_RATE);
     this.#vadStream = this.#engines.vad.createStream();
     this.#segmenter = new SpeechSegmenter(this.#settings.turnDetection ?? {});
+    this.#video = this.#createVideoPipeline();
+  }
+
+  #createVideoPipeline(): VideoPipeline | undefined {
+    const vision = this.#engines.vision;
+    if (!vision) return undefined;
+    return new VideoPipeline(
+      { fps: this.#settings.videoFps },
+      {
+        comparer: vision.comparer,
+        facts: vision.facts,
+        newId: () => `clip_${this.id.slice(5, 13)}_${++this.#clipCounter}`,
+        onClip: (clip) => this.#clipCommitted(clip),
+        onError: (error) => this.#fail('video_processing_failed', error),
+      },
+    );
   }
 
   /** Creates the per-session decoder and announces the session. */
@@ -137,6 +171,11 @@ export class Session extends TypedEmitter<SessionEvents> {
   /** Whether heard audio awaits its end of turn (exact once drained()). */
   get utteranceOpen(): boolean {
     return this.#utterance !== undefined;
+  }
+
+  /** The last few clips, newest last, with their frames: short-term visual memory. */
+  get recentClips(): readonly Clip[] {
+    return this.#recentClips;
   }
 
   get activeResponse(): Response | undefined {
@@ -170,6 +209,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       },
       omnilive: {
         clock: s.clock,
+        video_fps: s.videoFps,
         instruction_filter: s.filter.mode,
         engines: describeEngines(this.#engines),
       },
@@ -211,8 +251,14 @@ export class Session extends TypedEmitter<SessionEvents> {
       s.voice = output.voice;
     }
     if (patch.omnilive?.clock) s.clock = patch.omnilive.clock;
+    if (patch.omnilive?.video_fps !== undefined && patch.omnilive.video_fps !== s.videoFps) {
+      if (this.#lastFrameMs >= 0) throw new ClientError('invalid_value', 'the video frame rate cannot change after frames were appended', 'session.omnilive.video_fps');
+      s.videoFps = patch.omnilive.video_fps;
+    }
     if (patch.omnilive?.instruction_filter) s.filter = { ...s.filter, mode: patch.omnilive.instruction_filter };
+    const fpsChanged = s.videoFps !== this.#settings.videoFps;
     this.#settings = s;
+    if (fpsChanged) this.#video = this.#createVideoPipeline();
     this.#emit({ type: 'session.updated', session: this.describe() });
   }
 
@@ -241,6 +287,53 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#work = this.#work.then(() => this.#processAudio(pcm16k, now)).catch((error) => this.#fail('audio_processing_failed', error));
   }
 
+  /**
+   * omnilive.video_frame.append and file frames: an RGB frame at media time `frame.t`.
+   * Frames must come in time order; the pipeline keeps `videoFps` of them.
+   */
+  appendVideoFrame(frame: VideoFrame): void {
+    this.#assertOpen();
+    if (!this.#video) throw new ClientError('video_unavailable', 'this server has no video perception engines');
+    if (!(frame.t >= 0) || frame.t < this.#lastFrameMs) {
+      throw new ClientError('invalid_value', `frame time ${frame.t} ms is before the previous frame (${this.#lastFrameMs} ms)`, 't');
+    }
+    this.#lastFrameMs = frame.t;
+    this.#video.push(frame);
+  }
+
+  /** The input has ended (a file, an evaluation video): the held frames become the last clip. */
+  endVideo(): void {
+    this.#video?.flush();
+  }
+
+  #clipCommitted(clip: Clip): void {
+    this.#recentClips.push(clip);
+    if (this.#recentClips.length > RECENT_CLIPS) this.#recentClips.shift();
+    const { facts } = clip;
+    this.#emit({
+      type: 'omnilive.clip.committed',
+      clip: {
+        id: clip.id,
+        start_ms: clip.startMs,
+        end_ms: clip.endMs,
+        frame_count: clip.frameCount,
+        keyframe_ms: clip.keyframe.t,
+        keyframe_jpeg: clip.thumbnail.toString('base64'),
+        ocr_text: facts.ocr.map((l) => l.text).join('\n'),
+        ocr: facts.ocr,
+        objects: facts.objects,
+        has_embedding: facts.embedding !== undefined,
+        skipped: facts.skipped,
+        scene_comparer: clip.comparer,
+      },
+    });
+  }
+
+  /** Resolves when every frame appended so far is clipped and its clip has its facts. */
+  async videoIdle(): Promise<void> {
+    await this.#video?.idle();
+  }
+
   /** Resolves when all appended audio has been processed (and its ASR work queued). */
   async drained(): Promise<void> {
     await this.#work;
@@ -248,6 +341,7 @@ export class Session extends TypedEmitter<SessionEvents> {
 
   /** Resolves when audio, transcription and turn handling have settled (not responses). */
   async idle(): Promise<void> {
+    await this.#video?.idle();
     await this.#work;
     await this.#asrChain;
     while (this.#turns.size) await Promise.all(this.#turns);
@@ -355,6 +449,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     if (this.#closed) return;
     this.cancelResponse('session_closed');
     this.#closed = true;
+    this.#video?.close();
     this.#utterance = undefined;
     this.#asrChain = this.#asrChain.then(() => this.#recognizer?.close());
     this.safeEmit('close');

@@ -17,6 +17,8 @@ export interface SessionSettings {
   /** null: manual turns (input_audio_buffer.commit + response.create). */
   turnDetection: (ServerVadOptions & { createResponse: boolean; interruptResponse: boolean }) | null;
   clock: SessionClock;
+  /** Video frames kept per second (1–5). */
+  videoFps: number;
   filter: InstructionFilterOptions;
 }
 

@@ -1,0 +1,138 @@
+import type { Box, DetectedObject, ImageEmbedder, ObjectDetector, OcrEngine, OcrLine, RgbImage } from './types.ts';
+
+export interface VisionEngines {
+  ocr?: OcrEngine;
+  objects?: ObjectDetector;
+  embedder?: ImageEmbedder;
+}
+
+export interface ObjectCount {
+  label: string;
+  count: number;
+  boxes: Box[];
+}
+
+/** What a keyframe showed. `skipped` names the facts the machine had no time for. */
+export interface FrameFacts {
+  ocr: OcrLine[];
+  objects: ObjectCount[];
+  embedding?: Float32Array;
+  skipped: ('ocr' | 'objects' | 'embedding')[];
+}
+
+export interface FactsSchedulerOptions {
+  /** Keyframes waiting at most; more are skipped (and counted) rather than queued. @defaultValue 4 */
+  maxQueue: number;
+  /** A keyframe that waited longer than this is skipped: stale facts help nobody. @defaultValue 20000 */
+  maxWaitMs: number;
+}
+
+export const defaultFactsSchedulerOptions = {
+  maxQueue: 4,
+  maxWaitMs: 20_000,
+} as const satisfies FactsSchedulerOptions;
+
+interface Job {
+  image: RgbImage;
+  queuedAt: number;
+  resolve: (facts: FrameFacts) => void;
+}
+
+export function countObjects(objects: DetectedObject[]): ObjectCount[] {
+  const byLabel = new Map<string, ObjectCount>();
+  for (const o of objects) {
+    const entry = byLabel.get(o.label) ?? { label: o.label, count: 0, boxes: [] };
+    entry.count++;
+    entry.boxes.push(o.box);
+    byLabel.set(o.label, entry);
+  }
+  return [...byLabel.values()].sort((a, b) => b.count - a.count || a.label.localeCompare(b.label));
+}
+
+/**
+ * Runs OCR, object detection and embedding on keyframes, one at a time for the whole
+ * process (engines are shared, and one core stays free for audio). Off the hot path:
+ * when keyframes come faster than they can be read, the excess is skipped and counted.
+ */
+export class FrameFactsScheduler {
+  readonly options: FactsSchedulerOptions;
+  readonly stats = { done: 0, skipped: 0 };
+  readonly #engines: VisionEngines;
+  readonly #queue: Job[] = [];
+  #running = false;
+
+  constructor(engines: VisionEngines, options: Partial<FactsSchedulerOptions> = {}) {
+    this.#engines = engines;
+    this.options = { ...defaultFactsSchedulerOptions, ...options };
+  }
+
+  get engines(): Readonly<VisionEngines> {
+    return this.#engines;
+  }
+
+  /** Resolves with the facts of `image`, or with everything skipped when there was no time. */
+  request(image: RgbImage): Promise<FrameFacts> {
+    if (this.#queue.length >= this.options.maxQueue) {
+      this.stats.skipped++;
+      return Promise.resolve(this.#skippedAll());
+    }
+    return new Promise((resolve) => {
+      this.#queue.push({ image, queuedAt: performance.now(), resolve });
+      void this.#drain();
+    });
+  }
+
+  #skippedAll(): FrameFacts {
+    const skipped: FrameFacts['skipped'] = [];
+    if (this.#engines.ocr) skipped.push('ocr');
+    if (this.#engines.objects) skipped.push('objects');
+    if (this.#engines.embedder) skipped.push('embedding');
+    return { ocr: [], objects: [], skipped };
+  }
+
+  async #drain(): Promise<void> {
+    if (this.#running) return;
+    this.#running = true;
+    try {
+      for (let job = this.#queue.shift(); job; job = this.#queue.shift()) {
+        if (performance.now() - job.queuedAt > this.options.maxWaitMs) {
+          this.stats.skipped++;
+          job.resolve(this.#skippedAll());
+          continue;
+        }
+        job.resolve(await this.#read(job.image));
+        this.stats.done++;
+      }
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  /** Each engine's failure skips only its own fact. */
+  async #read(image: RgbImage): Promise<FrameFacts> {
+    const { ocr, objects, embedder } = this.#engines;
+    const facts: FrameFacts = { ocr: [], objects: [], skipped: [] };
+    if (ocr) {
+      try {
+        facts.ocr = await ocr.recognize(image);
+      } catch {
+        facts.skipped.push('ocr');
+      }
+    }
+    if (objects) {
+      try {
+        facts.objects = countObjects(await objects.detect(image));
+      } catch {
+        facts.skipped.push('objects');
+      }
+    }
+    if (embedder) {
+      try {
+        facts.embedding = (await embedder.embed([image]))[0];
+      } catch {
+        facts.skipped.push('embedding');
+      }
+    }
+    return facts;
+  }
+}

@@ -1,0 +1,146 @@
+import sharp from 'sharp';
+import { Clipper, type ClipperOptions } from './clipper.ts';
+import type { FrameFacts, FrameFactsScheduler } from './facts.ts';
+import type { RgbImage, VideoFrame } from './types.ts';
+
+/** How frames are compared for scene cuts: the native descriptor, or embeddings when a model is present. */
+export interface SceneComparer {
+  readonly name: string;
+  describe(image: RgbImage): Promise<Float32Array>;
+  similarity(a: Float32Array, b: Float32Array): number;
+}
+
+export interface VideoPipelineOptions {
+  /** Frames per second kept from the source (1–5). @defaultValue 1 */
+  fps: number;
+  clipper: Partial<ClipperOptions>;
+  /** Width of the keyframe thumbnail JPEG. @defaultValue 160 */
+  thumbnailWidth: number;
+}
+
+export const defaultVideoPipelineOptions = {
+  fps: 1,
+  clipper: {},
+  thumbnailWidth: 160,
+} as const satisfies VideoPipelineOptions;
+
+/** A stretch of video that shows one scene: up to 16 sampled frames, a keyframe and its facts. */
+export interface Clip {
+  id: string;
+  startMs: number;
+  /** Media time of the last frame plus one frame period. */
+  endMs: number;
+  frameCount: number;
+  keyframe: VideoFrame;
+  /** Small JPEG of the keyframe, for timelines and answers. */
+  thumbnail: Buffer;
+  facts: FrameFacts;
+  /** Similarity of consecutive frames came from this. */
+  comparer: string;
+}
+
+export interface VideoPipelineHooks {
+  comparer: SceneComparer;
+  facts: FrameFactsScheduler;
+  newId: () => string;
+  onClip: (clip: Clip) => void;
+  onError: (error: unknown) => void;
+}
+
+/**
+ * Sampled frames → scene comparison → clipper → keyframe facts. Frames are handled in
+ * order on their own queue, so video never waits on audio nor audio on video.
+ */
+export class VideoPipeline {
+  readonly options: VideoPipelineOptions;
+  readonly #hooks: VideoPipelineHooks;
+  readonly #clipper: Clipper;
+  #nextSampleMs = 0;
+  #previous: Float32Array | undefined;
+  #work: Promise<void> = Promise.resolve();
+  #pendingClips = new Set<Promise<void>>();
+  #closed = false;
+
+  constructor(options: Partial<VideoPipelineOptions>, hooks: VideoPipelineHooks) {
+    this.options = { ...defaultVideoPipelineOptions, ...options };
+    if (!(this.options.fps >= 0.1 && this.options.fps <= 5)) throw new TypeError(`video fps must be from 0.1 to 5, got ${this.options.fps}`);
+    this.#hooks = hooks;
+    this.#clipper = new Clipper(this.options.clipper);
+  }
+
+  /** Offers a frame; frames closer together than the sampling period are dropped. */
+  push(frame: VideoFrame): boolean {
+    if (this.#closed || frame.t < this.#nextSampleMs) return false;
+    const period = 1000 / this.options.fps;
+    this.#nextSampleMs = Math.max(this.#nextSampleMs + period, frame.t + period / 2);
+    this.#work = this.#work.then(() => this.#take(frame)).catch((error) => this.#hooks.onError(error));
+    return true;
+  }
+
+  /** Ends the stream: the frames held become the last clip. */
+  flush(): void {
+    this.#work = this.#work.then(() => {
+      const last = this.#clipper.flush();
+      if (last) this.#commit(last.frames);
+    });
+  }
+
+  /** Resolves when every frame offered so far is clipped and every clip has its facts. */
+  async idle(): Promise<void> {
+    await this.#work;
+    while (this.#pendingClips.size) await Promise.all(this.#pendingClips);
+  }
+
+  close(): void {
+    this.#closed = true;
+  }
+
+  async #take(frame: VideoFrame): Promise<void> {
+    if (this.#closed) return;
+    const descriptor = await this.#hooks.comparer.describe(frame);
+    const similarity = this.#previous ? this.#hooks.comparer.similarity(this.#previous, descriptor) : 1;
+    this.#previous = descriptor;
+    const closed = this.#clipper.push(frame, similarity);
+    if (closed) this.#commit(closed.frames);
+  }
+
+  #commit(frames: VideoFrame[]): void {
+    const id = this.#hooks.newId();
+    const keyframe = frames[Math.floor((frames.length - 1) / 2)]!;
+    const period = 1000 / this.options.fps;
+    const done = Promise.all([this.#hooks.facts.request(keyframe), thumbnail(keyframe, this.options.thumbnailWidth)])
+      .then(([facts, jpeg]) => {
+        if (this.#closed) return;
+        this.#hooks.onClip({
+          id,
+          startMs: frames[0]!.t,
+          endMs: Math.round(frames.at(-1)!.t + period),
+          frameCount: frames.length,
+          keyframe,
+          thumbnail: jpeg,
+          facts,
+          comparer: this.#hooks.comparer.name,
+        });
+      })
+      .catch((error) => this.#hooks.onError(error));
+    this.#pendingClips.add(done);
+    done.finally(() => this.#pendingClips.delete(done));
+  }
+}
+
+export async function thumbnail(image: RgbImage, width: number): Promise<Buffer> {
+  return sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .resize({ width, withoutEnlargement: true })
+    .jpeg({ quality: 70 })
+    .toBuffer();
+}
+
+/** Decodes a JPEG (or PNG, WebP) and fits it into the pipeline's frame box, as file frames are. */
+export async function decodeImage(bytes: Uint8Array, t: number, box = { width: 640, height: 360 }): Promise<VideoFrame> {
+  const { data, info } = await sharp(bytes)
+    .removeAlpha()
+    .resize({ width: box.width, height: box.height, fit: 'contain', background: { r: 0, g: 0, b: 0 } })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { t, width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+}
