@@ -1,0 +1,2 @@
+export { CenterNetDetector, COCO_LABELS, defaultCenterNetModelPath } from './centernet.ts';
+export type { CenterNetOptions } from './centernet.ts';
