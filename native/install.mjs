@@ -14,7 +14,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const DEBIAN_PACKAGES = ['libpocketsphinx-dev', 'libsphinxbase-dev', 'pocketsphinx-en-us', 'pkg-config'];
+// fonts-dejavu-core: a font for ffmpeg's drawtext in the generated test videos.
+const DEBIAN_PACKAGES = ['libpocketsphinx-dev', 'libsphinxbase-dev', 'pocketsphinx-en-us', 'pkg-config', 'fonts-dejavu-core'];
 const NATIVE_DIR = path.dirname(fileURLToPath(import.meta.url));
 
 const log = (msg) => console.log(`[omnilive native] ${msg}`);

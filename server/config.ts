@@ -23,6 +23,7 @@ export interface OmniLiveConfig {
   instructionFilter: 'off' | 'rules' | 'llm';
   /** Only turns that say this word are answered (e.g. "omni"). */
   wakeWord?: string;
+  vision: { enabled: boolean; fps: number; ocr: boolean; objects: boolean; modelsDir: string };
 }
 
 /** Every setting, its flag, its environment variable and its default: the README table is this. */
@@ -47,6 +48,10 @@ export const SETTINGS = [
   ['tts.apiKey', '', 'OMNILIVE_TTS_API_KEY', '', 'API key for the TTS server (environment only)'],
   ['instructionFilter', '--instruction-filter', 'OMNILIVE_INSTRUCTION_FILTER', 'rules', "'off', 'rules' (drop fillers and fragments) or 'llm' (rules, then ask the LLM)"],
   ['wakeWord', '--wake-word', 'OMNILIVE_WAKE_WORD', '', 'answer only turns that say this word (talk not addressed to the assistant is ignored)'],
+  ['vision.enabled', '--vision', 'OMNILIVE_VISION', 'on', "'on': see (video frames → clips → OCR, objects, embeddings); 'off': audio only"],
+  ['vision.fps', '--video-fps', 'OMNILIVE_VIDEO_FPS', '1', 'video frames kept per second (0.1 to 5)'],
+  ['vision.facts', '--frame-facts', 'OMNILIVE_FRAME_FACTS', 'ocr,objects', 'what keyframes are read for: any of ocr, objects (an embedding model in the models dir is used when present)'],
+  ['vision.modelsDir', '--models', 'OMNILIVE_MODELS', '~/.omnilive/models', 'models directory (CLIP/SigLIP vision ONNX, …)'],
   ['limits.maxMessageBytes', '--max-message-bytes', 'OMNILIVE_MAX_MESSAGE_BYTES', String(defaultConnectionLimits.maxMessageBytes), 'largest client message'],
   ['limits.maxMessagesPerSecond', '', 'OMNILIVE_MAX_MESSAGES_PER_SECOND', String(defaultConnectionLimits.maxMessagesPerSecond), 'client messages per second per connection'],
   ['limits.maxAudioLeadMs', '', 'OMNILIVE_MAX_AUDIO_LEAD_MS', String(defaultSessionLimits.maxAudioLeadMs), 'how far live audio may run ahead of real time'],
@@ -63,6 +68,18 @@ function integer(name: string, value: string, min: number, max: number): number 
   const n = Number(value);
   if (!Number.isInteger(n) || n < min || n > max) throw new TypeError(`${name} must be an integer from ${min} to ${max}, got '${value}'`);
   return n;
+}
+
+function number(name: string, value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < min || n > max) throw new TypeError(`${name} must be a number from ${min} to ${max}, got '${value}'`);
+  return n;
+}
+
+function facts(value: string): { ocr: boolean; objects: boolean } {
+  const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const n of names) oneOf('frame facts', n, ['ocr', 'objects']);
+  return { ocr: names.includes('ocr'), objects: names.includes('objects') };
 }
 
 function oneOf<T extends string>(name: string, value: string, allowed: readonly T[]): T {
@@ -93,6 +110,12 @@ export function loadConfig(flags: SettingValues = {}, env: NodeJS.ProcessEnv = p
     tts: { engine: oneOf('tts', get('tts.engine'), ['flite', 'remote']), voice: get('tts.voice'), url: optional('tts.url'), model: optional('tts.model'), apiKey: optional('tts.apiKey') },
     instructionFilter: oneOf('instruction filter', get('instructionFilter'), ['off', 'rules', 'llm']),
     wakeWord: optional('wakeWord'),
+    vision: {
+      enabled: oneOf('vision', get('vision.enabled'), ['on', 'off']) === 'on',
+      fps: number('video fps', get('vision.fps'), 0.1, 5),
+      ...facts(get('vision.facts')),
+      modelsDir: path.resolve(expandHome(get('vision.modelsDir'))),
+    },
   };
   if (!!config.tls.cert !== !!config.tls.key) throw new TypeError('--tls-cert and --tls-key go together');
   if (config.asr.engine === 'remote' && !config.asr.url) throw new TypeError('--asr remote needs --asr-url (or OMNILIVE_ASR_URL)');

@@ -5,6 +5,35 @@ import { SileroVad } from './perception/vad/index.ts';
 import { EmbeddedAnswerer, OpenAICompatibleReasoner, type Reasoner } from './reasoning/index.ts';
 import { FliteTts, RemoteTts, type FliteVoice, type TtsEngine } from './speech/index.ts';
 import type { SessionEngines } from './session/session.ts';
+import { findEmbeddingModel } from './perception/embedding/index.ts';
+import { sceneDescriptorAsync, sceneSimilarity } from './perception/kernels/index.ts';
+import { FactsHost } from './perception/video/facts-host.ts';
+import { FrameFactsScheduler } from './perception/video/facts.ts';
+import type { SceneComparer } from './perception/video/pipeline.ts';
+
+/** Scene cuts from the native colour/layout descriptor. */
+export const descriptorComparer: SceneComparer = {
+  name: 'native-descriptor',
+  describe: (image) => sceneDescriptorAsync(image),
+  similarity: sceneSimilarity,
+};
+
+function cosine(a: Float32Array, b: Float32Array): number {
+  let dot = 0;
+  for (let i = 0; i < a.length; i++) dot += a[i]! * b[i]!;
+  return dot; // both are L2-normalized
+}
+
+/** Keyframe facts in a child process; scene cuts by embeddings when a model is present. */
+export async function createVision(config: OmniLiveConfig): Promise<{ vision: NonNullable<SessionEngines['vision']>; close(): Promise<void> }> {
+  const { ocr, objects, modelsDir } = config.vision;
+  const host = await FactsHost.start({ ocr, objects, embedding: findEmbeddingModel(modelsDir) });
+  const embed = host.embed;
+  const comparer: SceneComparer = embed
+    ? { name: `embedding:${host.names.embedder}`, describe: (image) => embed(image), similarity: cosine }
+    : descriptorComparer;
+  return { vision: { comparer, facts: new FrameFactsScheduler(host) }, close: () => host.close() };
+}
 
 /** Loads the engines the configuration names. Shared by every session of a process. */
 export async function createEngines(config: OmniLiveConfig): Promise<SessionEngines & { close(): Promise<void> }> {
@@ -23,13 +52,15 @@ export async function createEngines(config: OmniLiveConfig): Promise<SessionEngi
     config.tts.engine === 'remote'
       ? new RemoteTts({ baseURL: config.tts.url!, model: config.tts.model ?? 'tts-1', voice: config.tts.voice, apiKey: config.tts.apiKey })
       : new FliteTts(config.tts.voice as FliteVoice);
+  const seeing = config.vision.enabled ? await createVision(config) : undefined;
   return {
     vad,
     asr,
     reasoner,
     tts,
+    vision: seeing?.vision,
     async close() {
-      await Promise.allSettled([vad.close(), asr.close(), reasoner.close(), tts.close()]);
+      await Promise.allSettled([vad.close(), asr.close(), reasoner.close(), tts.close(), seeing?.close()]);
     },
   };
 }

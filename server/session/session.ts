@@ -37,9 +37,9 @@ export function describeEngines(engines: SessionEngines): Record<string, unknown
     language_model: engines.reasoner.usesLanguageModel,
     tts: engines.tts.name,
     scene: engines.vision?.comparer.name ?? null,
-    ocr: engines.vision?.facts.engines.ocr?.name ?? null,
-    objects: engines.vision?.facts.engines.objects?.name ?? null,
-    image_embedding: engines.vision?.facts.engines.embedder?.name ?? null,
+    ocr: engines.vision?.facts.reader.names.ocr ?? null,
+    objects: engines.vision?.facts.reader.names.objects ?? null,
+    image_embedding: engines.vision?.facts.reader.names.embedder ?? null,
   };
 }
 

@@ -19,7 +19,8 @@ export interface TestServer {
 /** A real OmniLive server on a free loopback port, with its own data dir. */
 export async function startServer(settings: SettingValues = {}): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'omnilive-test-'));
-  const config = loadConfig({ host: '127.0.0.1', port: '0', dataDir, ...settings }, {});
+  // Vision loads OCR and object models in a child process: only the tests that see ask for it.
+  const config = loadConfig({ host: '127.0.0.1', port: '0', dataDir, 'vision.enabled': 'off', ...settings }, {});
   const engines = await createEngines(config);
   const server = new OmniLiveServer(config, engines);
   const { port } = await server.listen();

@@ -20,6 +20,58 @@ export interface FrameFacts {
   skipped: ('ocr' | 'objects' | 'embedding')[];
 }
 
+/** Reads the facts of one image; which engines it has decides which facts there are. */
+export interface FactsReader {
+  readonly names: { ocr?: string; objects?: string; embedder?: string };
+  read(image: RgbImage): Promise<FrameFacts>;
+  /** Image embedding alone, for scene comparison; absent without an embedding model. */
+  embed?(image: RgbImage): Promise<Float32Array>;
+  close(): Promise<void>;
+}
+
+/** Runs the engines in this process. Each engine's failure skips only its own fact. */
+export class EngineFactsReader implements FactsReader {
+  readonly names: FactsReader['names'];
+  readonly embed?: (image: RgbImage) => Promise<Float32Array>;
+
+  constructor(readonly engines: VisionEngines) {
+    this.names = { ocr: engines.ocr?.name, objects: engines.objects?.name, embedder: engines.embedder?.name };
+    const embedder = engines.embedder;
+    if (embedder) this.embed = async (image) => (await embedder.embed([image]))[0]!;
+  }
+
+  async read(image: RgbImage): Promise<FrameFacts> {
+    const { ocr, objects, embedder } = this.engines;
+    const facts: FrameFacts = { ocr: [], objects: [], skipped: [] };
+    if (ocr) {
+      try {
+        facts.ocr = await ocr.recognize(image);
+      } catch {
+        facts.skipped.push('ocr');
+      }
+    }
+    if (objects) {
+      try {
+        facts.objects = countObjects(await objects.detect(image));
+      } catch {
+        facts.skipped.push('objects');
+      }
+    }
+    if (embedder) {
+      try {
+        facts.embedding = (await embedder.embed([image]))[0];
+      } catch {
+        facts.skipped.push('embedding');
+      }
+    }
+    return facts;
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.engines.ocr?.close(), this.engines.objects?.close(), this.engines.embedder?.close()]);
+  }
+}
+
 export interface FactsSchedulerOptions {
   /** Keyframes waiting at most; more are skipped (and counted) rather than queued. @defaultValue 4 */
   maxQueue: number;
@@ -50,24 +102,20 @@ export function countObjects(objects: DetectedObject[]): ObjectCount[] {
 }
 
 /**
- * Runs OCR, object detection and embedding on keyframes, one at a time for the whole
- * process (engines are shared, and one core stays free for audio). Off the hot path:
+ * Asks a FactsReader for the facts of keyframes, one at a time for the whole process
+ * (engines are shared, and one core stays free for audio). Off the hot path:
  * when keyframes come faster than they can be read, the excess is skipped and counted.
  */
 export class FrameFactsScheduler {
   readonly options: FactsSchedulerOptions;
   readonly stats = { done: 0, skipped: 0 };
-  readonly #engines: VisionEngines;
+  readonly reader: FactsReader;
   readonly #queue: Job[] = [];
   #running = false;
 
-  constructor(engines: VisionEngines, options: Partial<FactsSchedulerOptions> = {}) {
-    this.#engines = engines;
+  constructor(reader: FactsReader, options: Partial<FactsSchedulerOptions> = {}) {
+    this.reader = reader;
     this.options = { ...defaultFactsSchedulerOptions, ...options };
-  }
-
-  get engines(): Readonly<VisionEngines> {
-    return this.#engines;
   }
 
   /** Resolves with the facts of `image`, or with everything skipped when there was no time. */
@@ -84,9 +132,10 @@ export class FrameFactsScheduler {
 
   #skippedAll(): FrameFacts {
     const skipped: FrameFacts['skipped'] = [];
-    if (this.#engines.ocr) skipped.push('ocr');
-    if (this.#engines.objects) skipped.push('objects');
-    if (this.#engines.embedder) skipped.push('embedding');
+    const { names } = this.reader;
+    if (names.ocr) skipped.push('ocr');
+    if (names.objects) skipped.push('objects');
+    if (names.embedder) skipped.push('embedding');
     return { ocr: [], objects: [], skipped };
   }
 
@@ -100,39 +149,16 @@ export class FrameFactsScheduler {
           job.resolve(this.#skippedAll());
           continue;
         }
-        job.resolve(await this.#read(job.image));
-        this.stats.done++;
+        try {
+          job.resolve(await this.reader.read(job.image));
+          this.stats.done++;
+        } catch {
+          this.stats.skipped++;
+          job.resolve(this.#skippedAll());
+        }
       }
     } finally {
       this.#running = false;
     }
-  }
-
-  /** Each engine's failure skips only its own fact. */
-  async #read(image: RgbImage): Promise<FrameFacts> {
-    const { ocr, objects, embedder } = this.#engines;
-    const facts: FrameFacts = { ocr: [], objects: [], skipped: [] };
-    if (ocr) {
-      try {
-        facts.ocr = await ocr.recognize(image);
-      } catch {
-        facts.skipped.push('ocr');
-      }
-    }
-    if (objects) {
-      try {
-        facts.objects = countObjects(await objects.detect(image));
-      } catch {
-        facts.skipped.push('objects');
-      }
-    }
-    if (embedder) {
-      try {
-        facts.embedding = (await embedder.embed([image]))[0];
-      } catch {
-        facts.skipped.push('embedding');
-      }
-    }
-    return facts;
   }
 }
