@@ -59,6 +59,14 @@ export const sessionPatchSchema = z
         clock: z.enum(['live', 'media']).optional(),
         instruction_filter: z.enum(['off', 'rules', 'llm']).optional(),
         video_fps: z.number().min(0.1).max(5).optional(),
+        clipper: z
+          .object({
+            min_frames: z.number().int().min(1).max(64).optional(),
+            max_frames: z.number().int().min(1).max(64).optional(),
+            cut_similarity: z.number().min(0).max(1).optional(),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .optional(),

@@ -16,6 +16,7 @@ import type { ServerEvent, ServerEventBody, SessionLimits, SessionSettings } fro
 import type { SessionPatch } from '../protocol/client-events.ts';
 import type { FrameFactsScheduler } from '../perception/video/facts.ts';
 import { VideoPipeline, type Clip, type SceneComparer } from '../perception/video/pipeline.ts';
+import { defaultClipperOptions } from '../perception/video/clipper.ts';
 import type { VideoFrame } from '../perception/video/types.ts';
 
 /** The models a session uses; shared by all sessions of a server, never owned by one. */
@@ -125,6 +126,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       turnDetection: { ...defaultServerVadOptions, createResponse: true, interruptResponse: true },
       clock: 'live',
       videoFps: 1,
+      clipper: { ...defaultClipperOptions },
       filter: { ...defaultInstructionFilterOptions },
       ...options.settings,
     };
@@ -138,7 +140,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     const vision = this.#engines.vision;
     if (!vision) return undefined;
     return new VideoPipeline(
-      { fps: this.#settings.videoFps },
+      { fps: this.#settings.videoFps, clipper: this.#settings.clipper },
       {
         comparer: vision.comparer,
         facts: vision.facts,
@@ -210,6 +212,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       omnilive: {
         clock: s.clock,
         video_fps: s.videoFps,
+        clipper: { min_frames: s.clipper.minFrames, max_frames: s.clipper.maxFrames, cut_similarity: s.clipper.cutSimilarity },
         instruction_filter: s.filter.mode,
         engines: describeEngines(this.#engines),
       },
@@ -256,9 +259,20 @@ export class Session extends TypedEmitter<SessionEvents> {
       s.videoFps = patch.omnilive.video_fps;
     }
     if (patch.omnilive?.instruction_filter) s.filter = { ...s.filter, mode: patch.omnilive.instruction_filter };
-    const fpsChanged = s.videoFps !== this.#settings.videoFps;
+    const clipper = patch.omnilive?.clipper;
+    if (clipper) {
+      if (this.#lastFrameMs >= 0) throw new ClientError('invalid_value', 'clip thresholds cannot change after frames were appended', 'session.omnilive.clipper');
+      const next = {
+        minFrames: clipper.min_frames ?? s.clipper.minFrames,
+        maxFrames: clipper.max_frames ?? s.clipper.maxFrames,
+        cutSimilarity: clipper.cut_similarity ?? s.clipper.cutSimilarity,
+      };
+      if (next.maxFrames < next.minFrames) throw new ClientError('invalid_value', 'clipper.max_frames must be at least min_frames', 'session.omnilive.clipper');
+      s.clipper = next;
+    }
+    const videoChanged = s.videoFps !== this.#settings.videoFps || s.clipper !== this.#settings.clipper;
     this.#settings = s;
-    if (fpsChanged) this.#video = this.#createVideoPipeline();
+    if (videoChanged) this.#video = this.#createVideoPipeline();
     this.#emit({ type: 'session.updated', session: this.describe() });
   }
 

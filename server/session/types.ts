@@ -1,5 +1,6 @@
 import type { ServerVadOptions } from '../perception/vad/index.ts';
 import type { InstructionFilterOptions } from '../reasoning/index.ts';
+import type { ClipperOptions } from '../perception/video/clipper.ts';
 
 /** A server event before the session stamps its event_id. */
 export type ServerEventBody = { type: string } & Record<string, unknown>;
@@ -19,6 +20,7 @@ export interface SessionSettings {
   clock: SessionClock;
   /** Video frames kept per second (1–5). */
   videoFps: number;
+  clipper: ClipperOptions;
   filter: InstructionFilterOptions;
 }
 

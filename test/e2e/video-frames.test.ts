@@ -54,3 +54,26 @@ describe('omnilive.video_frame.append over WebSocket', () => {
     c.close();
   });
 });
+
+describe('clip thresholds by session.update', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startServer({ 'tls.mode': 'off', 'vision.enabled': 'on', 'vision.facts': '', 'vision.modelsDir': '/nonexistent' });
+  });
+  after(() => server.close());
+
+  it('max_frames 2 cuts every two frames; bad thresholds are refused', async () => {
+    const c = new RawClient(server);
+    await c.opened;
+    c.send({ type: 'session.update', session: { omnilive: { clipper: { min_frames: 3, max_frames: 2 } } } });
+    assert.equal((await c.log.waitFor('error')).error.param, 'session.omnilive.clipper');
+    c.send({ type: 'session.update', session: { omnilive: { clipper: { min_frames: 1, max_frames: 2 } } } });
+    const updated = await c.log.waitFor('session.updated');
+    assert.deepEqual(updated.session.omnilive.clipper, { min_frames: 1, max_frames: 2, cut_similarity: 0.9 });
+    const frame = jpeg('gray', 'SAME', 'white');
+    for (let i = 0; i < 5; i++) c.send({ type: 'omnilive.video_frame.append', image: frame, t: i * 1000 });
+    await c.log.waitFor('omnilive.clip.committed', (e) => e.clip.start_ms === 2000);
+    assert.deepEqual(c.log.of('omnilive.clip.committed').map((e) => [e.clip.start_ms, e.clip.frame_count]), [[0, 2], [2000, 2]]);
+    c.close();
+  });
+});
