@@ -24,6 +24,8 @@ export interface OmniLiveConfig {
   /** Only turns that say this word are answered (e.g. "omni"). */
   wakeWord?: string;
   vision: { enabled: boolean; fps: number; ocr: boolean; objects: boolean; modelsDir: string };
+  /** Long-term memory: a LanceDB URI (a directory by default), or disabled. */
+  memory: { enabled: boolean; uri: string; maxAgeMs?: number; maxBytes?: number };
 }
 
 /** Every setting, its flag, its environment variable and its default: the README table is this. */
@@ -52,6 +54,10 @@ export const SETTINGS = [
   ['vision.fps', '--video-fps', 'OMNILIVE_VIDEO_FPS', '1', 'video frames kept per second (0.1 to 5)'],
   ['vision.facts', '--frame-facts', 'OMNILIVE_FRAME_FACTS', 'ocr,objects', 'what keyframes are read for: any of ocr, objects (an embedding model in the models dir is used when present)'],
   ['vision.modelsDir', '--models', 'OMNILIVE_MODELS', '~/.omnilive/models', 'models directory (CLIP/SigLIP vision ONNX, …)'],
+  ['memory.enabled', '--memory', 'OMNILIVE_MEMORY', 'on', "'on': keep clips and utterances in LanceDB; 'off': nothing outlives a session"],
+  ['memory.uri', '--memory-uri', 'OMNILIVE_MEMORY_URI', '', 'LanceDB URI for long-term memory (s3://…, db://…); default: <data>/memory'],
+  ['memory.maxAgeDays', '--memory-max-age-days', 'OMNILIVE_MEMORY_MAX_AGE_DAYS', '', 'forget memory older than this many days (background)'],
+  ['memory.maxMb', '--memory-max-mb', 'OMNILIVE_MEMORY_MAX_MB', '', 'keep memory under this many MB, oldest first (local directories)'],
   ['limits.maxMessageBytes', '--max-message-bytes', 'OMNILIVE_MAX_MESSAGE_BYTES', String(defaultConnectionLimits.maxMessageBytes), 'largest client message'],
   ['limits.maxMessagesPerSecond', '', 'OMNILIVE_MAX_MESSAGES_PER_SECOND', String(defaultConnectionLimits.maxMessagesPerSecond), 'client messages per second per connection'],
   ['limits.maxAudioLeadMs', '', 'OMNILIVE_MAX_AUDIO_LEAD_MS', String(defaultSessionLimits.maxAudioLeadMs), 'how far live audio may run ahead of real time'],
@@ -94,10 +100,11 @@ export function loadConfig(flags: SettingValues = {}, env: NodeJS.ProcessEnv = p
     return flags[key] ?? env[row[2]] ?? row[3];
   };
   const optional = (key: SettingKey) => get(key) || undefined;
+  const dataDir = path.resolve(expandHome(get('dataDir')));
   const config: OmniLiveConfig = {
     host: get('host'),
     port: integer('port', get('port'), 0, 65535),
-    dataDir: path.resolve(expandHome(get('dataDir'))),
+    dataDir,
     tls: { mode: oneOf('tls', get('tls.mode'), ['auto', 'off']), cert: optional('tls.cert'), key: optional('tls.key') },
     limits: {
       maxMessageBytes: integer('max message bytes', get('limits.maxMessageBytes'), 1024, 64 * 1024 * 1024),
@@ -115,6 +122,12 @@ export function loadConfig(flags: SettingValues = {}, env: NodeJS.ProcessEnv = p
       fps: number('video fps', get('vision.fps'), 0.1, 5),
       ...facts(get('vision.facts')),
       modelsDir: path.resolve(expandHome(get('vision.modelsDir'))),
+    },
+    memory: {
+      enabled: oneOf('memory', get('memory.enabled'), ['on', 'off']) === 'on',
+      uri: get('memory.uri') || path.join(dataDir, 'memory'),
+      maxAgeMs: optional('memory.maxAgeDays') ? number('memory max age days', get('memory.maxAgeDays'), 0.001, 36500) * 86_400_000 : undefined,
+      maxBytes: optional('memory.maxMb') ? number('memory max MB', get('memory.maxMb'), 1, 1e9) * 1024 * 1024 : undefined,
     },
   };
   if (!!config.tls.cert !== !!config.tls.key) throw new TypeError('--tls-cert and --tls-key go together');

@@ -5,6 +5,7 @@ import { SileroVad } from './perception/vad/index.ts';
 import { EmbeddedAnswerer, OpenAICompatibleReasoner, type Reasoner } from './reasoning/index.ts';
 import { FliteTts, RemoteTts, type FliteVoice, type TtsEngine } from './speech/index.ts';
 import type { SessionEngines } from './session/session.ts';
+import { MemoryStore } from '../memory/index.ts';
 import { findEmbeddingModel } from './perception/embedding/index.ts';
 import { sceneDescriptorAsync, sceneSimilarity } from './perception/kernels/index.ts';
 import { FactsHost } from './perception/video/facts-host.ts';
@@ -53,14 +54,21 @@ export async function createEngines(config: OmniLiveConfig): Promise<SessionEngi
       ? new RemoteTts({ baseURL: config.tts.url!, model: config.tts.model ?? 'tts-1', voice: config.tts.voice, apiKey: config.tts.apiKey })
       : new FliteTts(config.tts.voice as FliteVoice);
   const seeing = config.vision.enabled ? await createVision(config) : undefined;
+  const memory = config.memory.enabled
+    ? await MemoryStore.open({
+        uri: config.memory.uri,
+        retention: { maxAgeMs: config.memory.maxAgeMs, maxBytes: config.memory.maxBytes },
+      })
+    : undefined;
   return {
     vad,
     asr,
     reasoner,
     tts,
     vision: seeing?.vision,
+    memory,
     async close() {
-      await Promise.allSettled([vad.close(), asr.close(), reasoner.close(), tts.close(), seeing?.close()]);
+      await Promise.allSettled([vad.close(), asr.close(), reasoner.close(), tts.close(), seeing?.close(), memory?.close()]);
     },
   };
 }

@@ -20,6 +20,8 @@ export interface IngestOptions {
   settings?: Partial<SessionSettings>;
   onEvent: (event: ServerEvent) => void;
   onProgress?: (mediaMs: number, durationMs: number) => void;
+  /** Long-term memory to write into. @defaultValue the session's own */
+  memoryId?: string;
   /** Frames per second decoded from the video track (when the session can see). @defaultValue 1 */
   videoFps?: number;
   signal?: AbortSignal;
@@ -33,12 +35,13 @@ const CHUNK_MS = 100;
  * runs on the media clock and every question's answer completes before more audio flows, so
  * the events depend on the media alone.
  */
-export async function ingestFile(options: IngestOptions): Promise<{ mediaMs: number; wallMs: number; sessionId: string }> {
+export async function ingestFile(options: IngestOptions): Promise<{ mediaMs: number; wallMs: number; sessionId: string; memoryId: string }> {
   const started = performance.now();
   const max = options.speed === 'max';
   const session = new Session({
     engines: options.engines,
     settings: { ...options.settings, inputRate: 16000, clock: max ? 'media' : 'live' },
+    memoryId: options.memoryId,
   });
   session.on('event', options.onEvent);
   const decoded = decodeAudio(options.file);
@@ -94,7 +97,12 @@ export async function ingestFile(options: IngestOptions): Promise<{ mediaMs: num
         session.appendAudio(pcm16FromBytes(chunk));
         mediaMs += CHUNK_MS;
         await feedFrames(mediaMs);
-        if (max) await session.drained(); // keeps memory bounded on long files
+        if (max) {
+          // On the media clock every turn is answered before more media flows: answers take no
+          // media time, so the events depend on the media alone (and memory stays bounded).
+          await session.idle();
+          await session.activeResponse?.start();
+        }
         options.onProgress?.(mediaMs, durationMs);
       }
     }
@@ -111,7 +119,8 @@ export async function ingestFile(options: IngestOptions): Promise<{ mediaMs: num
     const last = session.activeResponse;
     if (last) await last.start();
     await session.idle();
-    return { mediaMs: session.mediaMs, wallMs: performance.now() - started, sessionId: session.id };
+    await options.engines.memory?.flush();
+    return { mediaMs: session.mediaMs, wallMs: performance.now() - started, sessionId: session.id, memoryId: session.memoryId };
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
     decoded.kill();

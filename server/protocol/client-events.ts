@@ -112,6 +112,14 @@ export const clientEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('response.cancel'), event_id: eventId, response_id: z.string().optional() }).strict(),
   z
     .object({
+      type: z.literal('omnilive.memory.search'),
+      event_id: eventId,
+      query: z.string().min(1).max(2000),
+      limit: z.number().int().min(1).max(50).optional(),
+    })
+    .strict(),
+  z
+    .object({
       type: z.literal('omnilive.video_frame.append'),
       event_id: eventId,
       /** base64 JPEG (PNG and WebP work too). */

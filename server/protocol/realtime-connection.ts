@@ -128,6 +128,13 @@ export class RealtimeConnection {
       case 'response.create':
         session.createResponse({ instructions: event.response?.instructions, modalities: event.response?.output_modalities });
         return;
+      case 'omnilive.memory.search': {
+        session
+          .searchMemory(event.query, event.limit ?? 8)
+          .then((hits) => session.reportMemoryResults(event.query, hits))
+          .catch((error) => this.#error('memory_search_failed', (error as Error).message, 'query', event.event_id));
+        return;
+      }
       case 'omnilive.video_frame.append': {
         if (!isBase64(event.image)) throw new ClientError('invalid_base64', 'image is not valid base64', 'image');
         const t = event.t ?? session.mediaMs;

@@ -17,6 +17,7 @@ export interface TurnTimings {
   asrFinal?: number;
   asrComputeMs?: number;
   responseStart?: number;
+  retrieved?: number;
   firstLlmToken?: number;
   firstTtsAudio?: number;
   firstTtsComputeMs?: number;
@@ -35,6 +36,8 @@ export interface ResponseOptions {
   audioLeadMs: number;
   timings: TurnTimings;
   emit: (event: ServerEventBody) => void;
+  /** Fills in what takes time to gather (memory, frames), inside the response so it can be cancelled. */
+  prepare?: () => Promise<Partial<ReasonerRequest>>;
 }
 
 /** Send audio in pieces of this length: small enough to stop promptly. */
@@ -113,6 +116,11 @@ export class Response {
     timings.responseStart = performance.now();
     const sentences = new AsyncQueue<string>();
     try {
+      if (this.#options.prepare) {
+        Object.assign(this.#options.request, await this.#options.prepare());
+        timings.retrieved = performance.now();
+        if (signal.aborted) return;
+      }
       const speaking = audio ? this.#speak(sentences, signal) : Promise.resolve();
       speaking.catch(() => {}); // awaited below; keeps an early rejection from going unhandled
       const chunker = new SentenceChunker();

@@ -5,7 +5,9 @@ import { TypedEmitter } from '../events/emitter.ts';
 import type { AsrEngine, AsrRecognizer } from '../perception/asr/types.ts';
 import { SILERO_FRAME, SILERO_SAMPLE_RATE, SpeechSegmenter, defaultServerVadOptions } from '../perception/vad/index.ts';
 import type { SegmenterEvent, SileroStream, SileroVad } from '../perception/vad/index.ts';
-import { TranscriptLog } from '../../memory/index.ts';
+import { MemoryStore, TranscriptLog, mergeText, type Utterance } from '../../memory/index.ts';
+import type { MemoryHit } from '../../memory/types.ts';
+import { thumbnail } from '../perception/video/pipeline.ts';
 import { checkInstruction, defaultInstructionFilterOptions } from '../reasoning/index.ts';
 import type { ChatMessage, Reasoner } from '../reasoning/index.ts';
 import type { TtsEngine } from '../speech/index.ts';
@@ -27,6 +29,8 @@ export interface SessionEngines {
   tts: TtsEngine;
   /** Absent: the session hears but does not see. */
   vision?: { comparer: SceneComparer; facts: FrameFactsScheduler };
+  /** Absent: nothing outlives the session. */
+  memory?: MemoryStore;
 }
 
 /** Which engine plays each role, as clients and reports show it. */
@@ -48,6 +52,8 @@ export interface SessionOptions {
   engines: SessionEngines;
   limits?: Partial<SessionLimits>;
   settings?: Partial<SessionSettings>;
+  /** Share long-term memory with other sessions of this id. @defaultValue the session id */
+  memoryId?: string;
 }
 
 export type SessionEvents = {
@@ -63,11 +69,16 @@ const HISTORY_MS = 4000;
 const ASR_BATCH_FRAMES = 4;
 /** Clips kept in RAM with their frames: the short-term memory. */
 const RECENT_CLIPS = 8;
+/** Keyframes shown to a language model as "now" (IXC falls back to the last 3 frames). */
+const CURRENT_FRAMES = 3;
 
 /** One user utterance while it is being heard. */
 interface OpenUtterance {
   itemId: string;
+  /** Where its audio starts: the detected start of speech less the prefix padding. */
   startMs: number;
+  /** Where the speech itself starts: what "at 13:00 you said" refers to. */
+  speechStartMs: number;
   pending: Int16Array[];
   partial: string;
 }
@@ -80,6 +91,9 @@ interface OpenUtterance {
 export class Session extends TypedEmitter<SessionEvents> {
   readonly id = newId('sess');
   readonly transcript = new TranscriptLog();
+  /** Whose long-term memory this session reads and writes: its own unless shared on purpose. */
+  readonly memoryId: string;
+  readonly #startWall = Date.now();
   readonly #engines: SessionEngines;
   readonly #limits: SessionLimits;
   #settings: SessionSettings;
@@ -116,6 +130,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   constructor(options: SessionOptions) {
     super();
     this.#engines = options.engines;
+    this.memoryId = options.memoryId ?? this.id;
     this.#limits = { ...defaultSessionLimits, ...options.limits };
     this.#settings = {
       instructions: '',
@@ -320,7 +335,33 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#video?.flush();
   }
 
+  /** Every utterance goes to the session transcript and, when there is one, long-term memory. */
+  #remember(utterance: Utterance): void {
+    this.transcript.add(utterance);
+    this.#engines.memory?.addUtterance({ ...utterance, memoryId: this.memoryId, sessionId: this.id, wallStartMs: this.#startWall + utterance.startMs });
+  }
+
   #clipCommitted(clip: Clip): void {
+    const heard = this.transcript
+      .recent(50)
+      .filter((u) => u.role === 'user' && u.endMs > clip.startMs && u.startMs < clip.endMs)
+      .map((u) => u.text);
+    const vector = clip.facts.embedding;
+    this.#engines.memory?.addClip({
+      id: clip.id,
+      memoryId: this.memoryId,
+      sessionId: this.id,
+      startMs: clip.startMs,
+      endMs: clip.endMs,
+      wallStartMs: this.#startWall + clip.startMs,
+      frameCount: clip.frameCount,
+      thumbnail: clip.thumbnail,
+      ocrText: mergeText(clip.facts.ocr.map((l) => l.text)),
+      objects: clip.facts.objects.map((o) => ({ label: o.label, count: o.count })),
+      transcript: heard.join(' '),
+      soundEvents: [],
+      ...(vector ? { frameVectors: [vector], globalVector: vector } : {}),
+    });
     this.#recentClips.push(clip);
     if (this.#recentClips.length > RECENT_CLIPS) this.#recentClips.shift();
     const { facts } = clip;
@@ -403,7 +444,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       return id;
     }
     this.#conversation.push({ role: item.role, content: item.text });
-    this.transcript.add({ id, role: item.role, text: item.text, startMs: at, endMs: at });
+    this.#remember({ id, role: item.role, text: item.text, startMs: at, endMs: at });
     if (item.role === 'user') this.#lastUserItem = { id, text: item.text, endMs: at };
     return id;
   }
@@ -430,11 +471,54 @@ export class Session extends TypedEmitter<SessionEvents> {
         transcript: this.transcript,
         instructions: options.instructions ?? (settings.instructions || undefined),
         nowMs: question?.endMs ?? this.mediaMs,
+        evidence: [],
+        images: [],
       },
+      prepare: async () => ({ evidence: await this.#retrieve(question?.text ?? ''), images: await this.#currentImages() }),
     });
     this.#response = response;
     response.start().finally(() => this.#responseEnded(response));
     return response;
+  }
+
+  /** Long-term memory for a question: by words and time (and meaning, with embeddings). */
+  async #retrieve(text: string): Promise<MemoryHit[]> {
+    if (!this.#engines.memory || !text) return [];
+    return this.searchMemory(text, 8);
+  }
+
+  /** omnilive.memory.search, and retrieval for answers: this session's memory id only. */
+  async searchMemory(text: string, limit: number): Promise<MemoryHit[]> {
+    const memory = this.#engines.memory;
+    if (!memory) throw new ClientError('memory_unavailable', 'long-term memory is off on this server');
+    await memory.flush(); // what was just said or seen counts too
+    return memory.search({ memoryId: this.memoryId, text, nowMs: this.mediaMs, nowWallMs: Date.now(), limit });
+  }
+
+  reportMemoryResults(query: string, hits: MemoryHit[]): void {
+    this.#emit({
+      type: 'omnilive.memory.results',
+      query,
+      results: hits.map((h) => ({
+        kind: h.kind,
+        id: h.id,
+        start_ms: h.startMs,
+        end_ms: h.endMs,
+        wall_start_ms: h.wallStartMs,
+        score: h.score,
+        matched_by: h.matchedBy,
+        text: h.text,
+        ...(h.clip ? { thumbnail_jpeg: Buffer.from(h.clip.thumbnail).toString('base64'), ocr_text: h.clip.ocrText, objects: h.clip.objects } : {}),
+        ...(h.utterance ? { role: h.utterance.role } : {}),
+      })),
+    });
+  }
+
+  /** The latest keyframes, larger than thumbnails, for reasoners that look. */
+  async #currentImages(): Promise<{ t: number; jpeg: Uint8Array }[]> {
+    if (!this.#engines.reasoner.usesLanguageModel) return [];
+    const latest = this.#recentClips.slice(-CURRENT_FRAMES);
+    return Promise.all(latest.map(async (clip) => ({ t: clip.keyframe.t, jpeg: await thumbnail(clip.keyframe, 448) })));
   }
 
   /** response.cancel, or barge-in. Returns whether a response was cancelled. */
@@ -453,7 +537,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     if (spoken) {
       this.#conversation.push({ role: 'assistant', content: spoken });
       const at = this.mediaMs;
-      this.transcript.add({ id: response.itemId, role: 'assistant', text: spoken, startMs: at, endMs: at });
+      this.#remember({ id: response.itemId, role: 'assistant', text: spoken, startMs: at, endMs: at });
     }
     if (response.status === 'completed' || response.status === 'cancelled') this.#emitMetrics(response);
   }
@@ -487,7 +571,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       const frame = data.subarray(off, off + SILERO_FRAME);
       const startMs = this.mediaMs;
       this.#mediaSamples += SILERO_FRAME;
-      this.#remember(startMs, frame, off < restLength ? restArrived : arrivedWall);
+      this.#keepAudio(startMs, frame, off < restLength ? restArrived : arrivedWall);
       let event: SegmenterEvent | undefined;
       let begun = false;
       if (this.#settings.turnDetection) {
@@ -511,7 +595,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     }
   }
 
-  #remember(startMs: number, frame: Int16Array, arrivedWall: number): void {
+  #keepAudio(startMs: number, frame: Int16Array, arrivedWall: number): void {
     this.#history.push({ startMs, pcm: frame.slice(), arrivedWall });
     while (this.#history.length && this.#history[0]!.startMs < startMs - HISTORY_MS) this.#history.shift();
   }
@@ -523,7 +607,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     const startMs = Math.max(0, audioStartMs - padding);
     // The speech itself and its prefix padding are already in the history.
     const pending = this.#history.filter((h) => h.startMs >= startMs).map((h) => h.pcm);
-    this.#utterance = { itemId, startMs, pending, partial: '' };
+    this.#utterance = { itemId, startMs, speechStartMs: audioStartMs, pending, partial: '' };
     this.#asrChain = this.#asrChain.then(() => this.#recognizer?.start());
     if (detected) {
       this.#emit({ type: 'input_audio_buffer.speech_started', audio_start_ms: Math.round(audioStartMs), item_id: itemId });
@@ -585,7 +669,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   /** A user turn has its transcript: remember it, then decide whether to answer. */
   #finishTurn(u: OpenUtterance, text: string, endMs: number, timings: TurnTimings): void {
     if (text) {
-      this.transcript.add({ id: u.itemId, role: 'user', text, startMs: u.startMs, endMs });
+      this.#remember({ id: u.itemId, role: 'user', text, startMs: u.speechStartMs, endMs });
       this.#conversation.push({ role: 'user', content: text });
       this.#lastUserItem = { id: u.itemId, text, endMs };
     }
@@ -622,9 +706,11 @@ export class Session extends TypedEmitter<SessionEvents> {
     if (t.speechEnd === undefined) return; // typed questions have no speech timings
     const round = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : Math.round(ms * 10) / 10);
     const since = (mark: number | undefined) => (mark === undefined ? null : round(mark - t.speechEnd!));
-    const llmFirstTokenMs = t.firstLlmToken !== undefined && t.responseStart !== undefined ? t.firstLlmToken - t.responseStart : null;
+    const llmStart = t.retrieved ?? t.responseStart;
+    const llmFirstTokenMs = t.firstLlmToken !== undefined && llmStart !== undefined ? t.firstLlmToken - llmStart : null;
+    const retrievalMs = t.retrieved !== undefined && t.responseStart !== undefined ? t.retrieved - t.responseStart : 0;
     const total = t.firstAudioDelta !== undefined && t.endOfTurn !== undefined ? t.firstAudioDelta - t.endOfTurn : null;
-    const compute = (t.asrComputeMs ?? 0) + (llmFirstTokenMs ?? 0) + (t.firstTtsComputeMs ?? 0);
+    const compute = (t.asrComputeMs ?? 0) + retrievalMs + (llmFirstTokenMs ?? 0) + (t.firstTtsComputeMs ?? 0);
     this.#emit({
       type: 'omnilive.metrics',
       response_id: response.id,
@@ -633,12 +719,14 @@ export class Session extends TypedEmitter<SessionEvents> {
       latency_ms: {
         end_of_turn: since(t.endOfTurn),
         asr_final: since(t.asrFinal),
+        retrieval: since(t.retrieved),
         first_llm_token: since(t.firstLlmToken),
         first_tts_audio: since(t.firstTtsAudio),
         first_audio_delta: since(t.firstAudioDelta),
       },
       compute_ms: {
         asr_finish: round(t.asrComputeMs),
+        retrieval: round(retrievalMs),
         llm_first_token: round(llmFirstTokenMs),
         tts_first_sentence: round(t.firstTtsComputeMs),
       },

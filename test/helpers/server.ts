@@ -20,7 +20,7 @@ export interface TestServer {
 export async function startServer(settings: SettingValues = {}): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'omnilive-test-'));
   // Vision loads OCR and object models in a child process: only the tests that see ask for it.
-  const config = loadConfig({ host: '127.0.0.1', port: '0', dataDir, 'vision.enabled': 'off', ...settings }, {});
+  const config = loadConfig({ host: '127.0.0.1', port: '0', dataDir, 'vision.enabled': 'off', 'memory.enabled': 'off', ...settings }, {});
   const engines = await createEngines(config);
   const server = new OmniLiveServer(config, engines);
   const { port } = await server.listen();

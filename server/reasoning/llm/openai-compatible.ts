@@ -1,6 +1,8 @@
 import OpenAI from 'openai';
 import { formatMediaTime } from './media-clock.ts';
-import type { ChatMessage, Reasoner, ReasonerRequest } from './types.ts';
+import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import type { MemoryHit } from '../../../memory/types.ts';
+import type { Reasoner, ReasonerRequest } from './types.ts';
 
 export interface OpenAICompatibleOptions {
   /** Base URL ending in /v1 (vLLM, LMDeploy, SGLang, llama.cpp server, Ollama, OpenAI). */
@@ -24,6 +26,7 @@ export class OpenAICompatibleReasoner implements Reasoner {
   readonly usesLanguageModel = true;
   readonly #client: OpenAI;
   readonly #options: OpenAICompatibleOptions;
+  #acceptsImages = true;
 
   constructor(options: OpenAICompatibleOptions) {
     this.#options = options;
@@ -33,16 +36,27 @@ export class OpenAICompatibleReasoner implements Reasoner {
   }
 
   async *respond(request: ReasonerRequest, signal: AbortSignal): AsyncIterable<string> {
-    const stream = await this.#client.chat.completions.create(
-      {
-        model: this.#options.model,
-        stream: true,
-        max_tokens: this.#options.maxTokens ?? 512,
-        temperature: this.#options.temperature ?? 0.3,
-        messages: buildMessages(request),
-      },
-      { signal },
-    );
+    const create = (withImages: boolean) =>
+      this.#client.chat.completions.create(
+        {
+          model: this.#options.model,
+          stream: true,
+          max_tokens: this.#options.maxTokens ?? 512,
+          temperature: this.#options.temperature ?? 0.3,
+          messages: buildMessages(request, withImages),
+        },
+        { signal },
+      );
+    const withImages = this.#acceptsImages && request.images.length > 0;
+    let stream;
+    try {
+      stream = await create(withImages);
+    } catch (error) {
+      // A text-only model (vLLM, llama.cpp) refuses image parts with a 400: ask again without them, and remember.
+      if (!withImages || !(error instanceof OpenAI.BadRequestError)) throw error;
+      this.#acceptsImages = false;
+      stream = await create(false);
+    }
     for await (const chunk of stream) {
       const delta = chunk.choices[0]?.delta?.content;
       if (delta) yield delta;
@@ -75,18 +89,46 @@ export class OpenAICompatibleReasoner implements Reasoner {
 }
 
 
-/** System text, then question-related memory, then the conversation so far, then the question. */
-export function buildMessages(request: ReasonerRequest): ChatMessage[] {
+/** One line of memory as the model reads it: "[02:14] Screen showed: …". */
+function evidenceLine(hit: MemoryHit): string {
+  const at = `[${formatMediaTime(hit.startMs)}]`;
+  if (hit.kind === 'utterance') return `${at} ${hit.utterance?.role === 'assistant' ? 'You said' : 'User said'}: ${hit.text}`;
+  const clip = hit.clip;
+  const facts = [
+    clip?.ocrText ? `screen text "${clip.ocrText.replace(/\s+/g, ' ').trim()}"` : '',
+    clip?.objects.length ? `objects ${clip.objects.map((o) => `${o.label}×${o.count}`).join(', ')}` : '',
+    clip?.transcript ? `heard "${clip.transcript}"` : '',
+  ].filter(Boolean);
+  return `${at}–[${formatMediaTime(hit.endMs)}] Saw: ${facts.join('; ') || 'a scene with no readable text or known objects'}`;
+}
+
+/**
+ * System text with question-related memory (long-term evidence, then the session transcript),
+ * the conversation so far, and the question with the current frames as images.
+ */
+export function buildMessages(request: ReasonerRequest, withImages = true): ChatCompletionMessageParam[] {
+  const evidence = request.evidence.filter((h) => h.id !== request.questionId).map((h) => ({ startMs: h.startMs, line: evidenceLine(h), id: h.id }));
   const related = request.transcript.search(request.question, { exclude: request.questionId, limit: 8 });
   const recent = request.transcript.recent(6).filter((u) => u.id !== request.questionId);
-  const lines = [...new Map([...related.map((h) => h.utterance), ...recent].map((u) => [u.id, u])).values()]
-    .sort((a, b) => a.startMs - b.startMs)
-    .map((u) => `[${formatMediaTime(u.startMs)}] ${u.role === 'user' ? 'User said' : 'You said'}: ${u.text}`);
+  const heard = [...new Map([...related.map((h) => h.utterance), ...recent].map((u) => [u.id, u])).values()]
+    .filter((u) => !evidence.some((e) => e.id === u.id))
+    .map((u) => ({ startMs: u.startMs, line: `[${formatMediaTime(u.startMs)}] ${u.role === 'user' ? 'User said' : 'You said'}: ${u.text}` }));
+  const lines = [...evidence, ...heard].sort((a, b) => a.startMs - b.startMs).map((l) => l.line);
   const system = [SYSTEM_PROMPT, request.instructions ?? ''].filter(Boolean).join('\n\n');
   const memory = lines.length ? `Memory of this session (media time):\n${lines.join('\n')}` : 'Memory of this session: nothing yet.';
+  const images = withImages ? request.images : [];
+  const question: ChatCompletionMessageParam = images.length
+    ? {
+        role: 'user',
+        content: [
+          { type: 'text', text: `${request.question}\n(The images are the latest frames, at ${images.map((i) => formatMediaTime(i.t)).join(', ')}.)` },
+          ...images.map((i) => ({ type: 'image_url' as const, image_url: { url: `data:image/jpeg;base64,${Buffer.from(i.jpeg).toString('base64')}` } })),
+        ],
+      }
+    : { role: 'user', content: request.question };
   return [
     { role: 'system', content: `${system}\n\nNow: ${formatMediaTime(request.nowMs)}.\n${memory}` },
     ...request.conversation.slice(-12),
-    { role: 'user', content: request.question },
+    question,
   ];
 }

@@ -1,4 +1,12 @@
 import type { TranscriptLog } from '../../../memory/index.ts';
+import type { MemoryHit } from '../../../memory/types.ts';
+
+/** A frame the reasoner may look at: the latest keyframes ("what do you see now?"). */
+export interface FrameImage {
+  /** Media ms. */
+  t: number;
+  jpeg: Uint8Array;
+}
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -18,6 +26,10 @@ export interface ReasonerRequest {
   instructions?: string;
   /** Media time of the question, ms. */
   nowMs: number;
+  /** Long-term memory retrieved for the question, best first (empty without a memory store). */
+  evidence: MemoryHit[];
+  /** The current frames, oldest first (empty when the session does not see). */
+  images: FrameImage[];
 }
 
 export interface Reasoner {

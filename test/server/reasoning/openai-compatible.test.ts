@@ -15,7 +15,7 @@ describe('OpenAICompatibleReasoner', () => {
     const transcript = new TranscriptLog();
     transcript.add({ id: 'u1', role: 'user', text: 'the mug is on the kitchen shelf', startMs: 61_000, endMs: 63_000 });
     transcript.add({ id: 'q', role: 'user', text: question, startMs: 90_000, endMs: 91_000 });
-    return { question, questionId: 'q', conversation: [], transcript, nowMs: 91_000 };
+    return { question, questionId: 'q', conversation: [], transcript, nowMs: 91_000, evidence: [], images: [] };
   }
 
   it('streams the answer and sends the relevant memory with times in the prompt', async () => {

@@ -27,7 +27,7 @@ describe('Session', () => {
   let engines: Engines;
   let question: Int16Array;
   before(async () => {
-    engines = await createEngines(loadConfig({ 'vision.enabled': 'off' }, {}));
+    engines = await createEngines(loadConfig({ 'vision.enabled': 'off', 'memory.enabled': 'off' }, {}));
     question = await speak('what is the weather like today');
   });
   after(async () => {
