@@ -1,6 +1,7 @@
 export { TranscriptLog, tokenize, contentWords } from './transcript-log.ts';
 export type { Utterance, UtteranceHit } from './transcript-log.ts';
-export { MemoryStore, MemoryStoreClosedError, defaultMemoryStoreOptions, clipEvidenceText, RRF_K, RECENT_FALLBACK } from './memory-store.ts';
+export { MemoryStore, MemoryStoreClosedError, defaultMemoryStoreOptions, RRF_K, RECENT_FALLBACK } from './memory-store.ts';
+export { clipEvidenceText } from './rows.ts';
 export type {
   MemoryStoreOptions,
   MemorySearchQuery,

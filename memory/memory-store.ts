@@ -3,8 +3,9 @@
  * written in batches, searched by vector, full text and time, fused by reciprocal rank.
  *
  * Writes are queued and flushed every `flushIntervalMs` or at `maxBatch` rows, one
- * `table.add()` per table per flush; every mutating operation (flush, delete, optimize) runs
- * on one serial chain, so this process never races itself into LanceDB commit conflicts.
+ * `table.add()` per table per flush. Flushes run one at a time on their own chain; deletes,
+ * compaction and episode upserts one at a time on another, so this process never races
+ * itself into LanceDB commit conflicts and a flush never waits behind a compaction.
  * A flush is durable once it resolves (the LanceDB commit is written): a crash loses at most
  * the batch not yet flushed.
  */
@@ -17,6 +18,23 @@ import { TypedEmitter } from './emitter.ts';
 import { contentWords } from './transcript-log.ts';
 import { parseTimeExpression, type TimeRange } from './time-expressions.ts';
 import { bucketOf, DEFAULT_EPISODE_MINUTES, episodeId, summarizeClips, type EpisodeClip, type EpisodeKey } from './episodes.ts';
+import {
+  CLIP_COLUMNS,
+  EPISODE_CLIP_COLUMNS,
+  UTTERANCE_COLUMNS,
+  and,
+  clipEvidenceText,
+  clipSearchText,
+  copyVector,
+  overlapWhere,
+  rowToClip,
+  rowToEpisode,
+  rowToUtterance,
+  sqlNum,
+  sqlString,
+  utteranceEvidenceText,
+  type ArrowRow,
+} from './rows.ts';
 import {
   FTS_OPTIONS,
   INDEXES,
@@ -163,17 +181,9 @@ export class MemoryStoreClosedError extends Error {
 export const RRF_K = 60;
 /** Hits returned when nothing matches (IXC rule: the latest clips). */
 export const RECENT_FALLBACK = 3;
-/** Clip/utterance length bound used to turn "overlaps [from, to]" into an indexable range. */
-const OVERLAP_SLACK_MS = 120_000;
-
-const CLIP_COLUMNS = ['id', 'memoryId', 'sessionId', 'startMs', 'endMs', 'wallStartMs', 'frameCount', 'thumbnail', 'ocrText', 'objects', 'transcript', 'soundEvents'];
-const UTTERANCE_COLUMNS = ['id', 'memoryId', 'sessionId', 'role', 'text', 'startMs', 'endMs', 'wallStartMs'];
-const EPISODE_CLIP_COLUMNS = ['memoryId', 'sessionId', 'startMs', 'endMs', 'wallStartMs', 'ocrText', 'objects', 'transcript', 'soundEvents'];
 
 type ResolvedOptions = Required<Omit<MemoryStoreOptions, 'vectorDims' | 'retention' | 'connection' | 'onMigrate'>> & { retention: RetentionOptions };
 type Row = Record<string, unknown>;
-// LanceDB returns Arrow StructRow proxies; nested values are Arrow Vectors.
-type ArrowRow = Record<string, any>;
 
 /** What fusion needs of a hit; the clip itself is read once it made the final list. */
 interface Candidate {
@@ -203,102 +213,6 @@ function clipKey(r: ArrowRow): Candidate {
 }
 
 const utteranceCandidate = (u: UtteranceRecord): Candidate => ({ kind: 'utterance', id: u.id, memoryId: u.memoryId, startMs: u.startMs, endMs: u.endMs, wallStartMs: u.wallStartMs, utterance: u });
-
-// ---------------------------------------------------------------------------------------
-// SQL helpers (LanceDB filters are DataFusion SQL)
-
-export const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
-const sqlNum = (n: number) => {
-  if (!Number.isFinite(n)) throw new TypeError(`not a finite number: ${n}`);
-  return String(n);
-};
-const and = (...parts: (string | undefined | false)[]) => parts.filter(Boolean).map((p) => `(${p})`).join(' AND ') || 'true';
-
-function overlapWhere(range: Pick<TimeRange, 'basis' | 'fromMs' | 'toMs'>): string {
-  const from = sqlNum(range.fromMs);
-  const to = sqlNum(range.toMs);
-  const lower = sqlNum(range.fromMs - OVERLAP_SLACK_MS);
-  return range.basis === 'media'
-    ? `startMs >= ${lower} AND startMs <= ${to} AND endMs >= ${from}`
-    : `wallStartMs >= ${lower} AND wallStartMs <= ${to} AND wallStartMs + (endMs - startMs) >= ${from}`;
-}
-
-// ---------------------------------------------------------------------------------------
-// Row conversion
-
-function copyVector(v: unknown): Float32Array | undefined {
-  if (v == null) return undefined;
-  const arr = (v as { toArray?: () => ArrayLike<number> }).toArray ? (v as { toArray: () => ArrayLike<number> }).toArray() : (v as ArrayLike<number>);
-  return Float32Array.from(arr);
-}
-
-function rowToClip(r: ArrowRow, withVectors: boolean): ClipRecord {
-  const objects = r.objects ? (r.objects.toArray() as ArrowRow[]).map((o) => ({ label: String(o.label), count: Number(o.count) })) : [];
-  const clip: ClipRecord = {
-    id: r.id,
-    memoryId: r.memoryId,
-    sessionId: r.sessionId ?? '',
-    startMs: Number(r.startMs),
-    endMs: Number(r.endMs),
-    wallStartMs: Number(r.wallStartMs),
-    frameCount: Number(r.frameCount ?? 0),
-    thumbnail: r.thumbnail ? (r.thumbnail as Uint8Array).slice() : new Uint8Array(0),
-    ocrText: r.ocrText ?? '',
-    objects,
-    transcript: r.transcript ?? '',
-    soundEvents: r.soundEvents ? Array.from(r.soundEvents.toArray() as string[]) : [],
-  };
-  const global = copyVector(r.globalVector);
-  if (global) clip.globalVector = global;
-  if (withVectors && r.frameVectors) clip.frameVectors = (r.frameVectors.toArray() as unknown[]).map((v) => copyVector(v)!);
-  return clip;
-}
-
-function rowToUtterance(r: ArrowRow): UtteranceRecord {
-  return {
-    id: r.id,
-    memoryId: r.memoryId,
-    sessionId: r.sessionId ?? '',
-    role: r.role === 'assistant' ? 'assistant' : 'user',
-    text: r.text ?? '',
-    startMs: Number(r.startMs),
-    endMs: Number(r.endMs),
-    wallStartMs: Number(r.wallStartMs),
-  };
-}
-
-function rowToEpisode(r: ArrowRow): EpisodeRecord & { sessionId: string } {
-  const e: EpisodeRecord & { sessionId: string } = {
-    id: r.id,
-    memoryId: r.memoryId,
-    sessionId: r.sessionId ?? '',
-    startMs: Number(r.startMs),
-    endMs: Number(r.endMs),
-    wallStartMs: Number(r.wallStartMs),
-    wallEndMs: Number(r.wallEndMs),
-    clipCount: Number(r.clipCount),
-    summary: r.summary ?? '',
-  };
-  const c = copyVector(r.centroid);
-  if (c) e.centroid = c;
-  return e;
-}
-
-export function clipSearchText(c: Pick<ClipRecord, 'ocrText' | 'objects' | 'transcript' | 'soundEvents'>): string {
-  return [c.ocrText, c.objects.map((o) => o.label).join(' '), c.transcript, c.soundEvents.join(' ')].filter(Boolean).join('\n');
-}
-
-/** The evidence text of a clip, as the answerer and the UI show it. */
-export function clipEvidenceText(c: ClipRecord): string {
-  const parts: string[] = [];
-  if (c.ocrText) parts.push(`Text on screen: ${c.ocrText.split('\n').join(' | ')}`);
-  if (c.objects.length > 0) parts.push(`Objects: ${c.objects.map((o) => `${o.label} ×${o.count}`).join(', ')}`);
-  if (c.transcript) parts.push(`Heard: ${c.transcript}`);
-  if (c.soundEvents.length > 0) parts.push(`Sounds: ${c.soundEvents.join(', ')}`);
-  return parts.join('\n');
-}
-
-const utteranceEvidenceText = (u: UtteranceRecord) => `${u.role === 'assistant' ? 'Assistant' : 'User'}: ${u.text}`;
 
 function isLocalUri(uri: string): boolean {
   return !/^[a-z][a-z0-9+.-]*:\/\//i.test(uri) || uri.startsWith('file://');
@@ -345,8 +259,15 @@ export class MemoryStore extends TypedEmitter<MemoryStoreEvents> {
   #flushQueued = false;
   /** After a failed flush, no immediate (maxBatch) flush before this time. */
   #retryAfter = 0;
-  /** Serial chain for every mutating LanceDB operation. */
-  #chain: Promise<unknown> = Promise.resolve();
+  /**
+   * Two serial chains. Appends (flushes) never wait behind maintenance, so a flush (and a
+   * search that flushes first) stays fast while a compaction runs: LanceDB commits an
+   * append concurrently with a compaction, but a compaction conflicts with another
+   * compaction or a delete, so those (optimize, forget, retention, episode upserts, index
+   * refresh) run one at a time on the maintenance chain.
+   */
+  #appends: Promise<unknown> = Promise.resolve();
+  #maintenance: Promise<unknown> = Promise.resolve();
   #closed = false;
   #closing: Promise<void> | undefined;
   #warnedNoVectors = false;
@@ -361,6 +282,8 @@ export class MemoryStore extends TypedEmitter<MemoryStoreEvents> {
    * table also folds its rows into the index.
    */
   readonly #ftsWarm = new Set<DataTableName>();
+  /** The pending warm-up; a word search waits for it (once per cold table). */
+  #ftsWarming: Promise<void> | undefined;
   /** Clip counts per memory id (decides exact vs ANN search); cleared on deletes. */
   readonly #clipCounts = new Map<string, number>();
   /** Episode buckets that got new clips and are not rolled up yet. */
@@ -513,7 +436,7 @@ export class MemoryStore extends TypedEmitter<MemoryStoreEvents> {
   /** Resolves once everything queued before the call is durable. */
   flush(): Promise<void> {
     this.#assertOpen();
-    return this.#serial(() => this.#flushPending());
+    return this.#append(() => this.#flushPending());
   }
 
   #scheduleFlush(): void {
@@ -531,7 +454,7 @@ export class MemoryStore extends TypedEmitter<MemoryStoreEvents> {
   #backgroundFlush(): void {
     if (this.#flushQueued || this.#closed) return;
     this.#flushQueued = true;
-    this.#serial(() => {
+    this.#append(() => {
       this.#flushQueued = false;
       return this.#flushPending();
     }).then(
@@ -578,18 +501,19 @@ export class MemoryStore extends TypedEmitter<MemoryStoreEvents> {
       throw error;
     }
     this.safeEmit('flush', { clips: clips.map((c) => c.id), utterances: utterances.map((u) => u.id), ms: performance.now() - t0 });
-    try {
-      if (clips.length > 0 && !this.#ftsWarm.has('clips')) await this.#warmFts('clips');
-      if (utterances.length > 0 && !this.#ftsWarm.has('utterances')) await this.#warmFts('utterances');
-    } catch (error) {
-      this.#warn(`FTS index refresh failed: ${String(error)}`);
+    const cold = (['clips', 'utterances'] as const).filter((name) => (name === 'clips' ? clips : utterances).length > 0 && !this.#ftsWarm.has(name));
+    if (cold.length > 0 && !this.#ftsWarming) {
+      const warming = this.#maintain(async () => {
+        for (const name of cold) if (!this.#ftsWarm.has(name)) await this.#warmFts(name);
+      })
+        .catch((error) => this.#warn(`FTS index refresh failed: ${String(error)}`))
+        .finally(() => {
+          if (this.#ftsWarming === warming) this.#ftsWarming = undefined;
+        });
+      this.#ftsWarming = warming;
     }
     if (clips.length > 0) {
-      try {
-        await this.#rollUpBuckets(false);
-      } catch (error) {
-        this.#warn(`episode roll-up failed: ${String(error)}`);
-      }
+      void this.#maintain(() => this.#rollUpBuckets(false)).catch((error) => this.#warn(`episode roll-up failed: ${String(error)}`));
     }
   }
 
@@ -616,7 +540,7 @@ export class MemoryStore extends TypedEmitter<MemoryStoreEvents> {
     this.#assertOpen();
     assertString('memoryId', memoryId);
     await this.flush();
-    return this.#serial(async () => {
+    return this.#maintain(async () => {
       const rows = await this.#tables.clips.query().where(`memoryId = ${sqlString(memoryId)}`).select(['sessionId', 'startMs']).toArray();
       const keys = new Map<string, EpisodeKey>();
       for (const r of rows) {
@@ -636,6 +560,7 @@ export class MemoryStore extends TypedEmitter<MemoryStoreEvents> {
   async listEpisodes(options: { memoryId: string; fromWallMs?: number; toWallMs?: number; limit?: number }): Promise<(EpisodeRecord & { sessionId: string })[]> {
     this.#assertOpen();
     assertString('memoryId', options.memoryId);
+    await this.#maintenance; // roll-ups already queued
     const where = and(
       `memoryId = ${sqlString(options.memoryId)}`,
       options.fromWallMs !== undefined && `wallEndMs >= ${sqlNum(options.fromWallMs)}`,
@@ -762,6 +687,7 @@ export class MemoryStore extends TypedEmitter<MemoryStoreEvents> {
 
     const lists: { by: MemoryHit['matchedBy'][number]; items: Candidate[] }[] = [];
     const tasks: Promise<void>[] = [];
+    if (words.length > 0 && this.#ftsWarming) await this.#ftsWarming;
     const push = (by: MemoryHit['matchedBy'][number]) => (items: Candidate[]) => void lists.push({ by, items });
     if (query.vector && this.vectorDims !== undefined) tasks.push(this.#vectorCandidates(query, where, k).then(push('vector')));
     if (words.length > 0) {
@@ -1025,10 +951,13 @@ export class MemoryStore extends TypedEmitter<MemoryStoreEvents> {
       (sessionId === undefined || r.sessionId === sessionId) &&
       (fromWallMs === undefined || (r.wallStartMs as number) >= fromWallMs) &&
       (toWallMs === undefined || (r.wallStartMs as number) < toWallMs);
-    return this.#serial(async () => {
-      const dropped = { clips: 0, utterances: 0 };
-      this.#pendingClips = this.#pendingClips.filter((c) => !(matches(c.row) && ++dropped.clips));
-      this.#pendingUtterances = this.#pendingUtterances.filter((u) => !(matches(u.row) && ++dropped.utterances));
+    // Queued rows go at once; a flush already in flight is waited for before deleting.
+    const dropped = { clips: 0, utterances: 0 };
+    this.#pendingClips = this.#pendingClips.filter((c) => !(matches(c.row) && ++dropped.clips));
+    this.#pendingUtterances = this.#pendingUtterances.filter((u) => !(matches(u.row) && ++dropped.utterances));
+    const inFlight = this.#appends;
+    return this.#maintain(async () => {
+      await inFlight;
       const wholeMemories = fromWallMs === undefined && toWallMs === undefined && sessionId === undefined;
       // Episodes touched by a partial forget are rebuilt from the clips that remain.
       const touched = new Map<string, EpisodeKey>();
@@ -1058,7 +987,7 @@ export class MemoryStore extends TypedEmitter<MemoryStoreEvents> {
   async enforceRetention(nowWallMs = Date.now()): Promise<DeletedCounts & { bytes: number }> {
     this.#assertOpen();
     await this.flush();
-    return this.#serial(() => this.#enforceRetention(nowWallMs));
+    return this.#maintain(() => this.#enforceRetention(nowWallMs));
   }
 
   async #enforceRetention(nowWallMs: number): Promise<DeletedCounts & { bytes: number }> {
@@ -1113,7 +1042,7 @@ export class MemoryStore extends TypedEmitter<MemoryStoreEvents> {
   async optimize(options: { ifDue?: boolean } = {}): Promise<{ tables: DataTableName[]; ms: number }> {
     this.#assertOpen();
     await this.flush();
-    const result = await this.#serial(async () => {
+    const result = await this.#maintain(async () => {
       const t0 = performance.now();
       const tables: DataTableName[] = [];
       for (const name of ['clips', 'utterances', 'episodes'] as const) {
@@ -1186,7 +1115,7 @@ export class MemoryStore extends TypedEmitter<MemoryStoreEvents> {
       if (this.#closed) return;
       this.#vectorIndex = true;
       this.#vectorIndexTrainedRows = rows;
-      await this.#serial(() => writeMeta(this.#db, { vectorIndexTrainedRows: String(rows) }));
+      await this.#maintain(() => writeMeta(this.#db, { vectorIndexTrainedRows: String(rows) }));
     })()
       .catch((error) => {
         if (!this.#closed) this.#warn(`vector index build failed: ${String(error)}`);
@@ -1227,18 +1156,20 @@ export class MemoryStore extends TypedEmitter<MemoryStoreEvents> {
       if (this.#flushTimer) clearTimeout(this.#flushTimer);
       if (this.#optimizeTimer) clearInterval(this.#optimizeTimer);
       try {
-        await this.#serial(async () => {
-          await this.#flushPending();
-          await this.#rollUpBuckets(true);
-        });
+        await this.#append(() => this.#flushPending());
       } catch (error) {
         this.safeEmit('flusherror', error as Error);
+      }
+      try {
+        await this.#maintain(() => this.#rollUpBuckets(true));
+      } catch (error) {
+        this.#warn(`episode roll-up failed: ${String(error)}`);
       }
       this.#closed = true;
       // An IVF-PQ build in flight is not awaited (it can take minutes and cannot be
       // cancelled); LanceDB finishes or drops it on its own handle, uncommitted files are
       // harmless, and the next optimize() starts it again if still due.
-      await this.#chain.catch(() => {});
+      await Promise.all([this.#appends.catch(() => {}), this.#maintenance.catch(() => {})]);
       for (const t of Object.values(this.#tables)) t.close();
       this.#db.close();
       this.safeEmit('close');
@@ -1286,9 +1217,15 @@ export class MemoryStore extends TypedEmitter<MemoryStoreEvents> {
     this.#optimizeTimer.unref();
   }
 
-  #serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#chain.then(fn);
-    this.#chain = run.catch(() => {});
+  #append<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#appends.then(fn);
+    this.#appends = run.catch(() => {});
+    return run;
+  }
+
+  #maintain<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#maintenance.then(fn);
+    this.#maintenance = run.catch(() => {});
     return run;
   }
 

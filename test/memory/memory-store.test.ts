@@ -12,7 +12,7 @@ const WALL0 = 1_700_000_000_000;
 const ids = (hits: MemoryHit[]) => hits.map((h) => h.id);
 
 test('clips and utterances survive close() and reopen intact', async (t) => {
-  const { dir, open } = scope(t);
+  const { open } = scope(t);
   const rand = rng(1);
   const vec = randomUnitVector(16, rand);
   const store = await open({ vectorDims: 16, flushIntervalMs: 50 });
@@ -42,7 +42,7 @@ test('clips and utterances survive close() and reopen intact', async (t) => {
 });
 
 test('one table.add per table per flush, at maxBatch or on the interval, reported by the flush event', async (t) => {
-  const { dir, open } = scope(t);
+  const { open } = scope(t);
   const store = await open({ flushIntervalMs: 60_000, maxBatch: 5 });
   const flushes: { clips: string[]; utterances: string[] }[] = [];
   store.on('flush', (e) => flushes.push(e));
@@ -63,7 +63,7 @@ test('one table.add per table per flush, at maxBatch or on the interval, reporte
 });
 
 test('text search finds a unique OCR word and a spoken sentence', async (t) => {
-  const { dir, open } = scope(t);
+  const { open } = scope(t);
   const store = await open({ flushIntervalMs: 50 });
   for (let i = 0; i < 30; i++) {
     store.addClip(clip({ id: `c${i}`, startMs: i * 15_000, ocrText: i === 12 ? 'Budget review: XYLOPHONE launch' : `slide ${i} agenda`, objects: [{ label: 'person', count: 1 }] }));
@@ -86,7 +86,7 @@ test('text search finds a unique OCR word and a spoken sentence', async (t) => {
 });
 
 test('a freshly added clip is findable by text after the flush interval, even once the FTS index exists', async (t) => {
-  const { dir, open } = scope(t);
+  const { open } = scope(t);
   const store = await open({ flushIntervalMs: 1000 });
   for (let i = 0; i < 50; i++) store.addClip(clip({ id: `old${i}`, startMs: i * 10_000, ocrText: `old text ${i}` }));
   await store.optimize(); // rows now inside the FTS index
@@ -104,7 +104,7 @@ test('a freshly added clip is findable by text after the flush interval, even on
 });
 
 test('vector search ranks the clip nearest the question vector first, exact and through IVF-PQ', async (t) => {
-  const { dir, open } = scope(t);
+  const { open } = scope(t);
   const dims = 128;
   const rand = rng(7);
   const store = await open({ vectorDims: dims, flushIntervalMs: 50 });
@@ -134,7 +134,7 @@ test('vector search ranks the clip nearest the question vector first, exact and 
 });
 
 test('"two minutes ago" finds the clip from two minutes back, and filters word matches to that time', async (t) => {
-  const { dir, open } = scope(t);
+  const { open } = scope(t);
   const store = await open({ flushIntervalMs: 50 });
   // A clip every 15 s for 10 minutes; the whiteboard shows "SPRINT" in two of them.
   for (let i = 0; i < 40; i++) {
@@ -161,7 +161,7 @@ test('"two minutes ago" finds the clip from two minutes back, and filters word m
 });
 
 test('two memory ids stay isolated in search, list and export', async (t) => {
-  const { dir, open } = scope(t);
+  const { open } = scope(t);
   const store = await open({ vectorDims: 8, flushIntervalMs: 50 });
   const v = randomUnitVector(8, rng(3));
   for (const memoryId of ['mem-a', 'mem-b']) {
@@ -181,7 +181,7 @@ test('two memory ids stay isolated in search, list and export', async (t) => {
 });
 
 test('forget removes rows for good: search (text, vector, time, fallback), list, export, after optimize and reopen', async (t) => {
-  const { dir, open } = scope(t);
+  const { open } = scope(t);
   const v = randomUnitVector(8, rng(5));
   let store = await open({ vectorDims: 8, flushIntervalMs: 50 });
   store.addClip(clip({ id: 'keep', sessionId: 'sess-keep', startMs: 0, ocrText: 'harmless notes' }));
@@ -217,7 +217,7 @@ test('forget removes rows for good: search (text, vector, time, fallback), list,
 });
 
 test('retention by age deletes rows whose wall time is older than maxAgeMs', async (t) => {
-  const { dir, open } = scope(t);
+  const { open } = scope(t);
   const DAY = 86_400_000;
   const now = WALL0 + 10 * DAY;
   const store = await open({ flushIntervalMs: 50, retention: { maxAgeMs: 3 * DAY } });
@@ -234,7 +234,7 @@ test('retention by age deletes rows whose wall time is older than maxAgeMs', asy
 });
 
 test('retention by size deletes the oldest clips until the directory is under maxBytes', async (t) => {
-  const { dir, open } = scope(t);
+  const { open } = scope(t);
   const rand = rng(11);
   const noise = (n: number) => Uint8Array.from({ length: n }, () => Math.floor(rand() * 256));
   const store = await open({ flushIntervalMs: 50, maxBatch: 1000, retention: { maxBytes: 1_000_000 } });
@@ -250,7 +250,7 @@ test('retention by size deletes the oldest clips until the directory is under ma
 });
 
 test('falls back to the latest three clips when nothing matches', async (t) => {
-  const { dir, open } = scope(t);
+  const { open } = scope(t);
   const store = await open({ flushIntervalMs: 50 });
   for (let i = 0; i < 10; i++) store.addClip(clip({ id: `c${i}`, startMs: i * 15_000, ocrText: 'plain wall' }));
   await store.flush();
@@ -260,7 +260,7 @@ test('falls back to the latest three clips when nothing matches', async (t) => {
 });
 
 test('episodes roll clips up per 5 media minutes with merged facts and a centroid; idempotent', async (t) => {
-  const { dir, open } = scope(t);
+  const { open } = scope(t);
   const rand = rng(13);
   const store = await open({ vectorDims: 8, flushIntervalMs: 50 });
   for (let i = 0; i < 40; i++) {
@@ -368,4 +368,25 @@ test('the scheduled optimize folds new rows into the indexes, and skips a big ta
     await big.flush();
   }
   assert.ok((await big.optimize({ ifDue: true })).tables.includes('clips'), '5 fragments ≥ optimizeMaxFragments: due');
+});
+
+test('a flush commits while a compaction runs, without waiting for it or conflicting with it', async (t) => {
+  const { open } = scope(t);
+  const store = await open({ flushIntervalMs: 60_000, maxBatch: 100_000 });
+  const rand = rng(17);
+  const thumbnail = () => Uint8Array.from({ length: 20_000 }, () => Math.floor(rand() * 256));
+  for (let batch = 0; batch < 6; batch++) {
+    for (let i = 0; i < 500; i++) store.addClip(clip({ id: `c${batch}-${i}`, startMs: (batch * 500 + i) * 10_000, thumbnail: thumbnail() }));
+    await store.flush(); // 6 fragments, 60 MB: a compaction with something to rewrite
+  }
+  const order: string[] = [];
+  const optimizing = store.optimize().then(() => order.push('optimize'));
+  await sleep(20); // the compaction is under way
+  store.addClip(clip({ id: 'during', startMs: 99_000_000, ocrText: 'written DURING compaction' }));
+  await store.flush().then(() => order.push('flush'));
+  await optimizing;
+  assert.deepEqual(order, ['flush', 'optimize']);
+  const hits = await store.search({ memoryId: 'mem-a', text: 'during', nowMs: 99_100_000, nowWallMs: WALL0 + 99_100_000 });
+  assert.equal(hits[0]?.id, 'during');
+  assert.equal((await store.stats()).clips, 3001);
 });
