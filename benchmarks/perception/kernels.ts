@@ -16,6 +16,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import * as native from '../../server/perception/kernels/index.ts';
 import { reference } from '../../server/perception/kernels/index.ts';
+import { describeMachine } from '../machine.ts';
 
 const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '15' }, warmup: { type: 'string', default: '3' } } });
 const RUNS = positive('runs', args.runs);
@@ -185,21 +186,12 @@ const nativeMel = round3(median(samples.native.mel));
 const refMel = round3(median(samples.reference.mel));
 const ratio = (ref: number, nat: number) => round1(ref / nat);
 
-const cpus = os.cpus();
 const report = {
   benchmark: 'perception-kernels',
   runs: RUNS,
   warmup: WARMUP,
   image_backend: native.imageBackend(),
-  machine: {
-    cpus: cpus.length,
-    model: cpus[0]?.model ?? 'unknown',
-    node: process.version,
-    platform: `${os.platform()} ${os.release()}`,
-    arch: os.arch(),
-    loadavg_start: loadAtStart,
-    loadavg_end: os.loadavg().map(round1),
-  },
+  machine: describeMachine(loadAtStart),
   definitions: {
     preprocess: `I420 ${WIDTH}×${HEIGHT} → RGB24 → area resize ${SIDE}×${SIDE} → CLIP normalize to float32 CHW (sync calls, one thread)`,
     log_mel: `Whisper log-mel, 80 bins, ${AUDIO_SECONDS} s of 16 kHz float audio (sync call, one thread)`,

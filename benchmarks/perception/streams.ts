@@ -36,6 +36,7 @@ import { Clipper } from '../../server/perception/video/clipper.ts';
 import { thumbnail, type SceneComparer } from '../../server/perception/video/pipeline.ts';
 import type { VideoFrame } from '../../server/perception/video/types.ts';
 import { Session, type SessionEngines } from '../../server/session/session.ts';
+import { describeMachine, loadNow } from '../machine.ts';
 
 // ---- arguments ----
 
@@ -199,7 +200,7 @@ const modelsDir = path.join(tmp, 'models'); // empty: no embedding model, so sce
 fs.mkdirSync(modelsDir);
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const loadAtStart = os.loadavg().map((x) => r1(x));
+const loadAtStart = loadNow();
 log(`generating a ${VIDEO_SECONDS} s ${WIDTH}×${HEIGHT} scene video and decoding it at ${FPS} fps`);
 const video = await loadVideo(tmp);
 log(`${video.length} frames in memory`);
@@ -599,15 +600,7 @@ const largestWithAudio = largestPassing((l) => l.keeps_up && l.audio_lag_ok);
 const cpus = os.cpus();
 const report = {
   benchmark: 'perception-streams',
-  machine: {
-    cpus: cpus.length,
-    model: cpus[0]?.model ?? 'unknown',
-    memory_gb: r1(os.totalmem() / 2 ** 30),
-    node: process.version,
-    platform: `${os.platform()} ${os.release()}`,
-    loadavg_start: loadAtStart,
-    loadavg_end: os.loadavg().map((x) => r1(x)),
-  },
+  machine: describeMachine(loadAtStart),
   frame_path: { scene: vision.comparer.name, facts: vision.facts.reader.names, facts_scheduler: vision.facts.options, fps: FPS, frame: `${WIDTH}×${HEIGHT} RGB24` },
   video: { seconds: VIDEO_SECONDS, scenes: SCENES.length, frames: video.length, scene_seconds: SCENES.map((s) => s.seconds) },
   definitions: {

@@ -15,6 +15,7 @@ import { pcm16ToBase64, pcm16FromBase64 } from '../../server/audio/pcm.ts';
 import { Resampler } from '../../server/audio/resampler.ts';
 import { EventLog, startServer } from '../../test/helpers/server.ts';
 import { closeSpeech, speak } from '../../test/helpers/speech.ts';
+import { describeMachine } from '../machine.ts';
 
 // ---- arguments ----
 
@@ -460,23 +461,13 @@ const bargeSteps = {
 };
 const pass = (value: number | null, goal: number) => ({ goal_ms: goal, value_ms: value, pass: value !== null && value <= goal });
 const gaps = turns.flatMap((t) => t.gaps);
-const cpus = os.cpus();
 
 const report = {
   benchmark: 'turn-latency',
   date: new Date().toISOString(),
   options: { turns: TURNS, barge_ins: BARGE_INS, seed: Number(args.seed), chunk_ms: CHUNK_MS, input_rate: INPUT_RATE },
   engines: created.session?.omnilive?.engines ?? null,
-  machine: {
-    cpus: cpus.length,
-    model: cpus[0]?.model ?? 'unknown',
-    node: process.version,
-    platform: `${os.platform()} ${os.release()}`,
-    arch: os.arch(),
-    // Other work on the machine skews every number: look here before trusting an outlier.
-    loadavg_start: loadAtStart,
-    loadavg_end: os.loadavg().map(round1),
-  },
+  machine: describeMachine(loadAtStart),
   definitions: {
     latency: 'ms from the arrival of the audio where speech ended (server) / from sending the chunk holding the last speech sample (client_first_audio)',
     barge_in: 'ms from sending the chunk holding the first speech sample (|x| >= -40 dBFS) of the interruption',
