@@ -67,7 +67,7 @@ const FRAME_MS = samplesToMs(SILERO_FRAME, SILERO_SAMPLE_RATE);
 const HISTORY_MS = 4000;
 /** Frames handed to ASR per call: fewer native round trips, partials still every 128 ms. */
 const ASR_BATCH_FRAMES = 4;
-/** Clips kept in RAM with their frames: the short-term memory. */
+/** Clips kept in RAM with their keyframe and thumbnail: the short-term memory. */
 const RECENT_CLIPS = 8;
 /** Keyframes shown to a language model as "now" (IXC falls back to the last 3 frames). */
 const CURRENT_FRAMES = 3;
@@ -190,7 +190,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     return this.#utterance !== undefined;
   }
 
-  /** The last few clips, newest last, with their frames: short-term visual memory. */
+  /** The last few clips, newest last, with their keyframes: short-term visual memory. */
   get recentClips(): readonly Clip[] {
     return this.#recentClips;
   }
