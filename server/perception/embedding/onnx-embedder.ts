@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { InvalidStateError, UnsupportedError } from '../../errors.ts';
-import type { ImageEmbedder, RgbImage } from '../video/types.ts';
+import { assertRgbImage, type ImageEmbedder, type RgbImage } from '../video/types.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -307,13 +307,3 @@ function checkOptions(o: OnnxEmbedderOptions): Preprocessing {
   return { mean: o.mean, std: o.std, size: o.size, resize, pooling };
 }
 
-function assertRgbImage(image: RgbImage): void {
-  if (typeof image !== 'object' || image === null) throw new TypeError('image must be an RgbImage');
-  const { width, height, data } = image;
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
-    throw new TypeError(`image width and height must be positive integers, got ${width}×${height}`);
-  }
-  if (!(data instanceof Uint8Array) || data.length !== width * height * 3) {
-    throw new TypeError(`image data must be a Uint8Array of width × height × 3 = ${width * height * 3} bytes`);
-  }
-}

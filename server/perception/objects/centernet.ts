@@ -2,7 +2,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fork, type ChildProcess } from 'node:child_process';
 import { InvalidStateError } from '../../errors.ts';
-import type { Box, DetectedObject, ObjectDetector, RgbImage } from '../video/types.ts';
+import { assertRgbImage, type Box, type DetectedObject, type ObjectDetector, type RgbImage } from '../video/types.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -185,13 +185,3 @@ function resolveOptions(options: Partial<CenterNetOptions>): CenterNetOptions {
   return o;
 }
 
-function assertRgbImage(image: RgbImage): void {
-  if (typeof image !== 'object' || image === null) throw new TypeError('image must be an RgbImage');
-  const { width, height, data } = image;
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
-    throw new TypeError(`image width and height must be positive integers, got ${width}×${height}`);
-  }
-  if (!(data instanceof Uint8Array) || data.length !== width * height * 3) {
-    throw new TypeError(`image data must be a Uint8Array of width × height × 3 = ${width * height * 3} bytes`);
-  }
-}

@@ -9,6 +9,18 @@ export interface RgbImage {
   data: Uint8Array;
 }
 
+/** The engines' shared argument check: a clear TypeError for anything that is not an RgbImage. */
+export function assertRgbImage(image: RgbImage): void {
+  if (typeof image !== 'object' || image === null) throw new TypeError('image must be an RgbImage');
+  const { width, height, data } = image;
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
+    throw new TypeError(`image width and height must be positive integers, got ${width}×${height}`);
+  }
+  if (!(data instanceof Uint8Array) || data.length !== width * height * 3) {
+    throw new TypeError(`image data must be a Uint8Array of width × height × 3 = ${width * height * 3} bytes`);
+  }
+}
+
 export interface VideoFrame extends RgbImage {
   /** Media time, ms since the session started. */
   t: number;
