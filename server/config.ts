@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { defaultConnectionLimits, type ConnectionLimits } from './protocol/realtime-connection.ts';
 import { defaultSessionLimits, type SessionLimits } from './session/types.ts';
+import { defaultWebRtcConfig, type WebRtcConfig } from './webrtc/media-server.ts';
 
 export interface RemoteEndpoint {
   /** OpenAI-compatible base URL, ending in /v1. */
@@ -26,6 +27,8 @@ export interface OmniLiveConfig {
   vision: { enabled: boolean; fps: number; ocr: boolean; objects: boolean; modelsDir: string };
   /** Long-term memory: a LanceDB URI (a directory by default), or disabled. */
   memory: { enabled: boolean; uri: string; maxAgeMs?: number; maxBytes?: number };
+  /** Camera and mic from browsers over WebRTC (mediasoup SFU → ffmpeg → session). */
+  webrtc: WebRtcConfig;
 }
 
 /** Every setting, its flag, its environment variable and its default: the README table is this. */
@@ -58,6 +61,12 @@ export const SETTINGS = [
   ['memory.uri', '--memory-uri', 'OMNILIVE_MEMORY_URI', '', 'LanceDB URI for long-term memory (s3://…, db://…); default: <data>/memory'],
   ['memory.maxAgeDays', '--memory-max-age-days', 'OMNILIVE_MEMORY_MAX_AGE_DAYS', '', 'forget memory older than this many days (background)'],
   ['memory.maxMb', '--memory-max-mb', 'OMNILIVE_MEMORY_MAX_MB', '', 'keep memory under this many MB, oldest first (local directories)'],
+  ['webrtc.enabled', '--webrtc', 'OMNILIVE_WEBRTC', 'on', "'on': browsers send camera and mic over WebRTC (mediasoup); 'off': media over the WebSocket only"],
+  ['webrtc.workers', '--rtc-workers', 'OMNILIVE_RTC_WORKERS', '', 'mediasoup worker processes (default: one per core)'],
+  ['webrtc.listenIp', '--rtc-listen-ip', 'OMNILIVE_RTC_LISTEN_IP', defaultWebRtcConfig.listenIp, 'address the WebRTC transports listen on (0.0.0.0 for other machines)'],
+  ['webrtc.announcedAddress', '--rtc-announced-address', 'OMNILIVE_RTC_ANNOUNCED_ADDRESS', '', 'address browsers are told to send to, when it differs (NAT, container)'],
+  ['webrtc.ports', '--rtc-ports', 'OMNILIVE_RTC_PORTS', `${defaultWebRtcConfig.ports.min}-${defaultWebRtcConfig.ports.max}`, 'UDP/TCP port range of the WebRTC transports'],
+  ['webrtc.decodePorts', '--rtc-decode-ports', 'OMNILIVE_RTC_DECODE_PORTS', `${defaultWebRtcConfig.decodePorts.min}-${defaultWebRtcConfig.decodePorts.max}`, 'loopback UDP port range for RTP to the ffmpeg decoders'],
   ['limits.maxMessageBytes', '--max-message-bytes', 'OMNILIVE_MAX_MESSAGE_BYTES', String(defaultConnectionLimits.maxMessageBytes), 'largest client message'],
   ['limits.maxMessagesPerSecond', '', 'OMNILIVE_MAX_MESSAGES_PER_SECOND', String(defaultConnectionLimits.maxMessagesPerSecond), 'client messages per second per connection'],
   ['limits.maxAudioLeadMs', '', 'OMNILIVE_MAX_AUDIO_LEAD_MS', String(defaultSessionLimits.maxAudioLeadMs), 'how far live audio may run ahead of real time'],
@@ -80,6 +89,14 @@ function number(name: string, value: string, min: number, max: number): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < min || n > max) throw new TypeError(`${name} must be a number from ${min} to ${max}, got '${value}'`);
   return n;
+}
+
+function portRange(name: string, value: string): { min: number; max: number } {
+  const m = /^(\d+)-(\d+)$/.exec(value.trim());
+  const min = Number(m?.[1]);
+  const max = Number(m?.[2]);
+  if (!m || min < 1024 || max > 65535 || max - min < 1) throw new TypeError(`${name} must be a range like 40000-49999 within 1024-65535, got '${value}'`);
+  return { min, max };
 }
 
 function facts(value: string): { ocr: boolean; objects: boolean } {
@@ -128,6 +145,14 @@ export function loadConfig(flags: SettingValues = {}, env: NodeJS.ProcessEnv = p
       uri: get('memory.uri') || path.join(dataDir, 'memory'),
       maxAgeMs: optional('memory.maxAgeDays') ? number('memory max age days', get('memory.maxAgeDays'), 0.001, 36500) * 86_400_000 : undefined,
       maxBytes: optional('memory.maxMb') ? number('memory max MB', get('memory.maxMb'), 1, 1e9) * 1024 * 1024 : undefined,
+    },
+    webrtc: {
+      enabled: oneOf('webrtc', get('webrtc.enabled'), ['on', 'off']) === 'on',
+      workers: optional('webrtc.workers') ? integer('rtc workers', get('webrtc.workers'), 1, 256) : defaultWebRtcConfig.workers,
+      listenIp: get('webrtc.listenIp'),
+      announcedAddress: optional('webrtc.announcedAddress'),
+      ports: portRange('rtc ports', get('webrtc.ports')),
+      decodePorts: portRange('rtc decode ports', get('webrtc.decodePorts')),
     },
   };
   if (!!config.tls.cert !== !!config.tls.key) throw new TypeError('--tls-cert and --tls-key go together');

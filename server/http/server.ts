@@ -6,7 +6,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { OmniLiveConfig } from '../config.ts';
-import { RealtimeConnection } from '../protocol/realtime-connection.ts';
+import { RealtimeConnection, type WebRtcAccess } from '../protocol/realtime-connection.ts';
+import { MediaServer } from '../webrtc/media-server.ts';
 import { Session, describeEngines, type SessionEngines } from '../session/session.ts';
 import { defaultInstructionFilterOptions } from '../reasoning/index.ts';
 import { TypedEmitter } from '../events/emitter.ts';
@@ -45,6 +46,7 @@ export class OmniLiveServer extends TypedEmitter<OmniLiveServerEvents> {
   #https: https.Server | undefined;
   readonly #wss: WebSocketServer;
   #closed = false;
+  #webrtc: WebRtcAccess = { unavailable: 'WebRTC is off (--webrtc off)' };
   tlsSource: string | undefined;
 
   constructor(config: OmniLiveConfig, engines: SessionEngines) {
@@ -66,6 +68,16 @@ export class OmniLiveServer extends TypedEmitter<OmniLiveServerEvents> {
     return this.#closed;
   }
 
+  /** The SFU, when it runs. */
+  get media(): MediaServer | undefined {
+    return 'media' in this.#webrtc ? this.#webrtc.media : undefined;
+  }
+
+  /** Why browsers cannot use WebRTC here (then the web app sends media over the WebSocket). */
+  get webrtcUnavailable(): string | undefined {
+    return 'unavailable' in this.#webrtc ? this.#webrtc.unavailable : undefined;
+  }
+
   async listen(): Promise<{ host: string; port: number; tls: boolean }> {
     const { tls, dataDir, host } = this.#config;
     if (tls.mode !== 'off') {
@@ -75,6 +87,7 @@ export class OmniLiveServer extends TypedEmitter<OmniLiveServerEvents> {
       this.#https.on('upgrade', (req, socket, head) => this.#onUpgrade(req, socket as net.Socket, head));
       this.#https.on('tlsClientError', () => {}); // a browser rejecting the self-signed certificate is not our error
     }
+    if (this.#config.webrtc.enabled) await this.#startMedia();
     await new Promise<void>((resolve, reject) => {
       this.#tcp.once('error', reject);
       this.#tcp.listen(this.#config.port, host, () => {
@@ -84,6 +97,18 @@ export class OmniLiveServer extends TypedEmitter<OmniLiveServerEvents> {
     });
     const address = this.#tcp.address() as net.AddressInfo;
     return { host: address.address, port: address.port, tls: !!this.#https };
+  }
+
+  /** A missing or broken mediasoup worker costs WebRTC, not the server: media then goes over WebSocket. */
+  async #startMedia(): Promise<void> {
+    try {
+      const media = await MediaServer.start(this.#config.webrtc);
+      media.on('workerdied', (worker, error) => console.error(`omnilive: mediasoup worker ${worker.pid} died (${error.message}); its sessions lost WebRTC`));
+      this.#webrtc = { media };
+    } catch (error) {
+      this.#webrtc = { unavailable: (error as Error).message };
+      console.error(`omnilive: WebRTC unavailable: ${(error as Error).message}`);
+    }
   }
 
   #route(socket: net.Socket): void {
@@ -101,7 +126,8 @@ export class OmniLiveServer extends TypedEmitter<OmniLiveServerEvents> {
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ status: 'ok', sessions: this.#sessions.size, engines: describeEngines(this.#engines) }));
+      const webrtc = 'media' in this.#webrtc ? this.#webrtc.media.counts() : { unavailable: this.#webrtc.unavailable };
+      res.end(JSON.stringify({ status: 'ok', sessions: this.#sessions.size, engines: describeEngines(this.#engines), webrtc }));
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -146,7 +172,7 @@ export class OmniLiveServer extends TypedEmitter<OmniLiveServerEvents> {
       this.#sessions.delete(session);
       this.safeEmit('sessionclose', session);
     });
-    const connection = new RealtimeConnection(ws, session, this.#config.limits);
+    const connection = new RealtimeConnection(ws, session, this.#config.limits, this.#webrtc);
     if (ws.readyState !== ws.OPEN) return session.close();
     await session.open();
     connection.start();
@@ -167,5 +193,6 @@ export class OmniLiveServer extends TypedEmitter<OmniLiveServerEvents> {
     await new Promise<void>((resolve) => this.#tcp.close(() => resolve()));
     this.#http.closeAllConnections();
     this.#https?.closeAllConnections();
+    this.media?.close();
   }
 }

@@ -76,7 +76,43 @@ export const sessionPatchSchema = z
 const inputText = z.object({ type: z.literal('input_text'), text: z.string().max(32_000) }).strict();
 const outputText = z.object({ type: z.literal('output_text'), text: z.string().max(32_000) }).strict();
 
+/**
+ * WebRTC signalling (omnilive.webrtc.*): request/response, the reply carries request_id =
+ * the request's event_id. The mediasoup objects inside are passed through as mediasoup-client
+ * makes them; mediasoup validates them in depth.
+ */
+const transportId = z.string().min(1).max(64);
+const dtlsParameters = z
+  .object({
+    role: z.enum(['auto', 'client', 'server']).optional(),
+    fingerprints: z.array(z.object({ algorithm: z.string().max(32), value: z.string().max(256) }).strict()).min(1).max(8),
+  })
+  .strict();
+const rtpParameters = z
+  .object({
+    mid: z.string().max(32).optional(),
+    codecs: z.array(z.object({ mimeType: z.string().max(64), payloadType: z.number().int().min(0).max(127), clockRate: z.number().int().positive() }).passthrough()).min(1).max(16),
+    headerExtensions: z.array(z.object({}).passthrough()).max(32).optional(),
+    encodings: z.array(z.object({}).passthrough()).max(8).optional(),
+    rtcp: z.object({}).passthrough().optional(),
+    msid: z.string().max(256).optional(),
+  })
+  .strict();
+
+export const webRtcEventSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('omnilive.webrtc.join'), event_id: eventId }).strict(),
+  z.object({ type: z.literal('omnilive.webrtc.transport.create'), event_id: eventId }).strict(),
+  z.object({ type: z.literal('omnilive.webrtc.transport.connect'), event_id: eventId, transport_id: transportId, dtls_parameters: dtlsParameters }).strict(),
+  z
+    .object({ type: z.literal('omnilive.webrtc.produce'), event_id: eventId, transport_id: transportId, kind: z.enum(['audio', 'video']), rtp_parameters: rtpParameters })
+    .strict(),
+  z.object({ type: z.literal('omnilive.webrtc.leave'), event_id: eventId }).strict(),
+]);
+
+export type WebRtcEvent = z.infer<typeof webRtcEventSchema>;
+
 export const clientEventSchema = z.discriminatedUnion('type', [
+  ...webRtcEventSchema.options,
   z.object({ type: z.literal('session.update'), event_id: eventId, session: sessionPatchSchema }).strict(),
   z.object({ type: z.literal('input_audio_buffer.append'), event_id: eventId, audio: z.string() }).strict(),
   z.object({ type: z.literal('input_audio_buffer.commit'), event_id: eventId }).strict(),

@@ -3,8 +3,10 @@ import { isBase64, pcm16FromBase64 } from '../audio/pcm.ts';
 import { ClientError } from '../errors.ts';
 import { decodeImage } from '../perception/video/pipeline.ts';
 import type { Session } from '../session/session.ts';
-import type { ServerEvent } from '../session/types.ts';
-import { CLIENT_EVENT_TYPES, clientEventSchema, describeIssue, type ClientEvent } from './client-events.ts';
+import type { ServerEvent, ServerEventBody } from '../session/types.ts';
+import type { MediaServer } from '../webrtc/media-server.ts';
+import { WebRtcPeer } from '../webrtc/webrtc-peer.ts';
+import { CLIENT_EVENT_TYPES, clientEventSchema, describeIssue, type ClientEvent, type WebRtcEvent } from './client-events.ts';
 
 export interface ConnectionLimits {
   /** Largest client message accepted, in bytes. @defaultValue 1 MiB */
@@ -12,6 +14,9 @@ export interface ConnectionLimits {
   /** Sustained client messages per second (burst: twice that). @defaultValue 100 */
   maxMessagesPerSecond: number;
 }
+
+/** How the connection reaches the SFU: a running media server, or why there is none. */
+export type WebRtcAccess = { media: MediaServer } | { unavailable: string };
 
 export const defaultConnectionLimits = {
   maxMessageBytes: 1024 * 1024,
@@ -31,11 +36,15 @@ export class RealtimeConnection {
   /** Client messages that arrive before the session is open wait here, so session.created goes first. */
   #early: [RawData, boolean][] | undefined = [];
   #frames: Promise<void> = Promise.resolve();
+  readonly #webrtc: WebRtcAccess;
+  #peer: WebRtcPeer | undefined;
+  #ownEvents = 0;
 
-  constructor(socket: WebSocket, session: Session, limits: Partial<ConnectionLimits> = {}) {
+  constructor(socket: WebSocket, session: Session, limits: Partial<ConnectionLimits> = {}, webrtc: WebRtcAccess = { unavailable: 'WebRTC is not enabled on this server' }) {
     this.#socket = socket;
     this.#session = session;
     this.#limits = { ...defaultConnectionLimits, ...limits };
+    this.#webrtc = webrtc;
     this.#tokens = this.#limits.maxMessagesPerSecond * 2;
     session.on('event', (event) => this.#send(event));
     socket.on('message', (data, isBinary) => (this.#early ? this.#early.push([data, isBinary]) : this.#onMessage(data, isBinary)));
@@ -52,6 +61,11 @@ export class RealtimeConnection {
 
   #send(event: ServerEvent): void {
     if (this.#socket.readyState === this.#socket.OPEN) this.#socket.send(JSON.stringify(event));
+  }
+
+  /** Events of the connection itself (WebRTC signalling), stamped like the session's. */
+  #sendOwn(body: ServerEventBody): void {
+    this.#send({ ...body, event_id: `event_rtc_${(++this.#ownEvents).toString(36)}` });
   }
 
   #error(code: string, message: string, param?: string, eventId?: string): void {
@@ -156,6 +170,12 @@ export class RealtimeConnection {
         });
         return;
       }
+      case 'omnilive.webrtc.join':
+      case 'omnilive.webrtc.transport.create':
+      case 'omnilive.webrtc.transport.connect':
+      case 'omnilive.webrtc.produce':
+      case 'omnilive.webrtc.leave':
+        return this.#signal(event);
       case 'response.cancel': {
         const active = session.activeResponse;
         if (!active || (event.response_id && event.response_id !== active.id)) {
@@ -165,5 +185,15 @@ export class RealtimeConnection {
         return;
       }
     }
+  }
+
+  /** WebRTC signalling: answered asynchronously, failures as error events naming the request. */
+  #signal(event: WebRtcEvent): void {
+    if ('unavailable' in this.#webrtc) throw new ClientError('webrtc_unavailable', `WebRTC is unavailable: ${this.#webrtc.unavailable}; send media over this WebSocket instead`);
+    this.#peer ??= new WebRtcPeer(this.#session, this.#webrtc.media, (body) => this.#sendOwn(body));
+    this.#peer.handle(event).catch((error) => {
+      if (error instanceof ClientError) return this.#error(error.code, error.message, error.param, event.event_id);
+      this.#error('webrtc_failed', (error as Error).message, undefined, event.event_id);
+    });
   }
 }

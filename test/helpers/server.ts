@@ -19,8 +19,9 @@ export interface TestServer {
 /** A real OmniLive server on a free loopback port, with its own data dir. */
 export async function startServer(settings: SettingValues = {}): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'omnilive-test-'));
-  // Vision loads OCR and object models in a child process: only the tests that see ask for it.
-  const config = loadConfig({ host: '127.0.0.1', port: '0', dataDir, 'vision.enabled': 'off', 'memory.enabled': 'off', ...settings }, {});
+  // Vision loads OCR and object models in a child process, WebRTC starts mediasoup workers:
+  // only the tests that need them ask for them.
+  const config = loadConfig({ host: '127.0.0.1', port: '0', dataDir, 'vision.enabled': 'off', 'memory.enabled': 'off', 'webrtc.enabled': 'off', ...settings }, {});
   const engines = await createEngines(config);
   const server = new OmniLiveServer(config, engines);
   const { port } = await server.listen();

@@ -32,3 +32,18 @@ test('bad values are clear errors', () => {
   assert.throws(() => loadConfig({ 'llm.url': 'http://x/v1' }, {}), /needs --llm-model/);
   assert.throws(() => loadConfig({ 'tts.engine': 'remote' }, {}), /needs --tts-url/);
 });
+
+test('WebRTC: on by default on loopback; port ranges are checked', () => {
+  const c = loadConfig({}, {});
+  assert.equal(c.webrtc.enabled, true);
+  assert.equal(c.webrtc.listenIp, '127.0.0.1');
+  assert.deepEqual(c.webrtc.ports, { min: 40000, max: 49999 });
+  const custom = loadConfig({ 'webrtc.ports': '20000-20100', 'webrtc.workers': '3', 'webrtc.announcedAddress': 'rtc.example.org' }, { OMNILIVE_WEBRTC: 'off' });
+  assert.equal(custom.webrtc.enabled, false);
+  assert.deepEqual(custom.webrtc.ports, { min: 20000, max: 20100 });
+  assert.equal(custom.webrtc.workers, 3);
+  assert.equal(custom.webrtc.announcedAddress, 'rtc.example.org');
+  assert.throws(() => loadConfig({ 'webrtc.ports': '40000' }, {}), /rtc ports must be a range like 40000-49999/);
+  assert.throws(() => loadConfig({ 'webrtc.decodePorts': '80-90' }, {}), /within 1024-65535/);
+  assert.throws(() => loadConfig({ 'webrtc.workers': '0' }, {}), /rtc workers must be an integer/);
+});

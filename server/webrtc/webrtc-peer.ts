@@ -1,0 +1,249 @@
+import type { types as ms } from 'mediasoup';
+import { ClientError } from '../errors.ts';
+import type { Session } from '../session/session.ts';
+import type { ServerEventBody } from '../session/types.ts';
+import type { WebRtcEvent } from '../protocol/client-events.ts';
+import type { MediaServer } from './media-server.ts';
+import { RtpDecoder } from './rtp-decoder.ts';
+
+/** Decoded frames are fitted into this box before perception (the file path uses the same). */
+const FRAME_BOX = { width: 640, height: 360 };
+/** Each browser sends on one transport; a second allows a reconnect without leaving. */
+const MAX_TRANSPORTS = 2;
+const STATS_INTERVAL_MS = 1000;
+
+/**
+ * One browser's WebRTC side of a Session: its router, send transport and producers, and one
+ * RtpDecoder per producer feeding the session exactly what the WebSocket path feeds it
+ * (pcm16 through appendAudio, RGB frames through appendVideoFrame): one timeline, whatever
+ * the transport. Signalling is request/response over the session's WebSocket.
+ */
+export class WebRtcPeer {
+  readonly #session: Session;
+  readonly #media: MediaServer;
+  readonly #send: (event: ServerEventBody) => void;
+  #router: ms.Router | undefined;
+  #joining: Promise<ms.Router> | undefined;
+  readonly #transports = new Map<string, ms.WebRtcTransport>();
+  readonly #producers = new Map<ms.MediaKind, ms.Producer>();
+  readonly #decoders = new Map<ms.MediaKind, RtpDecoder>();
+  #statsTimer: NodeJS.Timeout | undefined;
+  /** Decoded so far, kept across a decoder restart so the reported counts never go back. */
+  readonly #totals = { audioMs: 0, frames: 0 };
+  #videoStart = 0;
+  #lastFrameT = -1;
+  #videoRefused = false;
+  #audioErrorSent = false;
+  #closed = false;
+
+  constructor(session: Session, media: MediaServer, send: (event: ServerEventBody) => void) {
+    this.#session = session;
+    this.#media = media;
+    this.#send = send;
+    session.once('close', () => this.close());
+  }
+
+  /** Open mediasoup objects of this peer, for tests. */
+  get open(): { router: boolean; transports: number; producers: number; decoders: number } {
+    return { router: !!this.#router, transports: this.#transports.size, producers: this.#producers.size, decoders: this.#decoders.size };
+  }
+
+  async handle(event: WebRtcEvent): Promise<void> {
+    if (this.#closed) throw new ClientError('webrtc_closed', 'this WebRTC session has ended');
+    const request_id = event.event_id ?? null;
+    switch (event.type) {
+      case 'omnilive.webrtc.join': {
+        const router = await this.#join();
+        return this.#send({ type: 'omnilive.webrtc.joined', request_id, router_rtp_capabilities: router.rtpCapabilities });
+      }
+      case 'omnilive.webrtc.transport.create': {
+        const transport = await this.#createTransport();
+        const { id, iceParameters, iceCandidates, dtlsParameters } = transport;
+        return this.#send({ type: 'omnilive.webrtc.transport.created', request_id, transport: { id, iceParameters, iceCandidates, dtlsParameters } });
+      }
+      case 'omnilive.webrtc.transport.connect': {
+        const transport = this.#transport(event.transport_id);
+        await transport.connect({ dtlsParameters: event.dtls_parameters as ms.DtlsParameters });
+        return this.#send({ type: 'omnilive.webrtc.transport.connected', request_id, transport_id: transport.id });
+      }
+      case 'omnilive.webrtc.produce': {
+        const producer = await this.#produce(event.transport_id, event.kind, event.rtp_parameters as unknown as ms.RtpParameters);
+        return this.#send({ type: 'omnilive.webrtc.produced', request_id, producer_id: producer.id, kind: producer.kind });
+      }
+      case 'omnilive.webrtc.leave':
+        this.#leave();
+        return this.#send({ type: 'omnilive.webrtc.left', request_id });
+    }
+  }
+
+  async #join(): Promise<ms.Router> {
+    if (this.#router) return this.#router;
+    this.#joining ??= this.#media.createRouter().then((router) => {
+      if (this.#closed) {
+        router.close();
+        throw new ClientError('webrtc_closed', 'this WebRTC session has ended');
+      }
+      router.on('workerclose', () => {
+        if (this.#closed) return;
+        this.#error('webrtc_worker_died', 'the media worker of this session stopped; start the camera and microphone again');
+        this.#leave();
+      });
+      this.#router = router;
+      return router;
+    });
+    try {
+      return await this.#joining;
+    } finally {
+      this.#joining = undefined;
+    }
+  }
+
+  async #createTransport(): Promise<ms.WebRtcTransport> {
+    if (!this.#router) throw new ClientError('webrtc_not_joined', 'send omnilive.webrtc.join first');
+    if (this.#transports.size >= MAX_TRANSPORTS) throw new ClientError('webrtc_too_many_transports', `at most ${MAX_TRANSPORTS} transports per session`);
+    const transport = await this.#media.createWebRtcTransport(this.#router);
+    this.#transports.set(transport.id, transport);
+    const state = () => this.#send({ type: 'omnilive.webrtc.state', transport_id: transport.id, ice_state: transport.iceState, dtls_state: transport.dtlsState });
+    transport.on('icestatechange', state);
+    transport.on('dtlsstatechange', (dtls) => {
+      state();
+      if (dtls === 'failed' || dtls === 'closed') transport.close();
+    });
+    transport.observer.once('close', () => this.#transports.delete(transport.id));
+    return transport;
+  }
+
+  #transport(id: string): ms.WebRtcTransport {
+    const transport = this.#transports.get(id);
+    if (!transport) throw new ClientError('webrtc_unknown_transport', `no transport '${id.slice(0, 64)}' in this session`, 'transport_id');
+    return transport;
+  }
+
+  async #produce(transportId: string, kind: ms.MediaKind, rtpParameters: ms.RtpParameters): Promise<ms.Producer> {
+    const transport = this.#transport(transportId);
+    if (this.#producers.has(kind)) throw new ClientError('webrtc_already_producing', `this session already receives ${kind}`, 'kind');
+    let producer: ms.Producer;
+    try {
+      producer = await transport.produce({ kind, rtpParameters });
+    } catch (error) {
+      throw new ClientError('invalid_value', `rtp_parameters were refused: ${(error as Error).message}`, 'rtp_parameters');
+    }
+    this.#producers.set(kind, producer);
+    producer.observer.once('close', () => {
+      this.#producers.delete(kind);
+      this.#decoders.get(kind)?.close();
+    });
+    try {
+      await this.#decode(producer);
+    } catch (error) {
+      producer.close();
+      throw error;
+    }
+    this.#statsTimer ??= setInterval(() => void this.#reportStats(), STATS_INTERVAL_MS);
+    return producer;
+  }
+
+  async #decode(producer: ms.Producer): Promise<void> {
+    const session = this.#session;
+    let audioRate = session.settings.inputRate;
+    if (producer.kind === 'audio' && audioRate !== 16000) {
+      // Opus is decoded to 16 kHz (what the VAD and ASR use) unless WebSocket audio already set the rate.
+      try {
+        session.update({ audio: { input: { format: { type: 'audio/pcm', rate: 16000 } } } });
+        audioRate = 16000;
+      } catch {
+        // keep the session's rate
+      }
+    }
+    const decoder = await RtpDecoder.start({
+      router: this.#router!,
+      producer,
+      ports: this.#media.decodePorts,
+      audioRate,
+      video: { fps: session.settings.videoFps, ...FRAME_BOX },
+    });
+    if (this.#closed) return decoder.close();
+    this.#decoders.set(producer.kind, decoder);
+    decoder.once('close', () => {
+      if (this.#decoders.get(producer.kind) === decoder) this.#decoders.delete(producer.kind);
+    });
+    decoder.on('failed', (error) => this.#error('webrtc_decoder_failed', error.message));
+    if (producer.kind === 'audio') decoder.on('audio', (pcm) => this.#onAudio(pcm));
+    else decoder.on('frame', (frame) => this.#onFrame(frame));
+  }
+
+  #onAudio(pcm: Int16Array): void {
+    if (this.#session.closed) return;
+    try {
+      this.#session.appendAudio(pcm);
+    } catch (error) {
+      if (!this.#audioErrorSent) this.#error('webrtc_audio_refused', (error as Error).message);
+      this.#audioErrorSent = true;
+    }
+  }
+
+  /**
+   * Frames go on the session's media clock: while audio flows that is the audio processed so
+   * far (so a frame lines up with what was said as it was shown); without audio, wall time.
+   */
+  #onFrame(frame: { width: number; height: number; data: Uint8Array }): void {
+    const session = this.#session;
+    if (session.closed || this.#videoRefused) return;
+    if (!this.#videoStart) this.#videoStart = performance.now();
+    const clock = this.#decoders.has('audio') ? session.mediaMs : performance.now() - this.#videoStart;
+    const t = Math.max(this.#lastFrameT + 1, Math.round(clock));
+    this.#lastFrameT = t;
+    try {
+      session.appendVideoFrame({ ...frame, t });
+    } catch (error) {
+      // A session without vision engines hears but does not see: say so once.
+      this.#videoRefused = true;
+      this.#error('webrtc_video_refused', (error as Error).message);
+    }
+  }
+
+  async #reportStats(): Promise<void> {
+    const packets = async (kind: ms.MediaKind) => {
+      const stats = await this.#producers.get(kind)?.getStats().catch(() => []);
+      return (stats ?? []).reduce((n, s) => n + (s.packetCount ?? 0), 0);
+    };
+    const [audio, video] = await Promise.all([packets('audio'), packets('video')]);
+    if (this.#closed) return;
+    const a = this.#decoders.get('audio');
+    const v = this.#decoders.get('video');
+    this.#totals.audioMs = Math.max(this.#totals.audioMs, a?.decodedAudioMs ?? 0);
+    this.#totals.frames = Math.max(this.#totals.frames, v?.decodedFrames ?? 0);
+    this.#send({
+      type: 'omnilive.media.stats',
+      audio_ms: Math.round(this.#totals.audioMs),
+      video_frames: this.#totals.frames,
+      rtp_audio_packets: audio,
+      rtp_video_packets: video,
+      keyframe_requests: v?.keyFrameRequests ?? 0,
+    });
+  }
+
+
+  #error(code: string, message: string): void {
+    this.#send({ type: 'error', error: { type: 'server_error', code, message, param: null, event_id: null } });
+  }
+
+  /** Drops the router and everything on it; the session goes on (WebSocket audio still works). */
+  #leave(): void {
+    clearInterval(this.#statsTimer);
+    this.#statsTimer = undefined;
+    for (const decoder of this.#decoders.values()) decoder.close();
+    this.#decoders.clear();
+    this.#producers.clear();
+    this.#transports.clear();
+    this.#router?.close();
+    this.#router = undefined;
+  }
+
+  /** Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#leave();
+  }
+}
