@@ -1,18 +1,21 @@
 #!/usr/bin/env node
 // `npm install` hook: makes sure the Debian packages the addon needs are present, then
 // builds native/build/Release/omnilive_native.node with node-gyp. Non-interactive.
-// OMNILIVE_SKIP_NATIVE=1 skips the build (the package check still runs).
+// OMNILIVE_SKIP_NATIVE=1 skips the build (the package check still runs). Then it puts the
+// mediasoup worker binary in place (native/mediasoup-worker.mjs; OMNILIVE_SKIP_MEDIASOUP=1
+// skips that).
 //
 // CUDA: when nvcc is found (NVCC, PATH, CUDA_HOME/CUDA_PATH or /usr/local/cuda), the
 // kernels in src/cuda/*.cu are compiled into build/cuda/libomnilive_cuda.a and linked
 // with the static CUDA runtime (-DOMNILIVE_CUDA); no GPU is needed to build. Without nvcc,
 // or if nvcc fails, the addon is built CPU-only. OMNILIVE_CUDA=0 forces CPU-only;
 // OMNILIVE_CUDA_ARCHS="75 86 ..." overrides the GPU architectures.
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureDebianPackages, hasCommand, run } from './debian.mjs';
+import { ensureMediasoupWorker } from './mediasoup-worker.mjs';
 
 // fonts-dejavu-core: a font for ffmpeg's drawtext in the generated test videos.
 const DEBIAN_PACKAGES = ['libpocketsphinx-dev', 'libsphinxbase-dev', 'pocketsphinx-en-us', 'pkg-config', 'fonts-dejavu-core'];
@@ -23,49 +26,6 @@ const log = (msg) => console.log(`[omnilive native] ${msg}`);
 function fail(msg) {
   console.error(`[omnilive native] error: ${msg}`);
   process.exit(1);
-}
-
-/** Runs without a shell and without stdin (CI, no tty); returns the spawnSync result. */
-function run(cmd, args, options = {}) {
-  return spawnSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', ...options });
-}
-
-function hasCommand(cmd) {
-  return run('sh', ['-c', `command -v "${cmd}"`]).status === 0;
-}
-
-function isInstalled(pkg) {
-  const r = run('dpkg-query', ['-W', '-f=${Status}', pkg]);
-  return r.status === 0 && r.stdout.trim().endsWith(' installed');
-}
-
-function ensureDebianPackages() {
-  if (!hasCommand('dpkg-query')) {
-    log(`not a Debian system: make sure the equivalents of ${DEBIAN_PACKAGES.join(' ')} are installed`);
-    return;
-  }
-  const missing = DEBIAN_PACKAGES.filter((pkg) => !isInstalled(pkg));
-  if (missing.length === 0) return log('Debian packages: ok');
-
-  const aptLine = `apt-get install -y --no-install-recommends ${missing.join(' ')}`;
-  let sudo = [];
-  if (process.getuid?.() !== 0) {
-    if (!hasCommand('sudo') || run('sudo', ['-n', 'true']).status !== 0) {
-      fail(`missing Debian packages: ${missing.join(' ')}\n  run: sudo apt-get update && sudo ${aptLine}\n  then npm install again`);
-    }
-    sudo = ['sudo', '-n'];
-  }
-  log(`installing Debian packages: ${missing.join(' ')}`);
-  // sudo resets the environment, so the frontend goes through `env`.
-  const apt = (...args) => {
-    const argv = [...sudo, 'env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', ...args];
-    const r = run(argv[0], argv.slice(1), { stdio: ['ignore', 'inherit', 'inherit'] });
-    if (r.status !== 0) fail(`'${argv.join(' ')}' failed (exit ${r.status ?? r.signal})`);
-  };
-  apt('update');
-  apt('install', '-y', '--no-install-recommends', ...missing);
-  const still = missing.filter((pkg) => !isInstalled(pkg));
-  if (still.length) fail(`packages still missing after apt-get: ${still.join(' ')}`);
 }
 
 function findNodeGyp() {
@@ -213,6 +173,17 @@ function buildAddon() {
   log(`built native/build/Release/omnilive_native.node (${flavour}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 
-ensureDebianPackages();
+try {
+  ensureDebianPackages(DEBIAN_PACKAGES, log);
+} catch (error) {
+  fail(error.message);
+}
 if (process.env.OMNILIVE_SKIP_NATIVE === '1') log('OMNILIVE_SKIP_NATIVE=1: skipping the addon build');
 else buildAddon();
+
+// mediasoup's own postinstall is disabled (package.json allowScripts): it downloads from GitHub.
+try {
+  await ensureMediasoupWorker();
+} catch (error) {
+  fail(`mediasoup worker: ${error.message}`);
+}
