@@ -29,13 +29,12 @@ export const defaultWebRtcConfig: WebRtcConfig = {
 
 /** What the browser may send: Opus audio, VP8 video (H264 where the browser prefers it). */
 const MEDIA_CODECS: ms.RouterRtpCodecCapability[] = [
-  { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2, preferredPayloadType: 100 },
-  { kind: 'video', mimeType: 'video/VP8', clockRate: 90000, preferredPayloadType: 101 },
+  { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2 },
+  { kind: 'video', mimeType: 'video/VP8', clockRate: 90000 },
   {
     kind: 'video',
     mimeType: 'video/H264',
     clockRate: 90000,
-    preferredPayloadType: 102,
     parameters: { 'packetization-mode': 1, 'profile-level-id': '42e01f', 'level-asymmetry-allowed': 1 },
   },
 ];

@@ -55,9 +55,7 @@ export class RtpDecoder extends TypedEmitter<RtpDecoderEvents> {
   #stallTimer: NodeJS.Timeout | undefined;
   #lastOutput = 0;
   #closed = false;
-  /** Decoded output so far: audio ms, or video frames. */
-  decodedAudioMs = 0;
-  decodedFrames = 0;
+  /** Keyframes asked of the sender so far (at start, then one per stall). */
   keyFrameRequests = 0;
 
   private constructor(options: RtpDecoderOptions) {
@@ -163,7 +161,6 @@ export class RtpDecoder extends TypedEmitter<RtpDecoderEvents> {
 
   #readAudio(out: NodeJS.ReadableStream): void {
     let odd: Buffer | undefined;
-    const rate = this.#options.audioRate;
     out.on('data', (chunk: Buffer) => {
       if (this.#closed) return;
       let data = odd ? Buffer.concat([odd, chunk]) : chunk;
@@ -175,7 +172,6 @@ export class RtpDecoder extends TypedEmitter<RtpDecoderEvents> {
       if (data.length === 0) return;
       const pcm = new Int16Array(data.length / 2);
       Buffer.from(pcm.buffer).set(data);
-      this.decodedAudioMs += (pcm.length * 1000) / rate;
       this.#lastOutput = performance.now();
       this.safeEmit('audio', pcm);
     });
@@ -193,7 +189,6 @@ export class RtpDecoder extends TypedEmitter<RtpDecoderEvents> {
         const data = new Uint8Array(frameBytes);
         data.set(pending.subarray(0, frameBytes));
         pending = pending.subarray(frameBytes);
-        this.decodedFrames++;
         this.#lastOutput = performance.now();
         this.safeEmit('frame', { t: 0, width, height, data });
       }

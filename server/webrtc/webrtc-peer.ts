@@ -11,6 +11,7 @@ const FRAME_BOX = { width: 640, height: 360 };
 /** Each browser sends on one transport; a second allows a reconnect without leaving. */
 const MAX_TRANSPORTS = 2;
 const STATS_INTERVAL_MS = 1000;
+const MAX_DECODER_RESTARTS = 5;
 
 /**
  * One browser's WebRTC side of a Session: its router, send transport and producers, and one
@@ -28,12 +29,13 @@ export class WebRtcPeer {
   readonly #producers = new Map<ms.MediaKind, ms.Producer>();
   readonly #decoders = new Map<ms.MediaKind, RtpDecoder>();
   #statsTimer: NodeJS.Timeout | undefined;
-  /** Decoded so far, kept across a decoder restart so the reported counts never go back. */
+  /** Decoded audio and frames handed to the session, across decoder restarts. */
   readonly #totals = { audioMs: 0, frames: 0 };
   #videoStart = 0;
   #lastFrameT = -1;
   #videoRefused = false;
   #audioErrorSent = false;
+  #restarts = 0;
   #closed = false;
 
   constructor(session: Session, media: MediaServer, send: (event: ServerEventBody) => void) {
@@ -167,13 +169,21 @@ export class WebRtcPeer {
     decoder.once('close', () => {
       if (this.#decoders.get(producer.kind) === decoder) this.#decoders.delete(producer.kind);
     });
-    decoder.on('failed', (error) => this.#error('webrtc_decoder_failed', error.message));
-    if (producer.kind === 'audio') decoder.on('audio', (pcm) => this.#onAudio(pcm));
+    decoder.on('failed', (error) => {
+      // A decoder that dies (ffmpeg crashed or was killed) is replaced while its producer lives.
+      const restart = !producer.closed && !this.#closed && this.#restarts < MAX_DECODER_RESTARTS;
+      this.#error('webrtc_decoder_failed', `${error.message}${restart ? '; restarting it' : ''}`);
+      if (!restart) return;
+      this.#restarts++;
+      this.#decode(producer).catch((e) => this.#error('webrtc_decoder_failed', (e as Error).message));
+    });
+    if (producer.kind === 'audio') decoder.on('audio', (pcm) => this.#onAudio(pcm, audioRate));
     else decoder.on('frame', (frame) => this.#onFrame(frame));
   }
 
-  #onAudio(pcm: Int16Array): void {
+  #onAudio(pcm: Int16Array, rate: number): void {
     if (this.#session.closed) return;
+    this.#totals.audioMs += (pcm.length * 1000) / rate;
     try {
       this.#session.appendAudio(pcm);
     } catch (error) {
@@ -188,7 +198,9 @@ export class WebRtcPeer {
    */
   #onFrame(frame: { width: number; height: number; data: Uint8Array }): void {
     const session = this.#session;
-    if (session.closed || this.#videoRefused) return;
+    if (session.closed) return;
+    this.#totals.frames++;
+    if (this.#videoRefused) return;
     if (!this.#videoStart) this.#videoStart = performance.now();
     const clock = this.#decoders.has('audio') ? session.mediaMs : performance.now() - this.#videoStart;
     const t = Math.max(this.#lastFrameT + 1, Math.round(clock));
@@ -209,10 +221,7 @@ export class WebRtcPeer {
     };
     const [audio, video] = await Promise.all([packets('audio'), packets('video')]);
     if (this.#closed) return;
-    const a = this.#decoders.get('audio');
     const v = this.#decoders.get('video');
-    this.#totals.audioMs = Math.max(this.#totals.audioMs, a?.decodedAudioMs ?? 0);
-    this.#totals.frames = Math.max(this.#totals.frames, v?.decodedFrames ?? 0);
     this.#send({
       type: 'omnilive.media.stats',
       audio_ms: Math.round(this.#totals.audioMs),

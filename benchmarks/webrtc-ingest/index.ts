@@ -1,0 +1,250 @@
+/**
+ * WebRTC ingest benchmark: glass-to-session latency and server CPU per browser session.
+ *
+ * Each browser session (headless Chromium, one context each) runs page.mjs: a canvas
+ * "camera" drawing the wall clock into every frame (stamp.ts) and a WebAudio "mic" beeping
+ * at known wall-clock times, sent through the web app's own WebRtcUplink to a real server
+ * in this process (mediasoup → PlainTransport → ffmpeg → Session). The Session's
+ * appendVideoFrame / appendAudio are observed (wrapped, then called as usual):
+ *   video latency = arrival of a decoded frame in the session − the time drawn into it;
+ *   audio latency = arrival of the pcm chunk holding a beep's onset − the beep's start.
+ * CPU over a steady window: mediasoup workers, ffmpeg decoders and this Node process (which
+ * also runs the session's VAD and ASR), per session; Chromium is not counted.
+ * Video 1 fps into the session (vision on, keyframe facts off: ingest, not OCR), audio Opus.
+ *
+ *   node --import tsx benchmarks/webrtc-ingest/index.ts [--sessions 1,4] [--seconds 20]
+ *
+ * Prints one JSON document, then a table, to stdout; progress to stderr.
+ */
+import { build } from 'esbuild';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { chromium, type Browser } from 'playwright-core';
+import { loadConfig } from '../../server/config.ts';
+import { createEngines } from '../../server/engines.ts';
+import { OmniLiveServer } from '../../server/http/server.ts';
+import type { Session } from '../../server/session/session.ts';
+import { describeMachine, loadNow } from '../machine.ts';
+import { readStamp } from './stamp.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    sessions: { type: 'string', default: '1,4' },
+    seconds: { type: 'string', default: '20' },
+    chromium: { type: 'string', default: '/usr/bin/chromium' },
+  },
+});
+const LEVELS = args.sessions.split(',').map(Number);
+const SECONDS = Number(args.seconds);
+if (LEVELS.some((n) => !Number.isInteger(n) || n < 1) || !(SECONDS >= 5)) {
+  console.error('usage: --sessions 1,4 (positive integers) --seconds N (at least 5)');
+  process.exit(2);
+}
+if (!fs.existsSync(args.chromium)) {
+  console.error(`Chromium not found at ${args.chromium}: apt-get install -y chromium`);
+  process.exit(2);
+}
+
+const now = () => performance.timeOrigin + performance.now();
+const log = (msg: string) => process.stderr.write(`[webrtc-ingest] ${msg}\n`);
+const CLK_TCK = 100;
+
+// ---- observing the sessions ----
+
+interface Probe {
+  videoMs: number[];
+  onsets: number[];
+  frames: number;
+  audioMs: number;
+}
+const probes = new Map<Session, Probe>();
+
+function observe(session: Session): void {
+  const probe: Probe = { videoMs: [], onsets: [], frames: 0, audioMs: 0 };
+  probes.set(session, probe);
+  const appendVideoFrame = session.appendVideoFrame.bind(session);
+  session.appendVideoFrame = (frame) => {
+    const at = now();
+    const stamp = readStamp(frame.data, frame.width, frame.height, at);
+    probe.frames++;
+    if (stamp !== undefined) probe.videoMs.push(at - stamp);
+    appendVideoFrame(frame);
+  };
+  const appendAudio = session.appendAudio.bind(session);
+  let loud = false;
+  session.appendAudio = (pcm) => {
+    const at = now();
+    // 10 ms blocks at 16 kHz: an onset is the first loud block after a quiet one.
+    for (let i = 0; i + 160 <= pcm.length; i += 160) {
+      let sum = 0;
+      for (let j = i; j < i + 160; j++) sum += pcm[j]! * pcm[j]!;
+      const rms = Math.sqrt(sum / 160) / 32768;
+      if (rms > 0.05 && !loud) probe.onsets.push(at);
+      if (rms > 0.05) loud = true;
+      else if (rms < 0.01) loud = false;
+    }
+    probe.audioMs += (pcm.length / session.settings.inputRate) * 1000;
+    appendAudio(pcm);
+  };
+}
+
+/** Each onset's latency: from the latest beep scheduled before it (within 1.5 s). */
+function audioLatencies(onsets: number[], beeps: number[]): number[] {
+  return onsets.flatMap((at) => {
+    const beep = beeps.filter((b) => b <= at && at - b < 1500).at(-1);
+    return beep === undefined ? [] : [at - beep];
+  });
+}
+
+// ---- CPU ----
+
+function ticks(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]); // utime + stime
+  } catch {
+    return 0;
+  }
+}
+
+function children(named: string): number[] {
+  return fs.readdirSync('/proc').flatMap((entry) => {
+    if (!/^\d+$/.test(entry)) return [];
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      return ppid === process.pid && comm === named ? [Number(entry)] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+function cpuSnapshot(workerPids: number[]) {
+  const ffmpeg = children('ffmpeg');
+  return {
+    at: performance.now(),
+    node: process.cpuUsage(),
+    workers: workerPids.reduce((n, pid) => n + ticks(pid), 0),
+    ffmpeg: new Map(ffmpeg.map((pid) => [pid, ticks(pid)])),
+  };
+}
+
+// ---- a run ----
+
+const percentile = (xs: number[], p: number) => {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+const r1 = (x: number) => Math.round(x * 10) / 10;
+
+async function runLevel(browser: Browser, server: OmniLiveServer, url: string, bundle: string, sessions: number) {
+  probes.clear();
+  const pages = [];
+  for (let i = 0; i < sessions; i++) {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    page.on('pageerror', (e) => log(`page error: ${e.message}`));
+    // A page on the server's origin: 127.0.0.1 is a secure context (mediasoup-client reads navigator.userAgentData).
+    await page.goto(url.replace(/^ws/, 'http').replace('/v1/realtime', '/healthz'));
+    await page.setContent('<!doctype html><title>webrtc-ingest</title><body></body>');
+    await page.addScriptTag({ content: bundle });
+    await page.evaluate(`window.startBench(${JSON.stringify(url)})`);
+    pages.push({ context, page });
+  }
+  log(`${sessions} session(s) connected; warming up 3 s`);
+  await new Promise((r) => setTimeout(r, 3000));
+  for (const p of probes.values()) {
+    p.videoMs.length = 0;
+    p.onsets.length = 0;
+  }
+  const workerPids = server.media!.workers.map((w) => w.pid);
+  const before = cpuSnapshot(workerPids);
+  const windowStart = now();
+  await new Promise((r) => setTimeout(r, SECONDS * 1000));
+  const after = cpuSnapshot(workerPids);
+  const beeps = (await Promise.all(pages.map(({ page }) => page.evaluate('window.bench.beeps') as Promise<number[]>))).flat();
+  for (const { page, context } of pages) {
+    await page.evaluate('window.bench.stop()').catch(() => {});
+    await context.close();
+  }
+
+  const wallS = (after.at - before.at) / 1000;
+  const nodeS = (after.node.user - before.node.user + after.node.system - before.node.system) / 1e6;
+  const workersS = (after.workers - before.workers) / CLK_TCK;
+  let ffmpegS = 0;
+  for (const [pid, t] of after.ffmpeg) ffmpegS += (t - (before.ffmpeg.get(pid) ?? t)) / CLK_TCK;
+  const video = [...probes.values()].flatMap((p) => p.videoMs);
+  const audio = [...probes.values()].flatMap((p) => audioLatencies(p.onsets, beeps.filter((b) => b >= windowStart - 1500)));
+  const pct = (s: number) => r1((100 * s) / wallS / sessions);
+  return {
+    sessions,
+    seconds: r1(wallS),
+    video_latency_ms: { samples: video.length, median: r1(percentile(video, 50)), p95: r1(percentile(video, 95)) },
+    audio_latency_ms: { samples: audio.length, median: r1(percentile(audio, 50)), p95: r1(percentile(audio, 95)) },
+    cpu_percent_of_one_core_per_session: {
+      mediasoup: pct(workersS),
+      ffmpeg: pct(ffmpegS),
+      ingest: pct(workersS + ffmpegS),
+      node_including_vad_asr: pct(nodeS),
+      total: pct(workersS + ffmpegS + nodeS),
+    },
+    frames_per_session: r1([...probes.values()].reduce((n, p) => n + p.frames, 0) / sessions),
+  };
+}
+
+async function main() {
+  const loadAtStart = loadNow();
+  const bundle = (
+    await build({ entryPoints: [path.join(import.meta.dirname, 'page.mjs')], bundle: true, write: false, format: 'iife', platform: 'browser', target: 'chrome120', logLevel: 'error' })
+  ).outputFiles[0]!.text;
+
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'omnilive-bench-'));
+  const config = loadConfig(
+    { host: '127.0.0.1', port: '0', dataDir, 'tls.mode': 'off', 'memory.enabled': 'off', 'vision.enabled': 'on', 'vision.facts': '', 'webrtc.enabled': 'on' },
+    {},
+  );
+  const engines = await createEngines(config);
+  const server = new OmniLiveServer(config, engines);
+  server.on('sessionopen', observe);
+  const { port } = await server.listen();
+  if (!server.media) throw new Error(`WebRTC is unavailable: ${server.webrtcUnavailable}`);
+  const url = `ws://127.0.0.1:${port}/v1/realtime`;
+  const browser = await chromium.launch({
+    executablePath: args.chromium,
+    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
+  });
+  const results = [];
+  try {
+    for (const n of LEVELS) {
+      log(`${n} session(s), ${SECONDS} s`);
+      results.push(await runLevel(browser, server, url, bundle, n));
+    }
+  } finally {
+    await browser.close();
+    await server.close();
+    await engines.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+
+  const report = { benchmark: 'webrtc-ingest', machine: describeMachine(loadAtStart), video_fps: config.vision.fps, results };
+  console.log(JSON.stringify(report, null, 2));
+  console.log('\n| sessions | video glass→session median / p95 ms | audio median / p95 ms | CPU % per session: mediasoup | ffmpeg | node (VAD, ASR) |');
+  console.log('|---|---|---|---|---|---|');
+  for (const r of results) {
+    const c = r.cpu_percent_of_one_core_per_session;
+    console.log(
+      `| ${r.sessions} | ${r.video_latency_ms.median} / ${r.video_latency_ms.p95} (${r.video_latency_ms.samples}) | ${r.audio_latency_ms.median} / ${r.audio_latency_ms.p95} (${r.audio_latency_ms.samples}) | ${c.mediasoup} | ${c.ffmpeg} | ${c.node_including_vad_asr} |`,
+    );
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
