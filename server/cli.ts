@@ -9,6 +9,7 @@ import { ingestFile, type IngestQuestion } from './ingest/ingest.ts';
 import { defaultInstructionFilterOptions } from './reasoning/index.ts';
 import { formatMediaTime } from './reasoning/llm/media-clock.ts';
 import type { ServerEvent } from './session/types.ts';
+import { EVAL_USAGE, evalCommand } from '../benchmarks/streamingbench/cli.ts';
 
 const USAGE = `Usage: omnilive <command> [options]
 
@@ -23,6 +24,7 @@ Commands:
   memory search TEXT    what a question would retrieve (--memory-id)
   memory export         every row as JSON lines on stdout (--memory-id)
   memory forget         delete rows: --memory-id ID | --session ID | --from/--to DATE | --all
+${EVAL_USAGE}
 
 Options (flags win over environment variables):
 ${SETTINGS.filter((s) => s[1])
@@ -30,17 +32,19 @@ ${SETTINGS.filter((s) => s[1])
   .join('\n')}
   --help`;
 
-function settingFlags(): Record<string, { type: 'string' }> {
+export function settingFlags(): Record<string, { type: 'string' }> {
   return Object.fromEntries(SETTINGS.filter((s) => s[1]).map((s) => [s[1].slice(2), { type: 'string' as const }]));
 }
 
-function settingValues(values: Record<string, unknown>): SettingValues {
+export function settingValues(values: Record<string, unknown>): SettingValues {
   const out: SettingValues = {};
   for (const [key, flag] of SETTINGS) if (flag && typeof values[flag.slice(2)] === 'string') out[key] = values[flag.slice(2)] as string;
   return out;
 }
 
 export async function main(argv = process.argv.slice(2)): Promise<number> {
+  // eval has its own flags (benchmarks/streamingbench/cli.ts).
+  if (argv[0] === 'eval') return evalCommand(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

@@ -1,0 +1,13 @@
+export { runStreamingBench } from './run.ts';
+export type { StreamingBenchOptions, StreamingBenchReport, EvalMode } from './run.ts';
+export { evalCommand, formatReport, EVAL_USAGE } from './cli.ts';
+export { loadQuestionFile, parseQuestionFile, parseTimeStamp, resolveAllMedia, mediaCandidates, QuestionFileError } from './questions.ts';
+export type { BenchQuestion, QuestionFile, QuestionFileKind } from './questions.ts';
+export { multipleChoicePrompt, sequentialPrompt, extendSequentialContext, proactivePrompt, proactiveQuery, promptsFor, officialOptions } from './prompts.ts';
+export { scoreQuestions, formatScoreTable, isCorrectChoice, proactiveOutcome, hasResponse, TASKS, MODEL_KEY, DETAILS_KEY } from './scoring.ts';
+export type { Scores, TaskScore, ProactiveResponse, DialogTurn } from './scoring.ts';
+export { prefixFrameTimes } from './frames.ts';
+export { OptionScorer, chooseOption, conditionHolds, parseMultipleChoice, matchTerms } from './option-scorer.ts';
+export type { EvidenceDoc, MultipleChoice } from './option-scorer.ts';
+export { ResultsFile } from './results.ts';
+export { generateMiniSuite } from './mini-suite.ts';

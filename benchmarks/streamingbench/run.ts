@@ -1,0 +1,201 @@
+/**
+ * One evaluation run: check the input, find every video, take over earlier answers, answer
+ * the rest video by video (several videos at once with `concurrency`), score the official way.
+ */
+import type { OmniLiveConfig } from '../../server/config.ts';
+import { createEngines, createVision } from '../../server/engines.ts';
+import { defaultInstructionFilterOptions } from '../../server/reasoning/index.ts';
+import { describeEngines, type SessionEngines } from '../../server/session/session.ts';
+import { describeMachine, loadNow } from '../machine.ts';
+import { OptionScorer } from './option-scorer.ts';
+import { modelAnswerer, runPrefixVideo, type PrefixAnswerer } from './prefix.ts';
+import { promptsFor } from './prompts.ts';
+import { QuestionFileError, loadQuestionFile, resolveAllMedia, type BenchQuestion, type QuestionFileKind } from './questions.ts';
+import { ResultsFile, type RunSettings } from './results.ts';
+import { MODEL_KEY, hasResponse, scoreQuestions, type ProactiveResponse, type Scores } from './scoring.ts';
+import { runStreamVideo } from './stream.ts';
+
+export type EvalMode = 'prefix' | 'stream';
+
+export interface StreamingBenchOptions {
+  questionsFile: string;
+  /** The directory `video_path` and `audio_path` are relative to (the official data directory). */
+  videosDir: string;
+  mode: EvalMode;
+  /** Prefix mode: seconds before each question (≤ 0: from the start). @defaultValue 60 */
+  context: number;
+  /** Prefix mode: most frames shown (MiniCPM-V's 64). @defaultValue 64 */
+  maxFrames: number;
+  /** Only the first N questions of the file. */
+  limit?: number;
+  /** Videos evaluated at once. @defaultValue 1 */
+  concurrency: number;
+  out: string;
+  config: OmniLiveConfig;
+  /** Engines to use instead of loading them (stream mode; tests share them between runs). */
+  engines?: SessionEngines;
+  /** Called before work starts, then after every question. */
+  onProgress?: (progress: { done: number; total: number; mediaS: number; wallS: number }) => void;
+  signal?: AbortSignal;
+}
+
+export interface StreamingBenchReport {
+  benchmark: 'StreamingBench';
+  questions_file: string;
+  kind: QuestionFileKind;
+  mode: EvalMode;
+  /** Prefix mode only. */
+  context_s: number | null;
+  max_frames: number | null;
+  out: string;
+  /** Key of the responses in the results file (count.py --model). */
+  model_key: string;
+  reasoner: { name: string; language_model: boolean; method: string };
+  engines: Record<string, unknown>;
+  questions: { selected: number; answered_now: number; taken_over: number; failed: number };
+  failures: { key: string; error: string }[];
+  scores: Scores;
+  throughput: { videos: number; media_s: number; wall_s: number; x_real_time: number | null; engine_load_s: number };
+  machine: Record<string, unknown>;
+}
+
+const METHODS = {
+  streamModel: "the session's reasoner answers the official prompt with its long-term memory and latest keyframes",
+  streamScorer:
+    'no language model: each option is scored against the evidence the session memory retrieves for the question and for question + option (IDF-weighted word coverage of text on screen, object labels and counts, transcripts; listed order; time alignment; recency), ties broken by a hash of the question',
+  prefixModel: 'the official prompt with the sampled frames as images, temperature 0',
+  prefixScorer:
+    'no language model: each option is scored against the text read on the sampled frames and their object labels (IDF-weighted word coverage, listed order, time alignment, recency), ties broken by a hash of the question',
+};
+
+/** Groups questions by the video they need, in file order. */
+function byVideo(questions: BenchQuestion[], videos: Map<string, string>): { file: string; questions: BenchQuestion[] }[] {
+  const groups = new Map<string, BenchQuestion[]>();
+  for (const q of questions) {
+    const file = videos.get(q.videoPath)!;
+    groups.set(file, [...(groups.get(file) ?? []), q]);
+  }
+  return [...groups].map(([file, qs]) => ({ file, questions: qs }));
+}
+
+export async function runStreamingBench(o: StreamingBenchOptions): Promise<StreamingBenchReport> {
+  const loadAtStart = loadNow();
+  if (o.mode !== 'prefix' && o.mode !== 'stream') throw new TypeError(`--mode takes prefix or stream, got '${o.mode}'`);
+  if (!Number.isInteger(o.concurrency) || o.concurrency < 1) throw new TypeError(`--concurrency takes a positive integer, got '${o.concurrency}'`);
+  if (!Number.isInteger(o.context)) throw new TypeError(`--context takes whole seconds (-1: from the start), got '${o.context}'`);
+  if (!Number.isInteger(o.maxFrames) || o.maxFrames < 1) throw new TypeError(`--frames takes a positive integer, got '${o.maxFrames}'`);
+  // Everything about the input is checked before any engine loads.
+  const file = loadQuestionFile(o.questionsFile);
+  const selected = o.limit === undefined ? file.questions : file.questions.slice(0, o.limit);
+  const media = resolveAllMedia(selected, o.videosDir, o.mode === 'stream');
+  const usesModel = !!o.config.llm.url;
+  if (o.mode === 'prefix' && !usesModel && !o.config.vision.enabled) {
+    throw new QuestionFileError('prefix mode without a language model reads the text on the frames: it needs --vision on');
+  }
+  const prompts = file.kind === 'proactive' ? new Map<string, string>() : promptsFor(file.questions, file.kind === 'sqa' ? 'sqa' : 'standard');
+
+  const loadStarted = performance.now();
+  let close: (() => Promise<void>) | undefined;
+  let engines: SessionEngines | undefined;
+  let answerer: PrefixAnswerer | undefined;
+  let reasoner: StreamingBenchReport['reasoner'];
+  let described: Record<string, unknown>;
+  if (o.mode === 'stream') {
+    if (o.engines) engines = o.engines;
+    else {
+      const created = await createEngines(o.config);
+      engines = created;
+      close = () => created.close();
+    }
+    const lm = engines.reasoner.usesLanguageModel;
+    reasoner = lm
+      ? { name: engines.reasoner.name, language_model: true, method: METHODS.streamModel }
+      : { name: new OptionScorer().name, language_model: false, method: METHODS.streamScorer };
+    described = { ...describeEngines(engines), reasoner: reasoner.name, language_model: lm, memory: engines.memory ? 'lancedb' : null };
+  } else if (usesModel) {
+    const model = modelAnswerer({ ...o.config.llm, url: o.config.llm.url!, model: o.config.llm.model! });
+    answerer = model;
+    reasoner = { name: model.name, language_model: true, method: METHODS.prefixModel };
+    described = { reasoner: model.name, language_model: true, frames: 'JPEG, 640 wide' };
+  } else {
+    const seeing = await createVision(o.config);
+    close = seeing.close;
+    const reader = seeing.vision.facts.reader;
+    const scorer = new OptionScorer();
+    answerer = { kind: 'scorer', name: scorer.name, scorer, reader };
+    reasoner = { name: scorer.name, language_model: false, method: METHODS.prefixScorer };
+    described = { reasoner: scorer.name, language_model: false, ocr: reader.names.ocr ?? null, objects: reader.names.objects ?? null, image_embedding: reader.names.embedder ?? null };
+  }
+  const engineLoadS = (performance.now() - loadStarted) / 1000;
+
+  const run: RunSettings = { mode: o.mode, context: o.mode === 'prefix' ? o.context : null, frames: o.mode === 'prefix' ? o.maxFrames : null, reasoner: reasoner.name };
+  let results: ResultsFile;
+  try {
+    results = ResultsFile.open(o.out, file, run);
+  } catch (error) {
+    await close?.();
+    throw error;
+  }
+  const todo = selected.filter((q) => !hasResponse(q));
+  const groups = byVideo(todo, media.videos);
+  const started = performance.now();
+  let done = 0;
+  let mediaS = 0;
+  const failures: { key: string; error: string }[] = [];
+  const progress = () => o.onProgress?.({ done, total: todo.length, mediaS, wallS: (performance.now() - started) / 1000 });
+  const onAnswer = (q: BenchQuestion, response: string | ProactiveResponse, details: Record<string, unknown>) => {
+    results.record(q, response, details);
+    done++;
+    progress();
+  };
+  const settings = {
+    videoFps: o.config.vision.fps,
+    // The wake word is for rooms with several people; a benchmark's questions are all addressed to the assistant.
+    filter: { ...defaultInstructionFilterOptions, mode: o.config.instructionFilter },
+  };
+  progress();
+  let next = 0;
+  const worker = async () => {
+    while (next < groups.length && !o.signal?.aborted) {
+      const group = groups[next++]!;
+      try {
+        const r =
+          o.mode === 'stream'
+            ? await runStreamVideo({ file: group.file, engines: engines!, settings, questions: group.questions, prompts, audio: media.audio, onAnswer, signal: o.signal })
+            : await runPrefixVideo({ file: group.file, questions: group.questions, prompts, answerer: answerer!, context: o.context, maxFrames: o.maxFrames, onAnswer, signal: o.signal });
+        mediaS += r.mediaS;
+      } catch (error) {
+        if (o.signal?.aborted) break;
+        const message = error instanceof Error ? error.message : String(error);
+        for (const q of group.questions.filter((q) => !hasResponse(q))) {
+          results.fail(q, message);
+          failures.push({ key: q.key, error: message });
+        }
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(o.concurrency, groups.length) }, worker));
+  } finally {
+    results.flush();
+    await close?.();
+  }
+  const wallS = (performance.now() - started) / 1000;
+  return {
+    benchmark: 'StreamingBench',
+    questions_file: file.path,
+    kind: file.kind,
+    mode: o.mode,
+    context_s: run.context,
+    max_frames: run.frames,
+    out: results.path,
+    model_key: MODEL_KEY,
+    reasoner,
+    engines: described,
+    questions: { selected: selected.length, answered_now: done, taken_over: selected.length - todo.length, failed: failures.length },
+    failures,
+    scores: scoreQuestions(selected, file.kind),
+    throughput: { videos: groups.length, media_s: Math.round(mediaS * 10) / 10, wall_s: Math.round(wallS * 10) / 10, x_real_time: wallS > 0 && mediaS > 0 ? Math.round((mediaS / wallS) * 100) / 100 : null, engine_load_s: Math.round(engineLoadS * 10) / 10 },
+    machine: describeMachine(loadAtStart),
+  };
+}
