@@ -13,19 +13,31 @@ import { defaultInstructionFilterOptions } from '../reasoning/index.ts';
 import { TypedEmitter } from '../events/emitter.ts';
 import { loadTls } from './tls.ts';
 
-const WEB_ROOT = fileURLToPath(new URL('../../web/public/', import.meta.url));
+/** The web app's static export (`node web/build.mjs`, run by `npm install` and `npm start`). */
+const WEB_ROOT = fileURLToPath(new URL('../../web/out/', import.meta.url));
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.mjs': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
+  '.txt': 'text/plain; charset=utf-8',
+  '.map': 'application/json',
   '.svg': 'image/svg+xml',
   '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.webp': 'image/webp',
   '.ico': 'image/x-icon',
   '.json': 'application/json',
+  '.webmanifest': 'application/manifest+json',
   '.wav': 'audio/wav',
+  '.woff': 'font/woff',
   '.woff2': 'font/woff2',
 };
+
+function isFile(file: string): boolean {
+  return fs.statSync(file, { throwIfNoEntry: false })?.isFile() ?? false;
+}
 
 export type OmniLiveServerEvents = {
   sessionopen: [Session];
@@ -135,8 +147,10 @@ export class OmniLiveServer extends TypedEmitter<OmniLiveServerEvents> {
       return;
     }
     const rel = url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname).replace(/^\/+/, '');
-    const file = path.resolve(WEB_ROOT, rel);
-    if (!file.startsWith(WEB_ROOT) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
+    let file = path.resolve(WEB_ROOT, rel);
+    // Next's static export writes the route /foo as foo.html.
+    if (!isFile(file) && isFile(`${file}.html`)) file = `${file}.html`;
+    if (!file.startsWith(WEB_ROOT) || !isFile(file)) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;
     }

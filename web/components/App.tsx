@@ -1,0 +1,53 @@
+'use client';
+import { useEffect, useState } from 'react';
+import { LiveSession } from '../lib/live-session';
+import { CameraPreview } from './CameraPreview';
+import { ClipStrip } from './ClipStrip';
+import { EngineInfo } from './EngineInfo';
+import { MediaStats } from './MediaStats';
+import { MicLevel } from './MicLevel';
+import { ProblemBanner } from './ProblemBanner';
+import { QuestionBox } from './QuestionBox';
+import { SessionContext } from './session-context';
+import { SessionControls } from './SessionControls';
+import { StatusBar } from './StatusBar';
+import { Transcript } from './Transcript';
+
+export function App() {
+  const [session] = useState(() => new LiveSession());
+
+  // Leaving the page: release camera and microphone, and tell the server.
+  useEffect(() => {
+    const leave = () => session.stop();
+    window.addEventListener('pagehide', leave);
+    return () => window.removeEventListener('pagehide', leave);
+  }, [session]);
+
+  return (
+    <SessionContext value={session}>
+      <main className="app">
+        <header className="top">
+          <h1>OmniLive</h1>
+          <StatusBar />
+        </header>
+        <div className="layout">
+          <aside className="media" aria-label="Camera and microphone">
+            <CameraPreview />
+            <div className="controls">
+              <SessionControls />
+              <MicLevel />
+            </div>
+            <MediaStats />
+            <EngineInfo />
+          </aside>
+          <div className="talk">
+            <ProblemBanner />
+            <Transcript />
+            <QuestionBox />
+          </div>
+        </div>
+        <ClipStrip />
+      </main>
+    </SessionContext>
+  );
+}

@@ -1,0 +1,19 @@
+'use client';
+import { useLiveSession, useSessionState } from './session-context';
+
+/** One button: Start while idle, Stop while starting or running. */
+export function SessionControls() {
+  const session = useLiveSession();
+  const on = useSessionState((s) => s.running || s.starting);
+  return (
+    <button
+      type="button"
+      className="start"
+      data-testid={on ? 'stop' : 'start'}
+      aria-pressed={on}
+      onClick={() => (on ? session.stop() : void session.start())}
+    >
+      {on ? 'Stop' : 'Start'}
+    </button>
+  );
+}

@@ -1,0 +1,350 @@
+// The page's controller: one realtime session, the camera and microphone uplink (WebRTC, or the
+// WebSocket as fallback), answer playback with barge-in, and the state the components render.
+import { addNote, applyEvent } from './conversation';
+import { FrameSender } from './frame-sender';
+import { MediaProblem, openCameraAndMic, stopStream } from './media';
+import { MicCapture, meterValue, type MicLevel } from './mic-capture';
+import { pcm16Base64ToFloat32, bytesToBase64 } from './pcm';
+import { PcmPlayer } from './pcm-player';
+import { ConnectError, RealtimeClient, realtimeUrl, type CloseInfo, type ServerEvent } from './realtime-client';
+import { initialState, type SessionState } from './session-state';
+import { Store } from './store';
+import { WebRtcUplink } from './webrtc';
+
+/** pcm16 rate of the WebSocket audio path: the session default, asked for explicitly. */
+const INPUT_RATE = 24000;
+/** Beyond this much unsent data the network is stalled: drop media rather than pile it up. */
+const MAX_BUFFERED = 1 << 20;
+
+export class LiveSession {
+  readonly store = new Store<SessionState>(initialState);
+  #client: RealtimeClient | null = null;
+  #connecting: Promise<RealtimeClient> | null = null;
+  #audioCtx: AudioContext | null = null;
+  #player: PcmPlayer | null = null;
+  #stream: MediaStream | null = null;
+  #mic: MicCapture | null = null;
+  #uplink: WebRtcUplink | null = null;
+  #frames: FrameSender | null = null;
+  #audioOverWs = false;
+  #activeResponse: string | null = null;
+  #spokenDefault = true;
+  /** Bumped by stop and by a lost connection: async work begun before drops its result. */
+  #run = 0;
+  #lastAction: 'start' | 'ask' = 'ask';
+
+  get #state(): SessionState {
+    return this.store.get();
+  }
+
+  // ---- public actions ----
+
+  async start(): Promise<void> {
+    if (this.#state.running || this.#state.starting) return;
+    const run = ++this.#run;
+    this.#lastAction = 'start';
+    this.store.set({ starting: true, problem: null, notice: null, activity: 'Connecting…' });
+    this.#ensureAudio(); // inside the click: browsers let audio start now
+    let client: RealtimeClient;
+    try {
+      client = await this.#connect();
+    } catch {
+      if (run === this.#run) this.store.set({ starting: false, activity: '' });
+      return;
+    }
+    if (run !== this.#run) return;
+    client.send({ type: 'session.update', session: { audio: { input: { format: { type: 'audio/pcm', rate: INPUT_RATE } } } } });
+
+    this.store.set({ activity: 'Opening camera and microphone…' });
+    let opened;
+    try {
+      opened = await openCameraAndMic();
+    } catch (error) {
+      if (run !== this.#run) return;
+      const problem = error instanceof MediaProblem ? { kind: error.kind, message: error.message } : { kind: 'other' as const, message: String(error) };
+      this.store.set({ starting: false, problem, activity: '' });
+      return;
+    }
+    if (run !== this.#run) return stopStream(opened.stream);
+    const stream = opened.stream;
+    this.#stream = stream;
+    this.store.set({ stream, notice: opened.cameraNotice ?? null, running: true });
+
+    const audio = stream.getAudioTracks()[0]!;
+    audio.addEventListener('ended', () => {
+      if (this.#stream !== stream) return;
+      this.stop();
+      this.store.set({ problem: { kind: 'busy', message: 'The microphone stopped (unplugged or disabled). Press Start to use it again.' } });
+    });
+    try {
+      const mic = await MicCapture.start(this.#audioCtx!, audio, (pcm, level) => this.#onMicChunk(pcm, level), INPUT_RATE);
+      if (run !== this.#run) return mic.stop();
+      this.#mic = mic;
+    } catch (error) {
+      if (run !== this.#run) return;
+      this.stop();
+      this.store.set({ problem: { kind: 'other', message: `Audio capture could not start: ${(error as Error).message ?? error}` } });
+      return;
+    }
+
+    // ?media=websocket skips WebRTC: for networks that block it, and for tests of the fallback.
+    if (new URLSearchParams(location.search).get('media') === 'websocket') {
+      this.#useWebSocket('WebSocket (chosen by ?media=websocket)');
+      this.store.set({ starting: false });
+      return this.#restingActivity();
+    }
+    this.store.set({ uplink: { mode: 'connecting', label: 'connecting' }, activity: 'Connecting media…' });
+    try {
+      const uplink = await WebRtcUplink.start(client, stream, { onState: (state) => this.#setUplink({ label: state }) });
+      if (run !== this.#run) return uplink.close();
+      this.#uplink = uplink;
+      this.store.set({ uplink: { mode: 'webrtc', label: 'connected' } });
+      uplink.onState((state) => {
+        if (this.#uplink !== uplink) return;
+        if (state === 'failed') this.#useWebSocket('WebRTC connection failed — using WebSocket');
+        else this.#setUplink({ label: state });
+      });
+    } catch (error) {
+      if (run !== this.#run) return;
+      this.#useWebSocket('WebRTC unavailable — using WebSocket', (error as Error).message);
+    }
+    this.store.set({ starting: false });
+    this.#restingActivity();
+  }
+
+  /** Stops the media, leaves, closes the session and silences playback. */
+  stop(): void {
+    this.#run++;
+    this.#stopMedia();
+    const client = this.#client;
+    this.#client = null;
+    client?.close();
+    this.#player?.clear();
+    this.#activeResponse = null;
+    this.store.set((s) => ({ ws: client || s.ws === 'connecting' ? 'closed' : s.ws, starting: false, activity: '' }));
+  }
+
+  /** A typed question: works without camera and microphone. Resolves false if it could not be sent. */
+  async ask(text: string): Promise<boolean> {
+    if (!this.#state.running && !this.#state.starting) this.#lastAction = 'ask';
+    this.#ensureAudio();
+    let client: RealtimeClient;
+    try {
+      client = await this.#connect();
+    } catch {
+      return false;
+    }
+    // A new question supersedes the answer in progress, and whatever of it is still playing.
+    if (this.#activeResponse) client.send({ type: 'response.cancel' });
+    this.#player?.clear();
+    client.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text }] } });
+    return client.send({ type: 'response.create' });
+  }
+
+  /** After "server unreachable" or a lost connection: try again what the user last did. */
+  retry(): void {
+    this.store.set({ problem: null });
+    if (this.#lastAction === 'start') void this.start();
+    else {
+      this.#ensureAudio();
+      this.#connect().catch(() => {});
+    }
+  }
+
+  /** The server's engines from /healthz, until a session reports them itself. */
+  loadEngines(): void {
+    fetch('/healthz')
+      .then((r) => (r.ok ? r.json() : null))
+      .then((health) => {
+        if (health?.engines && !this.#state.engines) this.store.set({ engines: health.engines });
+      })
+      .catch(() => {}); // unreachable: Start will say so
+  }
+
+  dismissProblem(): void {
+    this.store.set({ problem: null });
+  }
+
+  // ---- connection ----
+
+  #connect(): Promise<RealtimeClient> {
+    if (this.#client?.open) return Promise.resolve(this.#client);
+    if (this.#connecting) return this.#connecting;
+    const run = this.#run;
+    this.store.set({ ws: 'connecting' });
+    const url = realtimeUrl();
+    this.#connecting = RealtimeClient.connect(url)
+      .then(
+        (client) => {
+          if (run !== this.#run) {
+            client.close(); // stopped meanwhile
+            throw new ConnectError('stopped');
+          }
+          this.#client = client;
+          client.on((event) => this.#onEvent(event));
+          client.onUnexpectedClose((info) => this.#onLost(client, info));
+          this.#onSession(client.session);
+          const hadTurns = this.#state.conversation.turns.length > 0;
+          this.store.set((s) => ({ ws: 'open', problem: null, conversation: hadTurns ? addNote(s.conversation, 'New session') : s.conversation }));
+          return client;
+        },
+        (error) => {
+          if (run === this.#run) {
+            this.store.set({
+              ws: 'unreachable',
+              problem: { kind: 'unreachable', retry: true, message: `The OmniLive server is unreachable (${url}). Check that it is running, then retry.` },
+            });
+          }
+          throw error;
+        },
+      )
+      .finally(() => {
+        this.#connecting = null;
+      });
+    return this.#connecting;
+  }
+
+  #onLost(client: RealtimeClient, info: CloseInfo): void {
+    if (this.#client !== client) return;
+    this.#run++;
+    this.#client = null;
+    this.#stopMedia();
+    this.#player?.clear();
+    this.#activeResponse = null;
+    const code = info.code && info.code !== 1005 && info.code !== 1006 ? ` (code ${info.code}${info.reason ? `: ${info.reason}` : ''})` : '';
+    this.store.set({
+      ws: 'lost',
+      starting: false,
+      activity: '',
+      problem: { kind: 'disconnected', retry: true, message: `The connection to the server was lost${code}. Retry to reconnect.` },
+    });
+  }
+
+  #onSession(session: ServerEvent['session']): void {
+    if (!session) return;
+    if (this.#player) this.#player.rate = session.audio?.output?.format?.rate ?? 24000;
+    this.#spokenDefault = (session.output_modalities ?? ['audio']).includes('audio');
+    this.store.set({ engines: session.omnilive?.engines ?? null });
+  }
+
+  // ---- media ----
+
+  #ensureAudio(): void {
+    if (!this.#audioCtx || this.#audioCtx.state === 'closed') {
+      this.#audioCtx = new AudioContext({ latencyHint: 'interactive' });
+      this.#player = new PcmPlayer(this.#audioCtx, (playback) => {
+        this.store.set({ playback });
+        if (!playback.playing) this.#restingActivity();
+      });
+    }
+    if (this.#audioCtx.state === 'suspended') this.#audioCtx.resume().catch(() => {});
+  }
+
+  #onMicChunk(pcm: ArrayBuffer, level: MicLevel): void {
+    this.store.set({ level: meterValue(level) });
+    const client = this.#client;
+    if (!this.#audioOverWs || !client?.open || client.bufferedAmount > MAX_BUFFERED) return;
+    if (client.send({ type: 'input_audio_buffer.append', audio: bytesToBase64(new Uint8Array(pcm)) })) {
+      const ms = (pcm.byteLength / 2 / INPUT_RATE) * 1000;
+      this.store.set((s) => ({ sent: { ...s.sent, audioMs: s.sent.audioMs + ms } }));
+    }
+  }
+
+  /** The WebSocket path: pcm16 from the worklet, and a JPEG a second when the server can see. */
+  #useWebSocket(label: string, detail?: string): void {
+    this.#uplink?.close();
+    this.#uplink = null;
+    this.#audioOverWs = true;
+    const video = this.#stream?.getVideoTracks()[0];
+    const canSee = Boolean(this.#state.engines?.scene);
+    if (video && canSee && !this.#frames) {
+      this.#frames = new FrameSender(video, (image) => {
+        const client = this.#client;
+        if (!client?.open || client.bufferedAmount > MAX_BUFFERED) return false;
+        const sent = client.send({ type: 'omnilive.video_frame.append', image });
+        if (sent) this.store.set((s) => ({ sent: { ...s.sent, frames: s.sent.frames + 1 } }));
+        return sent;
+      });
+    }
+    this.store.set({ uplink: { mode: 'websocket', label, detail: detail ?? (video && !canSee ? 'the server has no vision engines: video is not sent' : undefined) } });
+  }
+
+  #setUplink(change: Partial<SessionState['uplink']>): void {
+    this.store.set((s) => ({ uplink: { ...s.uplink, ...change } }));
+  }
+
+  #stopMedia(): void {
+    this.#uplink?.close();
+    this.#uplink = null;
+    this.#frames?.stop();
+    this.#frames = null;
+    this.#mic?.stop();
+    this.#mic = null;
+    this.#audioOverWs = false;
+    stopStream(this.#stream);
+    this.#stream = null;
+    this.store.set({ running: false, stream: null, level: 0, uplink: { mode: 'none', label: 'off' }, serverStats: null });
+  }
+
+  #restingActivity(): void {
+    const s = this.#state;
+    if (s.starting || s.playback.playing) return;
+    this.store.set({ activity: s.running ? 'Listening…' : '' });
+  }
+
+  // ---- server events ----
+
+  #onEvent(ev: ServerEvent): void {
+    switch (ev.type) {
+      case 'session.updated':
+        this.#onSession(ev.session);
+        break;
+      case 'input_audio_buffer.speech_started':
+        this.#player?.clear(); // barge-in: stop talking the moment the user does
+        this.store.set({ activity: 'Hearing you…' });
+        break;
+      case 'input_audio_buffer.speech_stopped':
+        this.store.set({ activity: 'Thinking…' });
+        break;
+      case 'response.created':
+        this.#activeResponse = ev.response.id;
+        break;
+      case 'response.output_audio.delta':
+        if (this.#activeResponse === ev.response_id && this.#player) {
+          this.#player.enqueue(pcm16Base64ToFloat32(ev.delta));
+          this.store.set({ activity: 'Answering…' });
+        }
+        break;
+      case 'response.done':
+        if (ev.response.status === 'cancelled') this.#player?.clear();
+        if (this.#activeResponse === ev.response.id) this.#activeResponse = null;
+        this.#restingActivity();
+        break;
+      case 'omnilive.media.stats':
+        this.store.set({
+          serverStats: { audioMs: ev.audio_ms ?? 0, videoFrames: ev.video_frames ?? 0, rtpAudioPackets: ev.rtp_audio_packets ?? 0, rtpVideoPackets: ev.rtp_video_packets ?? 0 },
+        });
+        break;
+      case 'omnilive.webrtc.state':
+        if (this.#uplink && ev.transport_id === this.#uplink.transportId) this.#setUplink({ detail: `ICE ${ev.ice_state}, DTLS ${ev.dtls_state}` });
+        break;
+      case 'error':
+        this.#onServerError(ev.error ?? {});
+        break;
+    }
+    const conversation = applyEvent(this.#state.conversation, ev, this.#spokenDefault);
+    if (conversation !== this.#state.conversation) this.store.set({ conversation });
+  }
+
+  #onServerError(error: { code?: string; message?: string; event_id?: string }): void {
+    if (error.code === 'video_unavailable') {
+      this.#frames?.stop();
+      this.#frames = null;
+      this.#setUplink({ detail: 'the server has no vision engines: video is not sent' });
+      return;
+    }
+    // Replies to our own requests (signalling) are handled by whoever asked.
+    if (error.event_id?.startsWith('evt_web_')) return;
+    this.store.set({ problem: { kind: 'server', message: `Server error${error.code ? ` (${error.code})` : ''}: ${error.message ?? 'unknown error'}` } });
+  }
+}

@@ -1,0 +1,52 @@
+// Everything the page shows, in one object the LiveSession controller keeps up to date.
+import { emptyConversation, type Conversation } from './conversation';
+
+/** The realtime WebSocket. 'unreachable': it never opened; 'lost': it closed without us asking. */
+export type WsState = 'idle' | 'connecting' | 'open' | 'closed' | 'unreachable' | 'lost';
+
+/** How camera and microphone reach the server. */
+export type Uplink = { mode: 'none' | 'connecting' | 'webrtc' | 'websocket'; label: string; detail?: string };
+
+export type ProblemKind = 'permission' | 'no-microphone' | 'busy' | 'insecure' | 'other' | 'unreachable' | 'disconnected' | 'server';
+
+export type Problem = { kind: ProblemKind; message: string; retry?: boolean };
+
+/** What the server decoded from our media (omnilive.media.stats). */
+export type MediaStats = { audioMs: number; videoFrames: number; rtpAudioPackets: number; rtpVideoPackets: number };
+
+export type SessionState = {
+  ws: WsState;
+  uplink: Uplink;
+  /** Start was pressed: media is being opened or is streaming. */
+  starting: boolean;
+  running: boolean;
+  stream: MediaStream | null;
+  notice: string | null;
+  problem: Problem | null;
+  /** Microphone level for the meter, 0..1. */
+  level: number;
+  conversation: Conversation;
+  serverStats: MediaStats | null;
+  /** What we sent over the WebSocket path. */
+  sent: { audioMs: number; frames: number };
+  playback: { playedMs: number; playing: boolean };
+  engines: Record<string, unknown> | null;
+  activity: string;
+};
+
+export const initialState: SessionState = {
+  ws: 'idle',
+  uplink: { mode: 'none', label: 'off' },
+  starting: false,
+  running: false,
+  stream: null,
+  notice: null,
+  problem: null,
+  level: 0,
+  conversation: emptyConversation,
+  serverStats: null,
+  sent: { audioMs: 0, frames: 0 },
+  playback: { playedMs: 0, playing: false },
+  engines: null,
+  activity: '',
+};
