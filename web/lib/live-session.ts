@@ -98,7 +98,7 @@ export class LiveSession {
       const uplink = await WebRtcUplink.start(client, stream, { onState: (state) => this.#setUplink({ label: state }) });
       if (run !== this.#run) return uplink.close();
       this.#uplink = uplink;
-      this.store.set({ uplink: { mode: 'webrtc', label: 'connected' } });
+      this.#setUplink({ mode: 'webrtc', label: 'connected' });
       uplink.onState((state) => {
         if (this.#uplink !== uplink) return;
         if (state === 'failed') this.#useWebSocket('WebRTC connection failed — using WebSocket');
@@ -326,7 +326,8 @@ export class LiveSession {
         });
         break;
       case 'omnilive.webrtc.state':
-        if (this.#uplink && ev.transport_id === this.#uplink.transportId) this.#setUplink({ detail: `ICE ${ev.ice_state}, DTLS ${ev.dtls_state}` });
+        // Also while connecting: the server's view arrives before our transport reports 'connected'.
+        if (this.#state.uplink.mode === 'connecting' || ev.transport_id === this.#uplink?.transportId) this.#setUplink({ detail: `ICE ${ev.ice_state}, DTLS ${ev.dtls_state}` });
         break;
       case 'error':
         this.#onServerError(ev.error ?? {});
