@@ -46,12 +46,18 @@ export function formatReport(report: StreamingBenchReport): string {
     `engines: ${engines}`,
     `questions: ${report.questions.selected} selected, ${report.questions.answered_now} answered now, ${report.questions.taken_over} taken over from ${report.out}, ${report.questions.failed} failed`,
     `throughput: ${t.media_s} s of video in ${t.wall_s} s over ${t.videos} video${t.videos === 1 ? '' : 's'} = ${t.x_real_time ?? '–'}× real time (engines loaded in ${t.engine_load_s} s)`,
+    ...(report.answer_ms ? [`answer time per question: p50 ${report.answer_ms.p50} ms, p95 ${report.answer_ms.p95} ms, max ${report.answer_ms.max} ms`] : []),
   ].join('\n');
+}
+
+/** `--context -1` as the official scripts write it: parseArgs would take -1 for a flag. */
+function negativeValues(argv: string[]): string[] {
+  return argv.flatMap((arg, i) => (arg === '--context' && /^-\d+$/.test(argv[i + 1] ?? '') ? [] : /^-\d+$/.test(arg) && argv[i - 1] === '--context' ? [`--context=${arg}`] : [arg]));
 }
 
 export async function evalCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
-    args: argv,
+    args: negativeValues(argv),
     allowPositionals: true,
     options: {
       ...settingFlags(),
@@ -89,7 +95,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   }
   const config = loadConfig(settings);
   const bar = process.stderr.isTTY || process.env.OMNILIVE_PROGRESS
-    ? new cliProgress.SingleBar({ stream: process.stderr, format: 'streamingbench [{bar}] {value}/{total} questions | {media} s of video | {speed}× real time | {eta_formatted} left', hideCursor: true, etaBuffer: 20 }, cliProgress.Presets.shades_classic)
+    ? new cliProgress.SingleBar({ stream: process.stderr, format: 'streamingbench [{bar}] {value}/{total} questions | {media} s of video | {speed}× real time | {eta_formatted} left', hideCursor: true, etaBuffer: 20, noTTYOutput: !process.stderr.isTTY, notTTYSchedule: 5000 }, cliProgress.Presets.shades_classic)
     : undefined;
   const abort = new AbortController();
   const stop = () => abort.abort(new Error('interrupted'));

@@ -21,9 +21,10 @@ export function prefixFrameTimes(t: number, context: number, maxFrames = 64): nu
 /**
  * Decodes one frame per second of a video once and keeps what `read` makes of the seconds
  * asked for (facts or a JPEG), so the frames several questions share are read once.
- * Resolves with the seconds found (a video shorter than asked simply has fewer).
+ * Resolves with the seconds found (a video shorter than asked simply has fewer); `onFrame`
+ * hears of every second decoded.
  */
-export async function readFramesAt<T>(file: string, seconds: ReadonlySet<number>, read: (frame: VideoFrame) => Promise<T>, signal?: AbortSignal): Promise<Map<number, T>> {
+export async function readFramesAt<T>(file: string, seconds: ReadonlySet<number>, read: (frame: VideoFrame) => Promise<T>, signal?: AbortSignal, onFrame?: () => void): Promise<Map<number, T>> {
   const out = new Map<number, T>();
   if (seconds.size === 0) return out;
   const last = Math.max(...seconds);
@@ -35,6 +36,7 @@ export async function readFramesAt<T>(file: string, seconds: ReadonlySet<number>
     for await (const frame of video.frames) {
       const s = Math.round(frame.t / 1000);
       if (seconds.has(s)) out.set(s, await read(frame));
+      onFrame?.();
       if (s >= last || signal?.aborted) {
         complete = true;
         video.kill(); // before leaving the loop closes the pipe: ffmpeg then ends by our signal, not an error

@@ -293,6 +293,9 @@ export function hitsToEvidence(hits: readonly MemoryHit[], exclude: ReadonlySet<
   return docs;
 }
 
+/** The option scorer's name in reports and results. */
+export const OPTION_SCORER = 'option-scorer';
+
 export interface OptionScorerOptions {
   /** More evidence for a text: the session's memory in stream mode. */
   retrieve?: (text: string, limit: number) => Promise<EvidenceDoc[]>;
@@ -309,7 +312,7 @@ const DISCLOSURE = 'No language model is configured: the option was chosen by ma
  * output; anything else goes to the embedded answerer.
  */
 export class OptionScorer implements Reasoner {
-  readonly name = 'option-scorer';
+  readonly name = OPTION_SCORER;
   readonly usesLanguageModel = false;
   readonly #options: OptionScorerOptions;
   readonly #fallback = new EmbeddedAnswerer();

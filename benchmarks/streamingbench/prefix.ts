@@ -26,12 +26,15 @@ export type PrefixAnswerer =
   | { kind: 'model'; name: string; ask(prompt: string, frames: Uint8Array[], signal?: AbortSignal): Promise<string> }
   | { kind: 'scorer'; name: string; scorer: OptionScorer; reader: FactsReader };
 
+/** What OpenAICompatibleReasoner calls itself, so prefix and stream runs of one model carry one name. */
+export const modelReasonerName = (model: string) => `openai-compatible:${model}`;
+
 /** An OpenAI-compatible vision model asked the official way: frames then the prompt, greedy. */
 export function modelAnswerer(llm: RemoteEndpoint & { url: string; model: string }): PrefixAnswerer & { kind: 'model' } {
   const client = new OpenAI({ baseURL: llm.url, apiKey: llm.apiKey || 'none', maxRetries: 2, timeout: 120_000 });
   return {
     kind: 'model',
-    name: `openai-compatible:${llm.model}`,
+    name: modelReasonerName(llm.model),
     async ask(prompt, frames, signal) {
       const content: ChatCompletionContentPart[] = [
         ...frames.map((jpeg) => ({ type: 'image_url' as const, image_url: { url: `data:image/jpeg;base64,${Buffer.from(jpeg).toString('base64')}` } })),
@@ -65,6 +68,8 @@ export interface PrefixVideoOptions {
   context: number;
   maxFrames: number;
   onAnswer: (q: BenchQuestion, response: string | ProactiveResponse, details: Record<string, unknown>) => void;
+  /** Video decoded, ms at a time. */
+  onMedia?: (ms: number) => void;
   signal?: AbortSignal;
 }
 
@@ -75,8 +80,8 @@ function pollTimes(q: BenchQuestion): number[] {
   return times;
 }
 
-/** Answers the questions of one video; returns how many seconds of it were decoded. */
-export async function runPrefixVideo(o: PrefixVideoOptions): Promise<{ mediaS: number }> {
+/** Answers the questions of one video. */
+export async function runPrefixVideo(o: PrefixVideoOptions): Promise<void> {
   const framesOf = (q: BenchQuestion, at = q.timeS) => (q.groundTruthOutput === undefined ? prefixFrameTimes(at, o.context, o.maxFrames) : prefixFrameTimes(at, at - q.timeS, o.maxFrames));
   const needed = new Set<number>();
   for (const q of o.questions) {
@@ -87,7 +92,7 @@ export async function runPrefixVideo(o: PrefixVideoOptions): Promise<{ mediaS: n
   const read = answerer.kind === 'model'
     ? (frame: VideoFrame) => thumbnail(frame, FRAME_WIDTH).then((jpeg) => new Uint8Array(jpeg))
     : (frame: VideoFrame) => answerer.reader.read(frame).then((facts) => frameEvidence(Math.round(frame.t / 1000), facts));
-  const frames = (await readFramesAt<Uint8Array | EvidenceDoc>(o.file, needed, read, o.signal)) as Map<number, Uint8Array | EvidenceDoc>;
+  const frames = (await readFramesAt<Uint8Array | EvidenceDoc>(o.file, needed, read, o.signal, () => o.onMedia?.(1000))) as Map<number, Uint8Array | EvidenceDoc>;
   const pick = (seconds: number[]) => seconds.filter((s) => frames.has(s)).map((s) => frames.get(s)!);
   const ask = async (prompt: string, seconds: number[], nowS: number): Promise<string> => {
     const shown = pick(seconds);
@@ -122,7 +127,6 @@ export async function runPrefixVideo(o: PrefixVideoOptions): Promise<{ mediaS: n
         break;
       }
     }
-    o.onAnswer(q, { answered, dialog_history: dialog }, { polls: dialog.filter((d) => d.role === 'user' && d.content === query).length, wall_ms: Math.round(performance.now() - started) });
+    o.onAnswer(q, { answered, dialog_history: dialog }, { polls: dialog.filter((d) => d.role === 'user' && d.content === query).length });
   }
-  return { mediaS: needed.size ? Math.max(...needed) + 1 : 0 };
 }

@@ -7,8 +7,8 @@ import { createEngines, createVision } from '../../server/engines.ts';
 import { defaultInstructionFilterOptions } from '../../server/reasoning/index.ts';
 import { describeEngines, type SessionEngines } from '../../server/session/session.ts';
 import { describeMachine, loadNow } from '../machine.ts';
-import { OptionScorer } from './option-scorer.ts';
-import { modelAnswerer, runPrefixVideo, type PrefixAnswerer } from './prefix.ts';
+import { OPTION_SCORER, OptionScorer } from './option-scorer.ts';
+import { modelAnswerer, modelReasonerName, runPrefixVideo, type PrefixAnswerer } from './prefix.ts';
 import { promptsFor } from './prompts.ts';
 import { QuestionFileError, loadQuestionFile, resolveAllMedia, type BenchQuestion, type QuestionFileKind } from './questions.ts';
 import { ResultsFile, type RunSettings } from './results.ts';
@@ -56,6 +56,8 @@ export interface StreamingBenchReport {
   failures: { key: string; error: string }[];
   scores: Scores;
   throughput: { videos: number; media_s: number; wall_s: number; x_real_time: number | null; engine_load_s: number };
+  /** Wall ms per answer in this run (stream: asking through the session; prefix: the reasoner on the frames; proactive: each poll). */
+  answer_ms: { p50: number; p95: number; max: number } | null;
   machine: Record<string, unknown>;
 }
 
@@ -67,6 +69,12 @@ const METHODS = {
   prefixScorer:
     'no language model: each option is scored against the text read on the sampled frames and their object labels (IDF-weighted word coverage, listed order, time alignment, recency), ties broken by a hash of the question',
 };
+
+/** Nearest-rank percentile. */
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
+}
 
 /** Groups questions by the video they need, in file order. */
 function byVideo(questions: BenchQuestion[], videos: Map<string, string>): { file: string; questions: BenchQuestion[] }[] {
@@ -93,12 +101,18 @@ export async function runStreamingBench(o: StreamingBenchOptions): Promise<Strea
     throw new QuestionFileError('prefix mode without a language model reads the text on the frames: it needs --vision on');
   }
   const prompts = file.kind === 'proactive' ? new Map<string, string>() : promptsFor(file.questions, file.kind === 'sqa' ? 'sqa' : 'standard');
+  // Which reasoner answers decides whether earlier answers in --out can be reused: known before loading anything.
+  const lm = o.mode === 'stream' && o.engines ? o.engines.reasoner.usesLanguageModel : usesModel;
+  const reasonerName = !lm ? OPTION_SCORER : o.mode === 'stream' && o.engines ? o.engines.reasoner.name : modelReasonerName(o.config.llm.model!);
+  const method = o.mode === 'stream' ? (lm ? METHODS.streamModel : METHODS.streamScorer) : lm ? METHODS.prefixModel : METHODS.prefixScorer;
+  const reasoner = { name: reasonerName, language_model: lm, method };
+  const run: RunSettings = { mode: o.mode, context: o.mode === 'prefix' ? o.context : null, frames: o.mode === 'prefix' ? o.maxFrames : null, reasoner: reasonerName };
+  const results = ResultsFile.open(o.out, file, run);
 
   const loadStarted = performance.now();
   let close: (() => Promise<void>) | undefined;
   let engines: SessionEngines | undefined;
   let answerer: PrefixAnswerer | undefined;
-  let reasoner: StreamingBenchReport['reasoner'];
   let described: Record<string, unknown>;
   if (o.mode === 'stream') {
     if (o.engines) engines = o.engines;
@@ -107,15 +121,12 @@ export async function runStreamingBench(o: StreamingBenchOptions): Promise<Strea
       engines = created;
       close = () => created.close();
     }
-    const lm = engines.reasoner.usesLanguageModel;
-    reasoner = lm
-      ? { name: engines.reasoner.name, language_model: true, method: METHODS.streamModel }
-      : { name: new OptionScorer().name, language_model: false, method: METHODS.streamScorer };
-    described = { ...describeEngines(engines), reasoner: reasoner.name, language_model: lm, memory: engines.memory ? 'lancedb' : null };
+    // Answers are scored as text: the session runs text-only, so no speech is synthesized.
+    const { tts: _, ...roles } = describeEngines(engines);
+    described = { ...roles, reasoner: reasoner.name, language_model: lm, memory: engines.memory ? 'lancedb' : null, output: 'text' };
   } else if (usesModel) {
     const model = modelAnswerer({ ...o.config.llm, url: o.config.llm.url!, model: o.config.llm.model! });
     answerer = model;
-    reasoner = { name: model.name, language_model: true, method: METHODS.prefixModel };
     described = { reasoner: model.name, language_model: true, frames: 'JPEG, 640 wide' };
   } else {
     const seeing = await createVision(o.config);
@@ -123,19 +134,10 @@ export async function runStreamingBench(o: StreamingBenchOptions): Promise<Strea
     const reader = seeing.vision.facts.reader;
     const scorer = new OptionScorer();
     answerer = { kind: 'scorer', name: scorer.name, scorer, reader };
-    reasoner = { name: scorer.name, language_model: false, method: METHODS.prefixScorer };
     described = { reasoner: scorer.name, language_model: false, ocr: reader.names.ocr ?? null, objects: reader.names.objects ?? null, image_embedding: reader.names.embedder ?? null };
   }
   const engineLoadS = (performance.now() - loadStarted) / 1000;
 
-  const run: RunSettings = { mode: o.mode, context: o.mode === 'prefix' ? o.context : null, frames: o.mode === 'prefix' ? o.maxFrames : null, reasoner: reasoner.name };
-  let results: ResultsFile;
-  try {
-    results = ResultsFile.open(o.out, file, run);
-  } catch (error) {
-    await close?.();
-    throw error;
-  }
   const todo = selected.filter((q) => !hasResponse(q));
   const groups = byVideo(todo, media.videos);
   const started = performance.now();
@@ -143,8 +145,19 @@ export async function runStreamingBench(o: StreamingBenchOptions): Promise<Strea
   let mediaS = 0;
   const failures: { key: string; error: string }[] = [];
   const progress = () => o.onProgress?.({ done, total: todo.length, mediaS, wallS: (performance.now() - started) / 1000 });
+  let shown = 0;
+  const onMedia = (ms: number) => {
+    mediaS += ms / 1000;
+    if (performance.now() - shown > 1000) {
+      shown = performance.now();
+      progress();
+    }
+  };
+  const answerMs: number[] = [];
   const onAnswer = (q: BenchQuestion, response: string | ProactiveResponse, details: Record<string, unknown>) => {
     results.record(q, response, details);
+    if (typeof response !== 'string') answerMs.push(...response.dialog_history.filter((d) => d.role === 'assistant').map((d) => Math.round(d.cost * 1000)));
+    else if (typeof details.wall_ms === 'number') answerMs.push(details.wall_ms);
     done++;
     progress();
   };
@@ -159,11 +172,8 @@ export async function runStreamingBench(o: StreamingBenchOptions): Promise<Strea
     while (next < groups.length && !o.signal?.aborted) {
       const group = groups[next++]!;
       try {
-        const r =
-          o.mode === 'stream'
-            ? await runStreamVideo({ file: group.file, engines: engines!, settings, questions: group.questions, prompts, audio: media.audio, onAnswer, signal: o.signal })
-            : await runPrefixVideo({ file: group.file, questions: group.questions, prompts, answerer: answerer!, context: o.context, maxFrames: o.maxFrames, onAnswer, signal: o.signal });
-        mediaS += r.mediaS;
+        if (o.mode === 'stream') await runStreamVideo({ file: group.file, engines: engines!, settings, questions: group.questions, prompts, audio: media.audio, onAnswer, onMedia, signal: o.signal });
+        else await runPrefixVideo({ file: group.file, questions: group.questions, prompts, answerer: answerer!, context: o.context, maxFrames: o.maxFrames, onAnswer, onMedia, signal: o.signal });
       } catch (error) {
         if (o.signal?.aborted) break;
         const message = error instanceof Error ? error.message : String(error);
@@ -196,6 +206,7 @@ export async function runStreamingBench(o: StreamingBenchOptions): Promise<Strea
     failures,
     scores: scoreQuestions(selected, file.kind),
     throughput: { videos: groups.length, media_s: Math.round(mediaS * 10) / 10, wall_s: Math.round(wallS * 10) / 10, x_real_time: wallS > 0 && mediaS > 0 ? Math.round((mediaS / wallS) * 100) / 100 : null, engine_load_s: Math.round(engineLoadS * 10) / 10 },
+    answer_ms: answerMs.length ? { p50: percentile(answerMs, 0.5), p95: percentile(answerMs, 0.95), max: Math.max(...answerMs) } : null,
     machine: describeMachine(loadAtStart),
   };
 }

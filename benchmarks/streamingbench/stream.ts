@@ -17,7 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { concatPcm, pcm16FromBytes, samplesToMs } from '../../server/audio/pcm.ts';
-import { decodeAudio, decodeVideo, type DecodedVideo } from '../../server/ingest/decode.ts';
+import { decodeAudio, decodeVideo } from '../../server/ingest/decode.ts';
 import { defaultServerVadOptions } from '../../server/perception/vad/index.ts';
 import type { VideoFrame } from '../../server/perception/video/types.ts';
 import { Session, type SessionEngines } from '../../server/session/session.ts';
@@ -80,16 +80,19 @@ export class StreamDriver {
   readonly #audioDone: Promise<void>;
   #audioBytes = 0;
   #audioEnded = false;
-  readonly #video: DecodedVideo | undefined;
   readonly #frames: AsyncIterator<VideoFrame> | undefined;
   #nextFrame: VideoFrame | null | undefined;
+  #over = false;
   readonly #kill: () => void;
   readonly #responses: { itemId: string; status: string; text: string }[] = [];
   readonly #transcripts: { itemId: string; text: string }[] = [];
   readonly #ignored: string[] = [];
   readonly #errors: string[] = [];
+  readonly #onPlayed: (ms: number) => void;
 
-  constructor(file: string, engines: SessionEngines, settings: Partial<SessionSettings>) {
+  /** `onPlayed` hears of every piece of video played (ms), for progress. */
+  constructor(file: string, engines: SessionEngines, settings: Partial<SessionSettings>, onPlayed: (ms: number) => void = () => {}) {
+    this.#onPlayed = onPlayed;
     const memoryId = `eval_${randomUUID()}`;
     const memory = engines.memory;
     const reasoner = engines.reasoner.usesLanguageModel
@@ -119,15 +122,15 @@ export class StreamDriver {
     this.#audio = pcmChunks(decoded.stream)[Symbol.asyncIterator]();
     this.#audioDone = decoded.done;
     this.#audioDone.catch(() => {});
-    this.#video = engines.vision ? decodeVideo(file, { fps: this.session.settings.videoFps }) : undefined;
-    this.#frames = this.#video?.frames[Symbol.asyncIterator]();
+    const video = engines.vision ? decodeVideo(file, { fps: this.session.settings.videoFps }) : undefined;
+    this.#frames = video?.frames[Symbol.asyncIterator]();
     this.#kill = () => {
       decoded.kill();
-      this.#video?.kill();
+      video?.kill();
     };
   }
 
-  /** Seconds of the video played so far. */
+  /** How much of the video has played, ms. */
   get videoMs(): number {
     return this.#videoMs;
   }
@@ -200,15 +203,30 @@ export class StreamDriver {
       let chunk = await this.#nextAudio();
       if (!chunk) {
         const frame = await this.#peekFrame();
-        if (!frame) return false;
+        if (!frame) {
+          await this.#ended();
+          return false;
+        }
         chunk = new Int16Array(CHUNK); // no audio track: time passes in silence while frames last
       }
       this.session.appendAudio(chunk);
-      this.#videoMs += samplesToMs(chunk.length, RATE);
+      const ms = samplesToMs(chunk.length, RATE);
+      this.#videoMs += ms;
+      this.#onPlayed(ms);
       await this.#feedFrames(this.#videoMs);
       await this.#settle();
     }
     return true;
+  }
+
+  /** The media is over: the held frames become the last clip and speech in progress its last turn, as at the end of an ingest. */
+  async #ended(): Promise<void> {
+    if (this.#over) return;
+    this.#over = true;
+    this.session.endVideo();
+    await this.session.drained();
+    if (this.session.utteranceOpen) this.session.commitAudio();
+    await this.#settle();
   }
 
   /** A typed question (conversation.item.create + response.create); the answer when it is done. */
@@ -282,6 +300,8 @@ export interface StreamVideoOptions {
   /** Resolved `audio_path` files, by the path as written. */
   audio: Map<string, string>;
   onAnswer: (q: BenchQuestion, response: string | ProactiveResponse, details: Record<string, unknown>) => void;
+  /** Video played, ms at a time. */
+  onMedia?: (ms: number) => void;
   signal?: AbortSignal;
 }
 
@@ -291,9 +311,9 @@ interface Scheduled {
   run: () => Promise<void>;
 }
 
-/** Plays one video into a session and asks its questions at their times; returns the seconds played. */
-export async function runStreamVideo(o: StreamVideoOptions): Promise<{ mediaS: number }> {
-  const driver = new StreamDriver(o.file, o.engines, o.settings);
+/** Plays one video into a session and asks its questions at their times. */
+export async function runStreamVideo(o: StreamVideoOptions): Promise<void> {
+  const driver = new StreamDriver(o.file, o.engines, o.settings, o.onMedia);
   const speech = new Map<string, Int16Array>();
   for (const q of o.questions) if (q.audioPath && !speech.has(q.audioPath)) speech.set(q.audioPath, await decodeSpeech(o.audio.get(q.audioPath)!));
   const queue: Scheduled[] = [];
@@ -303,7 +323,6 @@ export async function runStreamVideo(o: StreamVideoOptions): Promise<{ mediaS: n
     } else {
       const dialog: DialogTurn[] = [];
       const query = proactiveQuery(q);
-      const started = performance.now();
       const poll = async (now: number): Promise<void> => {
         let t0 = performance.now();
         const reply = await driver.ask(proactivePrompt(query));
@@ -322,7 +341,7 @@ export async function runStreamVideo(o: StreamVideoOptions): Promise<{ mediaS: n
           return;
         }
         const polls = dialog.filter((d) => d.role === 'user' && d.content === query).length;
-        o.onAnswer(q, { answered, dialog_history: dialog }, { polls, media_ms: driver.session.mediaMs, wall_ms: Math.round(performance.now() - started) });
+        o.onAnswer(q, { answered, dialog_history: dialog }, { polls, media_ms: driver.session.mediaMs });
       };
       if (q.timeS + 1 <= q.groundTruthTimeS! + 4) queue.push({ atMs: (q.timeS + 1) * 1000, order, run: () => poll(q.timeS + 1) });
       else o.onAnswer(q, { answered: false, dialog_history: [] }, { polls: 0 });
@@ -353,7 +372,6 @@ export async function runStreamVideo(o: StreamVideoOptions): Promise<{ mediaS: n
       await driver.advanceTo(next.atMs, o.signal);
       await next.run();
     }
-    return { mediaS: driver.videoMs / 1000 };
   } finally {
     driver.close();
   }

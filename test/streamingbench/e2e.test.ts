@@ -1,0 +1,221 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { generateMiniSuite, type MiniSuite } from '../../benchmarks/streamingbench/mini-suite.ts';
+import { multipleChoicePrompt } from '../../benchmarks/streamingbench/prompts.ts';
+import { runStreamingBench, type StreamingBenchReport } from '../../benchmarks/streamingbench/run.ts';
+import { DETAILS_KEY, MODEL_KEY, type ProactiveResponse } from '../../benchmarks/streamingbench/scoring.ts';
+import { loadConfig } from '../../server/config.ts';
+import { createEngines } from '../../server/engines.ts';
+import { OpenAICompatibleReasoner } from '../../server/reasoning/index.ts';
+import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.ts';
+
+const run = promisify(execFile);
+const CLI = path.resolve(import.meta.dirname, '../../server/bin/omnilive.mjs');
+const GENERATOR = path.resolve(import.meta.dirname, '../../benchmarks/streamingbench/mini-suite.ts');
+
+type Question = Record<string, any>;
+
+/** Every question object of a results file, SQA groups flattened. */
+function questionsOf(file: string): Question[] {
+  const data = JSON.parse(fs.readFileSync(file, 'utf8')) as any[];
+  return data.flatMap((e) => (Array.isArray(e) ? e : [e])).flatMap((e) => e.questions);
+}
+
+/** What the official count.py makes of a results file: first character against the answer. */
+function recount(questions: Question[]): { total: number; correct: number } {
+  const answered = questions.filter((q) => typeof q[MODEL_KEY] === 'string' && q[MODEL_KEY].length > 0);
+  return { total: answered.length, correct: answered.filter((q) => q[MODEL_KEY][0] === q.answer).length };
+}
+
+describe('omnilive eval streamingbench on the generated mini-suite', () => {
+  let suite: MiniSuite;
+  let work: string;
+  let engines: Awaited<ReturnType<typeof createEngines>>;
+  let llm: FakeLlm;
+
+  async function cli(...args: string[]): Promise<{ report: StreamingBenchReport; table: string; stderr: string }> {
+    const { stdout, stderr } = await run(process.execPath, [CLI, 'eval', 'streamingbench', '--videos', suite.dir, '--data', path.join(work, 'data'), ...args], { maxBuffer: 64 * 1024 * 1024, timeout: 120_000 });
+    const at = stdout.indexOf('\nStreamingBench ');
+    return { report: JSON.parse(stdout.slice(0, at)), table: stdout.slice(at + 1), stderr };
+  }
+
+  before(async () => {
+    // The suite is cached per version of its generator, so test runs share it.
+    const version = createHash('sha256').update(fs.readFileSync(GENERATOR)).digest('hex').slice(0, 12);
+    suite = await generateMiniSuite(path.join(os.tmpdir(), `omnilive-streamingbench-mini-${version}`));
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'omnilive-sb-e2e-'));
+    engines = await createEngines(loadConfig({ dataDir: path.join(work, 'data'), 'memory.uri': path.join(work, 'memory'), 'vision.facts': 'ocr', 'vision.modelsDir': path.join(work, 'no-models') }, {}));
+    llm = await startFakeLlm(() => 'B. That one.', 0);
+  });
+  after(async () => {
+    await engines?.close();
+    await llm?.close();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it('stream mode (CLI): every question answered through the session; the report names the engines; accuracy is count.py\'s', async () => {
+    const out = path.join(work, 'real-stream.json');
+    const { report, table } = await cli('--questions', suite.files.real, '--mode', 'stream', '--out', out);
+    assert.equal(report.mode, 'stream');
+    assert.equal(report.kind, 'standard');
+    assert.deepEqual(report.questions, { selected: 7, answered_now: 7, taken_over: 0, failed: 0 });
+    assert.deepEqual(report.reasoner.name, 'option-scorer');
+    assert.equal(report.reasoner.language_model, false);
+    for (const role of ['vad', 'asr', 'scene', 'ocr', 'objects', 'memory']) assert.ok(report.engines[role], `engine ${role} named: ${JSON.stringify(report.engines)}`);
+    assert.ok(report.throughput.media_s >= 60 && report.throughput.x_real_time! > 0, JSON.stringify(report.throughput));
+    const questions = questionsOf(out);
+    assert.equal(questions.length, 7);
+    for (const q of questions) {
+      assert.match(q[MODEL_KEY], /^[A-D]\. /, 'a letter first, as the official scorer reads it');
+      assert.equal(q[DETAILS_KEY].mode, 'stream');
+      assert.equal(q[DETAILS_KEY].asked, 'typed');
+      assert.equal(q[DETAILS_KEY].asked_at_video_ms, Number(q.time_stamp.slice(-2)) * 1000, 'asked at its time');
+    }
+    const { total, correct } = recount(questions);
+    assert.deepEqual([report.scores.overall.total, report.scores.overall.correct], [total, correct]);
+    assert.equal(report.scores.overall.accuracy, correct / total);
+    const counting = questions.filter((q) => q.task_type === 'Counting');
+    const ct = report.scores.tasks.find((t) => t.abbreviation === 'CT')!;
+    assert.deepEqual([ct.total, ct.correct], [2, counting.filter((q) => q[MODEL_KEY][0] === q.answer).length]);
+    for (const abbreviation of ['TR', 'ATP', 'CS', 'EU', 'CT', 'SU']) assert.match(table, new RegExp(`\\n  ${abbreviation} `));
+    assert.match(table, /Overall \(per question\)\s+7\s+\d+/);
+    assert.match(table, /reasoner: option-scorer \(NO language model\)/);
+    assert.match(table, /× real time/);
+  });
+
+  it('resumes: a second run with the same --out asks only the unanswered questions and keeps the earlier answers', async () => {
+    const out = path.join(work, 'resume.json');
+    const first = await cli('--questions', suite.files.real, '--out', out, '--limit', '3');
+    assert.deepEqual(first.report.questions, { selected: 3, answered_now: 3, taken_over: 0, failed: 0 });
+    const before = questionsOf(out).map((q) => q[MODEL_KEY] ?? null);
+    assert.deepEqual(before.map((r) => r !== null), [true, true, true, false, false, false, false]);
+    const second = await cli('--questions', suite.files.real, '--out', out);
+    assert.deepEqual(second.report.questions, { selected: 7, answered_now: 4, taken_over: 3, failed: 0 });
+    const afterRun = questionsOf(out);
+    assert.deepEqual(afterRun.slice(0, 3).map((q) => q[MODEL_KEY]), before.slice(0, 3));
+    assert.ok(afterRun.every((q) => typeof q[MODEL_KEY] === 'string' && q[MODEL_KEY].length > 0));
+    assert.equal(second.report.scores.overall.total, 7);
+    // Answers made another way are not mixed in.
+    await assert.rejects(cli('--questions', suite.files.real, '--out', out, '--mode', 'prefix'), (e: Error & { stderr: string; code: number }) => {
+      assert.match(e.stderr, /holds answers made with mode "stream", this run uses "prefix"/);
+      return e.code === 2;
+    });
+  });
+
+  it('prefix mode (CLI): the frames of [t − C, t) for each question; on-screen text is read better than chance', async () => {
+    const out = path.join(work, 'real-prefix.json');
+    const { report, table } = await cli('--questions', suite.files.real, '--mode', 'prefix', '--context', '20', '--frame-facts', 'ocr', '--out', out);
+    assert.deepEqual([report.mode, report.context_s, report.max_frames], ['prefix', 20, 64]);
+    assert.equal(report.questions.answered_now, 7);
+    assert.equal(report.engines.ocr, 'pp-ocrv4');
+    assert.equal(report.engines.objects, null);
+    assert.match(table, /mode prefix \(20 s before each question, at most 64 frames\)/);
+    const questions = questionsOf(out);
+    for (const q of questions) {
+      const t = Number(q.time_stamp.slice(-2));
+      assert.deepEqual([q[DETAILS_KEY].first_frame_s, q[DETAILS_KEY].last_frame_s, q[DETAILS_KEY].frames], [Math.max(0, t - 20), t - 1, Math.min(t, 20)], q.question);
+    }
+    assert.deepEqual([report.scores.overall.total, report.scores.overall.correct], Object.values(recount(questions)));
+    // The sign on screen is read by OCR and the latest one is "now": principled, not tuned.
+    const onScreen = Object.entries(suite.skills['questions_real.json']!).filter(([, skill]) => skill === 'on-screen text');
+    const right = onScreen.filter(([key]) => {
+      const [entry, question] = key.split('/').map(Number);
+      const q = (JSON.parse(fs.readFileSync(out, 'utf8')) as any[])[entry!].questions[question!];
+      return q[MODEL_KEY][0] === q.answer;
+    });
+    assert.ok(onScreen.length > 0 && right.length / onScreen.length > 0.25, `on-screen text: ${right.length} of ${onScreen.length}`);
+  });
+
+  it('stream mode (module): SQA keeps one session, proactive polls once a second, spoken questions go through VAD and ASR', async () => {
+    const common = { videosDir: suite.dir, mode: 'stream' as const, context: 60, maxFrames: 64, concurrency: 1, engines, config: loadConfig({ dataDir: path.join(work, 'data') }, {}) };
+    const sqa = await runStreamingBench({ ...common, questionsFile: suite.files.sqa, out: path.join(work, 'sqa.json') });
+    assert.equal(sqa.kind, 'sqa');
+    assert.equal(sqa.scores.overall.total, 2);
+    const sqaQuestions = questionsOf(path.join(work, 'sqa.json'));
+    assert.ok(sqaQuestions[1][DETAILS_KEY].media_ms > sqaQuestions[0][DETAILS_KEY].media_ms, 'the second question is asked later in the same stream');
+
+    const proactive = await runStreamingBench({ ...common, questionsFile: suite.files.proactive, out: path.join(work, 'proactive.json') });
+    const [pq] = questionsOf(path.join(work, 'proactive.json'));
+    const response = pq![MODEL_KEY] as ProactiveResponse;
+    const polls = response.dialog_history.filter((d) => d.role === 'user' && /Is it the right time/.test(d.content)).map((d) => d.time);
+    assert.equal(polls[0], 27, 'first poll at t + 1');
+    polls.forEach((t, i) => assert.equal(t, 27 + i, 'then once a second'));
+    assert.ok(polls.at(-1)! <= 32 + 4, 'never past the ground truth + 4 s');
+    if (response.answered === false) assert.equal(polls.at(-1), 36);
+    else assert.equal(response.dialog_history.at(-1)!.content, 'LOCKER 41');
+    assert.equal(proactive.scores.tasks[0]!.abbreviation, 'PO');
+    assert.equal(proactive.scores.overall.total, 1);
+
+    const spoken = await runStreamingBench({ ...common, questionsFile: suite.files.real_stream, out: path.join(work, 'spoken.json') });
+    assert.equal(spoken.questions.answered_now, 2);
+    for (const q of questionsOf(path.join(work, 'spoken.json'))) {
+      assert.equal(q[DETAILS_KEY].asked, 'spoken');
+      assert.match(q[DETAILS_KEY].transcript, /\b(what|which|text|screen|sign|displayed|first)\b/, 'ASR heard the question');
+      assert.match(q[MODEL_KEY], /^[A-D]\. /);
+      // The question's audio took media time; the video waited for it.
+      assert.ok(q[DETAILS_KEY].media_ms > q[DETAILS_KEY].asked_at_video_ms);
+    }
+  });
+
+  it('any reasoner: an OpenAI-compatible model gets the official prompt with the frames (prefix) or through the session (stream)', async () => {
+    const config = loadConfig({ dataDir: path.join(work, 'data'), 'llm.url': llm.url, 'llm.model': 'fake-vlm' }, {});
+    llm.requests.length = 0;
+    const prefix = await runStreamingBench({ questionsFile: suite.files.real, videosDir: suite.dir, mode: 'prefix', context: 60, maxFrames: 16, concurrency: 2, out: path.join(work, 'llm-prefix.json'), config });
+    assert.deepEqual(prefix.reasoner, { name: 'openai-compatible:fake-vlm', language_model: true, method: prefix.reasoner.method });
+    assert.equal(llm.requests.length, 7);
+    const questions = questionsOf(path.join(work, 'llm-prefix.json'));
+    for (const q of questions) {
+      const request = llm.requests.find((r) => JSON.stringify(r).includes(q.question))! as any;
+      const content = request.messages[0].content as any[];
+      assert.equal(request.messages.length, 1);
+      assert.equal(content.filter((c) => c.type === 'image_url').length, Math.min(Number(q.time_stamp.slice(-2)), 16), 'frames first, at most the budget');
+      assert.match(content[0].image_url.url, /^data:image\/jpeg;base64,/);
+      assert.equal(content.at(-1).text, multipleChoicePrompt({ question: q.question, options: q.options }));
+      assert.equal(q[MODEL_KEY], 'B. That one.');
+    }
+    const bs = questions.filter((q) => q.answer === 'B').length;
+    assert.deepEqual([prefix.scores.overall.total, prefix.scores.overall.correct], [7, bs]);
+
+    llm.requests.length = 0;
+    const reasoner = new OpenAICompatibleReasoner({ baseURL: llm.url, model: 'fake-vlm' });
+    const stream = await runStreamingBench({ questionsFile: suite.files.omni, videosDir: suite.dir, mode: 'stream', context: 60, maxFrames: 64, concurrency: 1, out: path.join(work, 'llm-stream.json'), config, engines: { ...engines, reasoner } });
+    assert.equal(stream.reasoner.name, 'openai-compatible:fake-vlm');
+    assert.equal(stream.engines.asr, engines.asr.name);
+    assert.equal(llm.requests.length, 2);
+    for (const request of llm.requests as any[]) {
+      const last = request.messages.at(-1);
+      const text = typeof last.content === 'string' ? last.content : last.content[0].text;
+      assert.match(text, /The best option is:/);
+      assert.match(request.messages[0].content, /Memory of this session/, 'with what the session remembers');
+    }
+    assert.deepEqual(questionsOf(path.join(work, 'llm-stream.json')).map((q) => q[MODEL_KEY]), ['B. That one.', 'B. That one.']);
+  });
+
+  it('fails before any work: a malformed entry names its index and field; missing videos are listed', async () => {
+    const bad = path.join(work, 'bad.json');
+    const data = JSON.parse(fs.readFileSync(suite.files.real, 'utf8'));
+    delete data[1].questions[2].time_stamp;
+    fs.writeFileSync(bad, JSON.stringify(data));
+    await assert.rejects(cli('--questions', bad, '--out', path.join(work, 'bad-out.json')), (e: Error & { stderr: string; code: number }) => {
+      assert.match(e.stderr, /bad\.json: entry 1, question 2: field "time_stamp" must be a non-empty string, got nothing/);
+      return e.code === 2;
+    });
+    const missing = path.join(work, 'missing.json');
+    data[1].questions[2].time_stamp = '00:00:10';
+    data[0].video_path = './videos/sample_404_real.mp4';
+    fs.writeFileSync(missing, JSON.stringify(data));
+    const started = performance.now();
+    await assert.rejects(cli('--questions', missing, '--out', path.join(work, 'missing-out.json')), (e: Error & { stderr: string; code: number }) => {
+      assert.match(e.stderr, /1 media file not found under --videos .*\n\s+video '\.\/videos\/sample_404_real\.mp4' \(entry 0, question 0\)/);
+      return e.code === 2;
+    });
+    assert.ok(!fs.existsSync(path.join(work, 'missing-out.json')), 'nothing was written');
+    assert.ok(performance.now() - started < 15_000);
+  });
+});
