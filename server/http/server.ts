@@ -146,7 +146,13 @@ export class OmniLiveServer extends TypedEmitter<OmniLiveServerEvents> {
       res.writeHead(405).end();
       return;
     }
-    const rel = url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname).replace(/^\/+/, '');
+    let rel: string;
+    try {
+      rel = url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname).replace(/^\/+/, '');
+    } catch {
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('bad request: malformed percent-encoding in the path\n');
+      return;
+    }
     let file = path.resolve(WEB_ROOT, rel);
     // Next's static export writes the route /foo as foo.html.
     if (!isFile(file) && isFile(`${file}.html`)) file = `${file}.html`;

@@ -7,6 +7,7 @@ import { startServer, type TestServer } from '../helpers/server.ts';
 import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.ts';
 import { closeSpeech, sequence, silence, speak } from '../helpers/speech.ts';
 import { RawClient } from '../helpers/ws-client.ts';
+import { buildWebApp } from '../helpers/web-app.ts';
 
 function httpsGet(url: string, ca: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -23,6 +24,7 @@ function httpsGet(url: string, ca: string): Promise<{ status: number; body: stri
 describe('omnilive serve', () => {
   let server: TestServer;
   before(async () => {
+    await buildWebApp(); // `/` serves the web app's static export
     server = await startServer();
   });
   after(async () => {
@@ -40,6 +42,8 @@ describe('omnilive serve', () => {
     const page = await fetch(`http://127.0.0.1:${server.port}/`);
     assert.match(await page.text(), /<html|<!doctype/i);
     assert.equal((await fetch(`http://127.0.0.1:${server.port}/../package.json`)).status, 404);
+    assert.equal((await fetch(`http://127.0.0.1:${server.port}/%E0%A4%A`)).status, 400, 'malformed percent-encoding is a 400, not a crash');
+    assert.equal((await fetch(`http://127.0.0.1:${server.port}/healthz`)).status, 200);
   });
 
   it('reuses the certificate on restart, and takes --tls-cert/--tls-key', async () => {
