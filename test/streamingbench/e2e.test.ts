@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,7 +16,6 @@ import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.ts';
 
 const run = promisify(execFile);
 const CLI = path.resolve(import.meta.dirname, '../../server/bin/omnilive.mjs');
-const GENERATOR = path.resolve(import.meta.dirname, '../../benchmarks/streamingbench/mini-suite.ts');
 
 type Question = Record<string, any>;
 
@@ -46,10 +44,9 @@ describe('omnilive eval streamingbench on the generated mini-suite', () => {
   }
 
   before(async () => {
-    // The suite is cached per version of its generator, so test runs share it.
-    const version = createHash('sha256').update(fs.readFileSync(GENERATOR)).digest('hex').slice(0, 12);
-    suite = await generateMiniSuite(path.join(os.tmpdir(), `omnilive-streamingbench-mini-${version}`));
+    // Generated once for this run (about a second), removed with the rest of the work dir.
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'omnilive-sb-e2e-'));
+    suite = await generateMiniSuite(path.join(work, 'mini-suite'));
     engines = await createEngines(loadConfig({ dataDir: path.join(work, 'data'), 'memory.uri': path.join(work, 'memory'), 'vision.facts': 'ocr', 'vision.modelsDir': path.join(work, 'no-models') }, {}));
     llm = await startFakeLlm(() => 'B. That one.', 0);
   });
