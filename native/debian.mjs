@@ -30,7 +30,7 @@ export function ensureDebianPackages(packages, log) {
   let sudo = [];
   if (process.getuid?.() !== 0) {
     if (!hasCommand('sudo') || run('sudo', ['-n', 'true']).status !== 0) {
-      throw new Error(`missing Debian packages: ${missing.join(' ')}\n  run: sudo apt-get update && sudo ${aptLine}\n  then npm install again`);
+      throw new Error(`missing Debian packages: ${missing.join(' ')}\n  run: sudo apt-get update && sudo ${aptLine}\n  then run the command again`);
     }
     sudo = ['sudo', '-n'];
   }

@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { ensureDebianPackages } from '../native/debian.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
 const only = process.argv.slice(2);
@@ -12,6 +13,14 @@ function find(dir) {
     if (d.isDirectory()) return d.name === 'node_modules' ? [] : find(p);
     return d.name.endsWith('.test.ts') ? [p] : [];
   });
+}
+
+// The browser tests drive Debian's Chromium (installed here when root or passwordless sudo allow).
+try {
+  ensureDebianPackages(['chromium'], (msg) => console.log(`[omnilive test] ${msg}`));
+} catch (error) {
+  console.error(`[omnilive test] ${error.message}`);
+  process.exit(1);
 }
 
 const tsc = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', root], { stdio: 'inherit' });
