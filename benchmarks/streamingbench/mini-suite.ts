@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { encodeWav } from '../../server/audio/pcm.ts';
 import { FFMPEG_PATH } from '../../server/ingest/decode.ts';
 import { closeSpeech, speak } from '../../test/helpers/speech.ts';
+import { seededRandom } from '../seeded-random.ts';
 
 const FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
 const SIZE = '640x360';
@@ -80,20 +81,6 @@ const SAID = [
   { at: 27, text: 'please buy milk and bread' },
 ];
 
-/** xorshift32: the option order is random-looking but the same on every run. */
-function seeded(seed: string): () => number {
-  let s = 2166136261;
-  for (let i = 0; i < seed.length; i++) s = Math.imul(s ^ seed.charCodeAt(i), 16777619) >>> 0;
-  s ||= 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 2 ** 32;
-  };
-}
 
 /** Three wrong counts near the right one. */
 const nearby = (n: number) => (n >= 2 ? [n - 2, n - 1, n + 1] : [n + 1, n + 2, n + 3]).map((k) => `${k}.`);
@@ -111,7 +98,7 @@ interface Made {
 
 /** A multiple-choice question with the truth first in `choices`; the options are shuffled. */
 function choice(taskType: string, question: string, atS: number, truth: string, distractors: string[], lettered = true): Made {
-  const random = seeded(`${question}@${atS}`);
+  const random = seededRandom(`${question}@${atS}`);
   const all = [truth, ...distractors];
   for (let i = all.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));

@@ -16,6 +16,7 @@ import { Resampler } from '../../server/audio/resampler.ts';
 import { EventLog, startServer } from '../../test/helpers/server.ts';
 import { closeSpeech, speak } from '../../test/helpers/speech.ts';
 import { describeMachine } from '../machine.ts';
+import { seededRandom } from '../seeded-random.ts';
 
 // ---- arguments ----
 
@@ -54,18 +55,6 @@ function count(name: string, value: string): number {
 
 // ---- helpers ----
 
-/** Small deterministic PRNG (xorshift32), so barge-in timings repeat across runs. */
-function seededRandom(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 2 ** 32;
-  };
-}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const round1 = (x: number) => Math.round(x * 10) / 10;
