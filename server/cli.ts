@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
-import { SETTINGS, loadConfig, type SettingValues } from './config.ts';
+import { SETTINGS, loadConfig, settingFlags, settingValues } from './config.ts';
 import { createEngines } from './engines.ts';
 import { OmniLiveServer } from './http/server.ts';
 import { describeEngines } from './session/session.ts';
@@ -31,16 +31,6 @@ ${SETTINGS.filter((s) => s[1])
   .map((s) => `  ${`${s[1]} VALUE`.padEnd(26)}${s[4]} [${s[2]}; default ${s[3] || 'none'}]`)
   .join('\n')}
   --help`;
-
-export function settingFlags(): Record<string, { type: 'string' }> {
-  return Object.fromEntries(SETTINGS.filter((s) => s[1]).map((s) => [s[1].slice(2), { type: 'string' as const }]));
-}
-
-export function settingValues(values: Record<string, unknown>): SettingValues {
-  const out: SettingValues = {};
-  for (const [key, flag] of SETTINGS) if (flag && typeof values[flag.slice(2)] === 'string') out[key] = values[flag.slice(2)] as string;
-  return out;
-}
 
 export async function main(argv = process.argv.slice(2)): Promise<number> {
   // eval has its own flags (benchmarks/streamingbench/cli.ts).

@@ -75,6 +75,18 @@ export const SETTINGS = [
 export type SettingKey = (typeof SETTINGS)[number][0];
 export type SettingValues = Partial<Record<SettingKey, string>>;
 
+/** parseArgs options for every setting that has a flag. */
+export function settingFlags(): Record<string, { type: 'string' }> {
+  return Object.fromEntries(SETTINGS.filter((s) => s[1]).map((s) => [s[1].slice(2), { type: 'string' as const }]));
+}
+
+/** The settings given as flags (parseArgs values), by setting key. */
+export function settingValues(values: Record<string, unknown>): SettingValues {
+  const out: SettingValues = {};
+  for (const [key, flag] of SETTINGS) if (flag && typeof values[flag.slice(2)] === 'string') out[key] = values[flag.slice(2)] as string;
+  return out;
+}
+
 function expandHome(p: string): string {
   return p.startsWith('~/') ? path.join(os.homedir(), p.slice(2)) : p;
 }

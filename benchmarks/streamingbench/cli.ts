@@ -8,8 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
-import { loadConfig } from '../../server/config.ts';
-import { settingFlags, settingValues } from '../../server/cli.ts';
+import { loadConfig, settingFlags, settingValues } from '../../server/config.ts';
 import { runStreamingBench, type EvalMode, type StreamingBenchReport } from './run.ts';
 import { formatScoreTable } from './scoring.ts';
 
