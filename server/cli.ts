@@ -76,6 +76,9 @@ async function serve(config: ReturnType<typeof loadConfig>): Promise<number> {
   console.log(`omnilive: Realtime API at ws${tls ? '(s)' : ''}://${shown}:${port}/v1/realtime`);
   if (server.tlsSource) console.log(`omnilive: TLS certificate ${server.tlsSource}`);
   console.log(`omnilive: engines ${JSON.stringify(describeEngines(engines))}`);
+  const rtc = config.webrtc;
+  if (server.media) console.log(`omnilive: WebRTC on ${rtc.announcedAddress ?? rtc.listenIp} ports ${rtc.ports.min}-${rtc.ports.max} (${server.media.workers.length} mediasoup workers)`);
+  else console.log(`omnilive: WebRTC off: ${server.webrtcUnavailable}; browsers send media over the WebSocket`);
   if (!engines.reasoner.usesLanguageModel) console.log('omnilive: no language model configured (OMNILIVE_LLM_URL): answers come from transcript search');
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
