@@ -71,6 +71,8 @@ const ASR_BATCH_FRAMES = 4;
 const RECENT_CLIPS = 8;
 /** Keyframes shown to a language model as "now" (IXC falls back to the last 3 frames). */
 const CURRENT_FRAMES = 3;
+/** How long a live answer waits for the facts of the scene on screen (the open clip, cut at the question). */
+const QUESTION_CLIP_WAIT_MS = 400;
 
 /** One user utterance while it is being heard. */
 interface OpenUtterance {
@@ -474,11 +476,36 @@ export class Session extends TypedEmitter<SessionEvents> {
         evidence: [],
         images: [],
       },
-      prepare: async () => ({ evidence: await this.#retrieve(question?.text ?? ''), images: await this.#currentImages() }),
+      prepare: async () => {
+        await this.#sceneAtQuestion();
+        return { evidence: await this.#retrieve(question?.text ?? ''), images: await this.#currentImages() };
+      },
     });
     this.#response = response;
     response.start().finally(() => this.#responseEnded(response));
     return response;
+  }
+
+  /**
+   * What is on screen when a question is answered is evidence too: the clip still open in the
+   * clipper is cut here (a question is a scene boundary for the asker) and goes to memory and
+   * the recent clips like any other. On the media clock the answer waits for its facts; on the
+   * live clock at most QUESTION_CLIP_WAIT_MS, after which it goes on without them (the clip
+   * still reaches memory when its facts come, for later questions).
+   */
+  async #sceneAtQuestion(): Promise<void> {
+    const cut = this.#video?.cut();
+    if (!cut) return;
+    if (this.#settings.clock === 'media') {
+      await cut;
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, QUESTION_CLIP_WAIT_MS);
+    });
+    await Promise.race([cut, late]);
+    clearTimeout(timer);
   }
 
   /** Long-term memory for a question: by words and time (and meaning, with embeddings). */

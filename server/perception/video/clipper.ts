@@ -4,6 +4,10 @@ import type { VideoFrame } from './types.ts';
  * The reference system's clip rule: a new clip starts when at least `minFrames` frames have
  * passed since the last cut and either `maxFrames` have accumulated or the frame looks
  * different from the one before it (similarity ≤ `cutSimilarity`). Pure and synchronous.
+ *
+ * A question may also cut the open clip early (`cut()`), so that what is on screen when it is
+ * asked becomes evidence. Such a cut only splits the scene's clip: the rule above keeps
+ * counting from the last scene cut, so the scene cuts fall where they would without questions.
  */
 export interface ClipperOptions {
   /** Frames a clip has at least before a scene change may cut it. @defaultValue 3 */
@@ -22,13 +26,16 @@ export const defaultClipperOptions = {
 
 export interface ClipFrames {
   frames: VideoFrame[];
-  /** Why the clip ended: a scene change, the length limit, or the end of the stream. */
-  reason: 'scene_change' | 'max_frames' | 'end';
+  /** Why the clip ended: a scene change, the length limit, the end of the stream, or a question. */
+  reason: 'scene_change' | 'max_frames' | 'end' | 'question';
 }
 
 export class Clipper {
   readonly options: ClipperOptions;
+  /** Frames of the open clip. */
   #frames: VideoFrame[] = [];
+  /** Frames since the last scene cut (or length cut): what the rule counts; a question's cut leaves it be. */
+  #run = 0;
 
   constructor(options: Partial<ClipperOptions> = {}) {
     this.options = { ...defaultClipperOptions, ...options };
@@ -47,18 +54,33 @@ export class Clipper {
    */
   push(frame: VideoFrame, similarityToPrevious: number): ClipFrames | undefined {
     const { minFrames, maxFrames, cutSimilarity } = this.options;
+    let reason: ClipFrames['reason'] | undefined;
+    if (this.#run >= maxFrames) reason = 'max_frames';
+    else if (this.#run >= minFrames && similarityToPrevious <= cutSimilarity) reason = 'scene_change';
     let closed: ClipFrames | undefined;
-    if (this.#frames.length >= maxFrames) closed = { frames: this.#frames, reason: 'max_frames' };
-    else if (this.#frames.length >= minFrames && similarityToPrevious <= cutSimilarity) closed = { frames: this.#frames, reason: 'scene_change' };
-    if (closed) this.#frames = [];
+    if (reason) {
+      closed = this.#close(reason); // none when a question's cut left no frame of the scene open
+      this.#run = 0;
+    }
     this.#frames.push(frame);
+    this.#run++;
     return closed;
+  }
+
+  /** A question was asked: the frames held so far form a clip now; the scene goes on in the next. */
+  cut(): ClipFrames | undefined {
+    return this.#close('question');
   }
 
   /** Ends the stream: the frames still held form the last clip. */
   flush(): ClipFrames | undefined {
+    this.#run = 0;
+    return this.#close('end');
+  }
+
+  #close(reason: ClipFrames['reason']): ClipFrames | undefined {
     if (this.#frames.length === 0) return undefined;
-    const clip: ClipFrames = { frames: this.#frames, reason: 'end' };
+    const clip: ClipFrames = { frames: this.#frames, reason };
     this.#frames = [];
     return clip;
   }

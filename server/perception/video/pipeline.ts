@@ -58,7 +58,7 @@ export class VideoPipeline {
   #nextSampleMs = 0;
   #previous: Float32Array | undefined;
   #work: Promise<void> = Promise.resolve();
-  #pendingClips = new Set<Promise<void>>();
+  #pendingClips = new Set<Promise<unknown>>();
   #closed = false;
 
   constructor(options: Partial<VideoPipelineOptions>, hooks: VideoPipelineHooks) {
@@ -81,8 +81,26 @@ export class VideoPipeline {
   flush(): void {
     this.#work = this.#work.then(() => {
       const last = this.#clipper.flush();
-      if (last) this.#commit(last.frames);
+      if (last) void this.#commit(last.frames);
     });
+  }
+
+  /**
+   * A question is being answered: the frames offered so far that the clipper still holds
+   * become a clip now (a shorter one; scene cuts stay where they were). Resolves with that
+   * clip once it has its facts and `onClip` has seen it — undefined when no frame was open or
+   * the clip failed or the pipeline closed. Frames offered later go to the next clip.
+   */
+  cut(): Promise<Clip | undefined> {
+    let committed: Promise<Clip | undefined> = Promise.resolve(undefined);
+    this.#work = this.#work
+      .then(() => {
+        if (this.#closed) return;
+        const open = this.#clipper.cut();
+        if (open) committed = this.#commit(open.frames);
+      })
+      .catch((error) => this.#hooks.onError(error));
+    return this.#work.then(() => committed);
   }
 
   /** Resolves when every frame offered so far is clipped and every clip has its facts. */
@@ -101,17 +119,18 @@ export class VideoPipeline {
     const similarity = this.#previous ? this.#hooks.comparer.similarity(this.#previous, descriptor) : 1;
     this.#previous = descriptor;
     const closed = this.#clipper.push(frame, similarity);
-    if (closed) this.#commit(closed.frames);
+    if (closed) void this.#commit(closed.frames);
   }
 
-  #commit(frames: VideoFrame[]): void {
+  /** Asks for the keyframe's facts; resolves with the clip once `onClip` has it (undefined if it never will). */
+  #commit(frames: VideoFrame[]): Promise<Clip | undefined> {
     const id = this.#hooks.newId();
     const keyframe = frames[Math.floor((frames.length - 1) / 2)]!;
     const period = 1000 / this.options.fps;
     const done = Promise.all([this.#hooks.facts.request(keyframe), thumbnail(keyframe, this.options.thumbnailWidth)])
       .then(([facts, jpeg]) => {
-        if (this.#closed) return;
-        this.#hooks.onClip({
+        if (this.#closed) return undefined;
+        const clip: Clip = {
           id,
           startMs: frames[0]!.t,
           endMs: Math.round(frames.at(-1)!.t + period),
@@ -120,11 +139,17 @@ export class VideoPipeline {
           thumbnail: jpeg,
           facts,
           comparer: this.#hooks.comparer.name,
-        });
+        };
+        this.#hooks.onClip(clip);
+        return clip;
       })
-      .catch((error) => this.#hooks.onError(error));
+      .catch((error) => {
+        this.#hooks.onError(error);
+        return undefined;
+      });
     this.#pendingClips.add(done);
     done.finally(() => this.#pendingClips.delete(done));
+    return done;
   }
 }
 

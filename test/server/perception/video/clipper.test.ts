@@ -40,3 +40,36 @@ test('thresholds are configurable and checked', () => {
   ]);
   assert.throws(() => new Clipper({ minFrames: 5, maxFrames: 4 }), TypeError);
 });
+
+test('a question cuts the open clip early; the scene cuts stay where they were', () => {
+  const similarities = [1, 0.99, 0.98, 0.97, 0.3, 0.99, 0.2, 0.99, ...Array(20).fill(0.99)];
+  const questionsAfter = new Set([1, 4, 5, 12]); // frame indices after which a question is asked
+  const c = new Clipper();
+  const out: [number, number, string][] = [];
+  const add = (clip: ReturnType<Clipper['push']>) => clip && out.push([clip.frames[0]!.t, clip.frames.at(-1)!.t, clip.reason]);
+  similarities.forEach((s, i) => {
+    add(c.push(frame(i * 1000), s));
+    if (questionsAfter.has(i)) add(c.cut());
+    if (i === 12) assert.equal(c.cut(), undefined, 'nothing open right after a cut: no empty clip');
+  });
+  add(c.flush());
+  assert.deepEqual(out, [
+    [0, 1000, 'question'],
+    [2000, 3000, 'scene_change'], // the change at 4 s cuts as it would have
+    [4000, 4000, 'question'],
+    [5000, 5000, 'question'],
+    // the change at 6 s is 2 frames after the scene cut: the reference rule waits, question or not
+    [6000, 12000, 'question'],
+    [13000, 19000, 'max_frames'], // 16 frames since the scene cut at 4 s, not since the question
+    [20000, 27000, 'end'],
+  ]);
+  // Without the questions the same scene cuts, and the cut clips cover the same frames.
+  assert.deepEqual(
+    clips(similarities).map(([, end, reason]) => [end, reason]),
+    [
+      [3000, 'scene_change'],
+      [19000, 'max_frames'],
+      [27000, 'end'],
+    ],
+  );
+});
