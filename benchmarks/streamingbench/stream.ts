@@ -15,11 +15,10 @@
  * instructions, which is how the official streaming script gives a model both.
  */
 import { randomUUID } from 'node:crypto';
-import type { Readable } from 'node:stream';
-import { concatPcm, pcm16FromBytes, samplesToMs } from '../../server/audio/pcm.ts';
-import { decodeAudio, decodeVideo } from '../../server/ingest/decode.ts';
+import { concatPcm, samplesToMs } from '../../server/audio/pcm.ts';
+import { decodeAudio } from '../../server/ingest/decode.ts';
+import { CHUNK_MS, PLAY_RATE as RATE, pcmChunks, playMedia, settle } from '../../server/ingest/play.ts';
 import { defaultServerVadOptions } from '../../server/perception/vad/index.ts';
-import type { VideoFrame } from '../../server/perception/video/types.ts';
 import { Session, type SessionEngines } from '../../server/session/session.ts';
 import type { ServerEvent, SessionSettings } from '../../server/session/types.ts';
 import { OptionScorer, hitsToEvidence } from './option-scorer.ts';
@@ -27,24 +26,10 @@ import { proactivePrompt, proactiveQuery } from './prompts.ts';
 import type { BenchQuestion } from './questions.ts';
 import type { DialogTurn, ProactiveResponse } from './scoring.ts';
 
-const RATE = 16000;
 /** Audio is appended in pieces of this length, as ingest does. */
-const CHUNK_MS = 100;
 const CHUNK = (RATE * CHUNK_MS) / 1000;
 /** Silence after a spoken question: the VAD's end of turn (500 ms) with room to spare. */
 const TRAILING_SILENCE_MS = 1200;
-
-async function* pcmChunks(stream: Readable): AsyncGenerator<Int16Array> {
-  let pending: Buffer = Buffer.alloc(0);
-  for await (const data of stream as AsyncIterable<Buffer>) {
-    pending = pending.length ? Buffer.concat([pending, data]) : data;
-    while (pending.length >= CHUNK * 2) {
-      yield pcm16FromBytes(pending.subarray(0, CHUNK * 2));
-      pending = pending.subarray(CHUNK * 2);
-    }
-  }
-  if (pending.length >= 2) yield pcm16FromBytes(pending);
-}
 
 /** A whole audio file as 16 kHz mono pcm16 (a spoken question). */
 export async function decodeSpeech(file: string): Promise<Int16Array> {
@@ -74,16 +59,10 @@ export class StreamDriver {
   readonly session: Session;
   /** Memory rows the evaluation itself made (its prompts, spoken questions, answers): not evidence. */
   readonly promptIds = new Set<string>();
+  readonly #file: string;
+  readonly #sees: boolean;
   #videoMs = 0;
   #offsetMs = 0;
-  readonly #audio: AsyncIterator<Int16Array>;
-  readonly #audioDone: Promise<void>;
-  #audioBytes = 0;
-  #audioEnded = false;
-  readonly #frames: AsyncIterator<VideoFrame> | undefined;
-  #nextFrame: VideoFrame | null | undefined;
-  #over = false;
-  readonly #kill: () => void;
   readonly #responses: { itemId: string; status: string; text: string }[] = [];
   readonly #transcripts: { itemId: string; text: string }[] = [];
   readonly #ignored: string[] = [];
@@ -92,6 +71,8 @@ export class StreamDriver {
 
   /** `onPlayed` hears of every piece of video played (ms), for progress. */
   constructor(file: string, engines: SessionEngines, settings: Partial<SessionSettings>, onPlayed: (ms: number) => void = () => {}) {
+    this.#file = file;
+    this.#sees = engines.vision !== undefined;
     this.#onPlayed = onPlayed;
     const memoryId = `eval_${randomUUID()}`;
     const memory = engines.memory;
@@ -118,16 +99,6 @@ export class StreamDriver {
       },
     });
     this.session.on('event', (e) => this.#onEvent(e));
-    const decoded = decodeAudio(file, RATE);
-    this.#audio = pcmChunks(decoded.stream)[Symbol.asyncIterator]();
-    this.#audioDone = decoded.done;
-    this.#audioDone.catch(() => {});
-    const video = engines.vision ? decodeVideo(file, { fps: this.session.settings.videoFps }) : undefined;
-    this.#frames = video?.frames[Symbol.asyncIterator]();
-    this.#kill = () => {
-      decoded.kill();
-      video?.kill();
-    };
   }
 
   /** How much of the video has played, ms. */
@@ -153,91 +124,42 @@ export class StreamDriver {
     }
   }
 
-  /** Waits until audio, video, turns and any response have settled (the media clock's rule). */
-  async #settle(): Promise<void> {
-    await this.session.idle();
-    for (let r = this.session.activeResponse; r; r = this.session.activeResponse) {
-      await r.start();
-      await this.session.idle();
-    }
-  }
-
-  async #nextAudio(): Promise<Int16Array | null> {
-    if (this.#audioEnded) return null;
-    const r = await this.#audio.next();
-    if (!r.done) {
-      this.#audioBytes += r.value.byteLength;
-      return r.value;
-    }
-    this.#audioEnded = true;
-    // A file without an audio track plays silence under its frames; any other failure is an error.
-    try {
-      await this.#audioDone;
-    } catch (error) {
-      if (this.#audioBytes > 0 || !this.#frames) throw error;
-    }
-    return null;
-  }
-
-  async #peekFrame(): Promise<VideoFrame | null> {
-    while (this.#frames && this.#nextFrame === undefined) {
-      const r = await this.#frames.next();
-      this.#nextFrame = r.done ? null : r.value;
-    }
-    return this.#nextFrame ?? null;
-  }
-
-  async #feedFrames(upToMs: number): Promise<void> {
-    for (let f = await this.#peekFrame(); f && f.t <= upToMs; f = await this.#peekFrame()) {
-      this.session.appendVideoFrame({ ...f, t: f.t + this.#offsetMs });
-      this.#nextFrame = undefined;
-      // On the media clock every keyframe gets its facts: nothing is skipped for lack of time.
-      await this.session.videoIdle();
-    }
-  }
-
-  /** Plays the video up to `ms`; false when it ended first (questions past the end are asked at the end). */
-  async advanceTo(ms: number, signal?: AbortSignal): Promise<boolean> {
-    while (this.#videoMs < ms) {
-      if (signal?.aborted) throw signal.reason;
-      let chunk = await this.#nextAudio();
-      if (!chunk) {
-        const frame = await this.#peekFrame();
-        if (!frame) {
-          await this.#ended();
-          return false;
-        }
-        chunk = new Int16Array(CHUNK); // no audio track: time passes in silence while frames last
-      }
-      this.session.appendAudio(chunk);
-      const ms = samplesToMs(chunk.length, RATE);
-      this.#videoMs += ms;
-      this.#onPlayed(ms);
-      await this.#feedFrames(this.#videoMs);
-      await this.#settle();
-    }
-    return true;
-  }
-
-  /** The media is over: the held frames become the last clip and speech in progress its last turn, as at the end of an ingest. */
-  async #ended(): Promise<void> {
-    if (this.#over) return;
-    this.#over = true;
-    this.session.endVideo();
-    await this.session.drained();
+  /**
+   * Plays the video on the media clock (ingest --speed max), awaiting `at` with the video time
+   * before each piece, as ingest does for its questions; 'stop' ends it there. Resolves true
+   * when the video ended: then the held frames are the last clip and speech in progress its
+   * last turn, as at the end of an ingest.
+   */
+  async play(at: (videoMs: number) => Promise<void | 'stop'>, signal?: AbortSignal): Promise<boolean> {
+    const { ended } = await playMedia({
+      session: this.session,
+      file: this.#file,
+      speed: 'max',
+      video: this.#sees,
+      // Spoken questions add their audio to the session's clock while the video waits.
+      frameTime: (t) => t + this.#offsetMs,
+      at,
+      onProgress: (ms) => {
+        this.#onPlayed(ms - this.#videoMs);
+        this.#videoMs = ms;
+      },
+      signal,
+    });
+    if (!ended) return false;
     if (this.session.utteranceOpen) this.session.commitAudio();
-    await this.#settle();
+    await settle(this.session);
+    return true;
   }
 
   /** A typed question (conversation.item.create + response.create); the answer when it is done. */
   async ask(text: string): Promise<Answer> {
-    await this.#settle();
+    await settle(this.session);
     const errors = this.#errors.length;
     this.promptIds.add(this.session.addItem({ role: 'user', text }));
     const response = this.session.createResponse();
     await response.start();
     this.promptIds.add(response.itemId);
-    await this.#settle();
+    await settle(this.session);
     const error = this.#errors.slice(errors).join('; ');
     return { text: response.text, status: response.status, ...(error ? { error } : {}) };
   }
@@ -248,23 +170,23 @@ export class StreamDriver {
    * (the prompt with the options) as its session instructions for that turn.
    */
   async askSpoken(pcm: Int16Array, instructions: string): Promise<Answer> {
-    await this.#settle();
+    await settle(this.session);
     // The video's own speech in progress ends here, unanswered, rather than merging with the question.
     if (this.session.utteranceOpen) {
       this.session.commitAudio();
-      await this.#settle();
+      await settle(this.session);
     }
     const marks = { responses: this.#responses.length, transcripts: this.#transcripts.length, ignored: this.#ignored.length, errors: this.#errors.length };
     this.session.update({ instructions, audio: { input: { turn_detection: { type: 'server_vad', create_response: true } } } });
     const audio = concatPcm([pcm, new Int16Array((RATE * TRAILING_SILENCE_MS) / 1000)]);
     for (let i = 0; i < audio.length; i += CHUNK) {
       this.session.appendAudio(audio.subarray(i, i + CHUNK));
-      await this.#settle();
+      await settle(this.session);
     }
     this.#offsetMs += samplesToMs(audio.length, RATE);
     if (this.session.utteranceOpen) {
       this.session.commitAudio(); // speech that never paused long enough still makes its turn
-      await this.#settle();
+      await settle(this.session);
     }
     this.session.update({ instructions: '', audio: { input: { turn_detection: { type: 'server_vad', create_response: false } } } });
     const heard = this.#transcripts.slice(marks.transcripts);
@@ -284,7 +206,6 @@ export class StreamDriver {
   }
 
   close(): void {
-    this.#kill();
     this.session.close();
   }
 }
@@ -364,14 +285,20 @@ export async function runStreamVideo(o: StreamVideoOptions): Promise<void> {
     });
   }
 
+  /** Asks what is due by `videoMs` (polls may queue more); 'stop' once nothing is left to ask. */
+  async function due(videoMs: number): Promise<void | 'stop'> {
+    for (;;) {
+      if (!queue.length) return 'stop';
+      queue.sort((a, b) => a.atMs - b.atMs || a.order - b.order);
+      if (queue[0]!.atMs > videoMs) return;
+      await queue.shift()!.run();
+    }
+  }
+
   try {
     await driver.open();
-    while (queue.length) {
-      queue.sort((a, b) => a.atMs - b.atMs || a.order - b.order);
-      const next = queue.shift()!;
-      await driver.advanceTo(next.atMs, o.signal);
-      await next.run();
-    }
+    // Questions past the end of the video are asked at its end.
+    if (await driver.play(due, o.signal)) await due(Infinity);
   } finally {
     driver.close();
   }
