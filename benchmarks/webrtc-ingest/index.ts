@@ -93,8 +93,8 @@ function observe(session: Session): void {
 /** Each onset's latency: from the latest beep scheduled before it (within 1.5 s). */
 function audioLatencies(onsets: number[], beeps: number[]): number[] {
   return onsets.flatMap((at) => {
-    const beep = beeps.filter((b) => b <= at && at - b < 1500).at(-1);
-    return beep === undefined ? [] : [at - beep];
+    const before = beeps.filter((b) => b <= at && at - b < 1500);
+    return before.length ? [at - Math.max(...before)] : [];
   });
 }
 

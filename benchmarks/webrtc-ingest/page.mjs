@@ -24,20 +24,27 @@ async function start(url) {
   const drawTimer = setInterval(draw, 1000 / 30);
   const video = canvas.captureStream(30).getVideoTracks()[0];
 
-  // Beeps: 300 ms of 1 kHz every 2 s, scheduled on the audio clock and mapped to wall time.
+  // Beeps: 300 ms of 1 kHz every 2 s, started at once (not scheduled ahead on the audio clock,
+  // whose rate may drift from the wall clock when several pages render audio headless).
   const ctx = new AudioContext({ sampleRate: 48000 });
   const destination = ctx.createMediaStreamDestination();
+  // A faint hum keeps the track's audio continuous between beeps, as a live microphone's is.
+  const hum = ctx.createOscillator();
+  const humGain = ctx.createGain();
+  hum.frequency.value = 120;
+  humGain.gain.value = 0.002;
+  hum.connect(humGain).connect(destination);
+  hum.start();
   const beeps = [];
   const schedule = () => {
-    const at = ctx.currentTime + 0.5;
     const osc = ctx.createOscillator();
     const gain = ctx.createGain();
     osc.frequency.value = 1000;
     gain.gain.value = 0.5;
     osc.connect(gain).connect(destination);
-    osc.start(at);
-    osc.stop(at + 0.3);
-    beeps.push(now() + (at - ctx.currentTime) * 1000);
+    beeps.push(now());
+    osc.start();
+    osc.stop(ctx.currentTime + 0.3);
   };
   const beepTimer = setInterval(schedule, 2000);
   const stream = new MediaStream([destination.stream.getAudioTracks()[0], video]);
