@@ -36,6 +36,7 @@ import { Clipper } from '../../server/perception/video/clipper.ts';
 import { thumbnail, type SceneComparer } from '../../server/perception/video/pipeline.ts';
 import type { VideoFrame } from '../../server/perception/video/types.ts';
 import { Session, type SessionEngines } from '../../server/session/session.ts';
+import { listProcesses, procStat } from '../../test/helpers/proc.ts';
 import { describeMachine, loadNow } from '../machine.ts';
 
 // ---- arguments ----
@@ -103,39 +104,26 @@ const cpuMs = (from: NodeJS.CpuUsage) => {
 
 // ---- CPU of threads and processes, from /proc ----
 
-const TICK_MS = 10; // USER_HZ = 100 on Linux
+const TICK_MS = 10; // USER_HZ = 100 on Linux: /proc/stat jiffies
 /** CPU ns of this process's main thread: schedstat is exact but lags up to a scheduler tick, fine over many frames. */
 function mainThreadNs(): number {
   return Number(fs.readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]);
 }
-/** utime + stime of a whole process (all threads), ms; undefined once it is gone. */
-function processCpuMs(pid: number): number | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
-  } catch {
-    return undefined;
-  }
-}
 /** Every process below ours (facts child, its CenterNet child, Flite…), by name. */
 function descendants(): { pid: number; name: string }[] {
-  const parent = new Map<number, number>();
-  const names = new Map<number, string>();
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
+  const processes = listProcesses();
+  // Named by the script they run (node children all have comm 'node').
+  const name = (pid: number) => {
     try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      parent.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-      const argv = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter(Boolean);
-      names.set(Number(entry), path.basename(argv.find((a) => /\.(ts|mjs|js)$/.test(a)) ?? argv[0] ?? entry));
+      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      return path.basename(argv.find((a) => /\.(ts|mjs|js)$/.test(a)) ?? argv[0] ?? String(pid));
     } catch {
-      // gone meanwhile
+      return String(pid); // gone meanwhile
     }
-  }
+  };
   const out: { pid: number; name: string }[] = [];
   const walk = (pid: number) => {
-    for (const [child, p] of parent) if (p === pid) out.push({ pid: child, name: names.get(child)! }), walk(child);
+    for (const p of processes) if (p.ppid === pid) out.push({ pid: p.pid, name: name(p.pid) }), walk(p.pid);
   };
   walk(process.pid);
   return out;
@@ -283,7 +271,7 @@ async function costPhase() {
 
   // The facts as the server gets them: one round trip to the facts child (OCR, then objects).
   const children = descendants();
-  const childCpu = () => children.map((c) => processCpuMs(c.pid) ?? 0);
+  const childCpu = () => children.map((c) => procStat(c.pid)?.cpuMs ?? 0);
   const host = vision.facts.reader;
   await host.read(keyframes[0]!); // warm-up
   const hostMs: number[] = [];
@@ -502,7 +490,7 @@ async function runStreams(n: number) {
   gcObserver.observe({ entryTypes: ['gc'] });
   const cpu0 = process.cpuUsage();
   const main0 = mainThreadNs();
-  const childBefore = children.map((c) => processCpuMs(c.pid) ?? 0);
+  const childBefore = children.map((c) => procStat(c.pid)?.cpuMs ?? 0);
   const machineBefore = machineJiffies();
   const progress = setInterval(() => {
     const s = (performance.now() - start) / 1000;
@@ -516,7 +504,7 @@ async function runStreams(n: number) {
   const wall = performance.now() - start;
   const processCpu = cpuMs(cpu0);
   const mainCpu = (mainThreadNs() - main0) / 1e6;
-  const childAfter = children.map((c) => processCpuMs(c.pid) ?? childBefore[children.indexOf(c)]!);
+  const childAfter = children.map((c) => procStat(c.pid)?.cpuMs ?? childBefore[children.indexOf(c)]!);
   const machineAfter = machineJiffies();
   // Frames appended but not yet through the descriptor when feeding stopped: backlog.
   const backlogAtEnd = streams.reduce((a, s) => a + s.framesAppended - s.framesDescribed, 0);

@@ -26,6 +26,7 @@ import { loadConfig } from '../../server/config.ts';
 import { createEngines } from '../../server/engines.ts';
 import { OmniLiveServer } from '../../server/http/server.ts';
 import type { Session } from '../../server/session/session.ts';
+import { childProcesses, procStat } from '../../test/helpers/proc.ts';
 import { describeMachine, loadNow } from '../machine.ts';
 import { readStamp } from './stamp.ts';
 
@@ -49,7 +50,6 @@ if (!fs.existsSync(args.chromium)) {
 
 const now = () => performance.timeOrigin + performance.now();
 const log = (msg: string) => process.stderr.write(`[webrtc-ingest] ${msg}\n`);
-const CLK_TCK = 100;
 
 // ---- observing the sessions ----
 
@@ -100,37 +100,12 @@ function audioLatencies(onsets: number[], beeps: number[]): number[] {
 
 // ---- CPU ----
 
-function ticks(pid: number): number {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[11]) + Number(fields[12]); // utime + stime
-  } catch {
-    return 0;
-  }
-}
-
-function children(named: string): number[] {
-  return fs.readdirSync('/proc').flatMap((entry) => {
-    if (!/^\d+$/.test(entry)) return [];
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      return ppid === process.pid && comm === named ? [Number(entry)] : [];
-    } catch {
-      return [];
-    }
-  });
-}
-
 function cpuSnapshot(workerPids: number[]) {
-  const ffmpeg = children('ffmpeg');
   return {
     at: performance.now(),
     node: process.cpuUsage(),
-    workers: workerPids.reduce((n, pid) => n + ticks(pid), 0),
-    ffmpeg: new Map(ffmpeg.map((pid) => [pid, ticks(pid)])),
+    workersMs: workerPids.reduce((n, pid) => n + (procStat(pid)?.cpuMs ?? 0), 0),
+    ffmpegMs: new Map(childProcesses('ffmpeg').map((p) => [p.pid, p.cpuMs])),
   };
 }
 
@@ -176,9 +151,9 @@ async function runLevel(browser: Browser, server: OmniLiveServer, url: string, b
 
   const wallS = (after.at - before.at) / 1000;
   const nodeS = (after.node.user - before.node.user + after.node.system - before.node.system) / 1e6;
-  const workersS = (after.workers - before.workers) / CLK_TCK;
+  const workersS = (after.workersMs - before.workersMs) / 1000;
   let ffmpegS = 0;
-  for (const [pid, t] of after.ffmpeg) ffmpegS += (t - (before.ffmpeg.get(pid) ?? t)) / CLK_TCK;
+  for (const [pid, ms] of after.ffmpegMs) ffmpegS += (ms - (before.ffmpegMs.get(pid) ?? ms)) / 1000;
   const video = [...probes.values()].flatMap((p) => p.videoMs);
   const audio = [...probes.values()].flatMap((p) => audioLatencies(p.onsets, beeps.filter((b) => b >= windowStart - 1500)));
   const pct = (s: number) => r1((100 * s) / wallS / sessions);

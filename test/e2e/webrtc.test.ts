@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
+import { childProcesses } from '../helpers/proc.ts';
 import { launchBrowser, makeSpeechWav, makeY4m, screenshot, type TestBrowser } from '../helpers/browser.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { buildWebApp } from '../helpers/web-app.ts';
@@ -15,19 +16,7 @@ import { buildWebApp } from '../helpers/web-app.ts';
 const WEBRTC = { 'webrtc.enabled': 'on', 'webrtc.workers': '1' } as const;
 
 /** ffmpeg processes started by this test process (the decoders are its direct children). */
-function ffmpegChildren(): number[] {
-  return fs.readdirSync('/proc').flatMap((entry) => {
-    if (!/^\d+$/.test(entry)) return [];
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return comm === 'ffmpeg' && Number(fields[1]) === process.pid && fields[0] !== 'Z' ? [Number(entry)] : [];
-    } catch {
-      return [];
-    }
-  });
-}
+const ffmpegChildren = () => childProcesses('ffmpeg');
 
 async function healthz(server: TestServer): Promise<{ sessions: number; webrtc: Record<string, number> }> {
   return (await fetch(`http://127.0.0.1:${server.port}/healthz`)).json() as never;
@@ -160,7 +149,7 @@ describe('web app over WebRTC', { timeout: 240_000 }, () => {
         const c = await mediaCounts(page);
         return c.frames > 0 && c;
       });
-      for (const pid of ffmpegChildren()) process.kill(pid, 'SIGKILL');
+      for (const { pid } of ffmpegChildren()) process.kill(pid, 'SIGKILL');
       await page.locator('[data-testid="error"]', { hasText: /restarting/ }).first().waitFor({ timeout: 10_000 }).catch(() => {});
       await waitFor('frames and audio after the restart', async () => {
         const c = await mediaCounts(page);
