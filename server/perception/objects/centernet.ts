@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { fork, type ChildProcess } from 'node:child_process';
+import { ChildRpc, type ChildReply } from '../../child-rpc.ts';
 import { InvalidStateError } from '../../errors.ts';
 import { assertRgbImage, type Box, type DetectedObject, type ObjectDetector, type RgbImage } from '../video/types.ts';
 
@@ -35,18 +35,9 @@ export function defaultCenterNetModelPath(): string {
   return path.resolve(path.dirname(require.resolve('@vladmandic/human')), '..', 'models', 'centernet.json');
 }
 
-interface Pending {
-  resolve: (objects: DetectedObject[]) => void;
-  reject: (error: Error) => void;
-}
-
-interface ChildMessage {
-  ready?: boolean;
+interface ChildMessage extends ChildReply {
   inputSize?: [number, number];
-  fatal?: string;
-  id?: number;
   objects?: { cls: number; score: number; box: Box }[];
-  error?: string;
 }
 
 /**
@@ -60,119 +51,45 @@ export class CenterNetDetector implements ObjectDetector {
   readonly options: CenterNetOptions;
   /** [height, width] the model runs at. */
   readonly inputSize: [number, number];
-  readonly #process: ChildProcess;
-  readonly #pending = new Map<number, Pending>();
-  #nextId = 1;
+  readonly #rpc: ChildRpc<ChildMessage>;
   #closed = false;
 
   static async load(options: Partial<CenterNetOptions> = {}): Promise<CenterNetDetector> {
     const resolved = resolveOptions(options);
-    const script = new URL('./centernet-process.mjs', import.meta.url);
-    // Plain JavaScript: keep the parent's loader flags (tsx) out of the child.
-    const child = fork(script, [resolved.modelPath, JSON.stringify({ ...resolved, modelPath: undefined })], {
-      execArgv: [],
-      serialization: 'advanced',
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    try {
-      const ready = await new Promise<ChildMessage>((resolve, reject) => {
-        child.once('message', (msg: ChildMessage) => (msg.ready ? resolve(msg) : reject(new Error(`CenterNet failed to load: ${msg.fatal}`))));
-        child.once('error', reject);
-        child.once('exit', (code) => reject(new Error(`CenterNet process exited early (code ${code})`)));
-      });
-      return new CenterNetDetector(child, resolved, ready.inputSize!);
-    } catch (error) {
-      child.kill('SIGKILL');
-      throw error;
-    }
+    const { rpc, ready } = await ChildRpc.start<ChildMessage>(
+      new URL('./centernet-process.mjs', import.meta.url),
+      [resolved.modelPath, JSON.stringify({ ...resolved, modelPath: undefined })],
+      { label: 'CenterNet', errorPrefix: 'CenterNet failed: ', execArgv: [] }, // plain JavaScript: no tsx in the child
+    );
+    return new CenterNetDetector(rpc, resolved, ready.inputSize!);
   }
 
-  private constructor(child: ChildProcess, options: CenterNetOptions, inputSize: [number, number]) {
-    this.#process = child;
+  private constructor(rpc: ChildRpc<ChildMessage>, options: CenterNetOptions, inputSize: [number, number]) {
+    this.#rpc = rpc;
     this.options = options;
     this.inputSize = inputSize;
-    // While idle, neither the child nor its IPC channel keeps the parent alive.
-    this.#hold(false);
-    child.on('message', (msg: ChildMessage) => {
-      if (msg.id === undefined) return;
-      const pending = this.#pending.get(msg.id);
-      this.#forget(msg.id);
-      if (!pending) return;
-      if (msg.error !== undefined) return pending.reject(new Error(`CenterNet failed: ${msg.error}`));
-      pending.resolve(msg.objects!.map((o) => ({ label: COCO_LABELS[o.cls] ?? `class ${o.cls}`, score: o.score, box: o.box })));
-    });
-    child.on('error', (error) => this.#failAll(error));
-    // 'disconnect' too: with the handles unref'd, 'exit' may never be delivered before the loop drains.
-    child.on('disconnect', () => this.#failAll(new Error('CenterNet process exited')));
-    child.on('exit', () => this.#failAll(new Error('CenterNet process exited')));
   }
 
   /** Of the child process that runs the model (diagnostics). */
   get pid(): number | undefined {
-    return this.#process.pid;
+    return this.#rpc.pid;
   }
 
   async detect(image: RgbImage, signal?: AbortSignal): Promise<DetectedObject[]> {
     assertRgbImage(image);
     if (this.#closed) throw new InvalidStateError('object detector is closed');
-    if (!this.#process.connected) throw new InvalidStateError('CenterNet process is gone');
+    if (!this.#rpc.alive) throw new InvalidStateError('CenterNet process is gone');
     signal?.throwIfAborted();
     // Structured clone copies a view's whole ArrayBuffer: send only this frame's bytes.
     const { data } = image;
     const bytes = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice();
-    const id = this.#nextId++;
-    return new Promise<DetectedObject[]>((resolve, reject) => {
-      const onAbort = () => {
-        this.#forget(id); // the child's answer, when it comes, is dropped
-        reject(signal!.reason ?? new DOMException('aborted', 'AbortError'));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      // While an answer is awaited the child keeps the event loop alive.
-      if (this.#pending.size === 0) this.#hold(true);
-      this.#pending.set(id, {
-        resolve: (o) => (signal?.removeEventListener('abort', onAbort), resolve(o)),
-        reject: (e) => (signal?.removeEventListener('abort', onAbort), reject(e)),
-      });
-      this.#process.send({ id, width: image.width, height: image.height, data: bytes });
-    });
-  }
-
-  #forget(id: number): void {
-    this.#pending.delete(id);
-    if (this.#pending.size === 0) this.#hold(false);
-  }
-
-  #failAll(error: Error): void {
-    for (const p of this.#pending.values()) p.reject(error);
-    this.#pending.clear();
-    this.#hold(false);
-  }
-
-  #hold(on: boolean): void {
-    if (on) {
-      this.#process.ref();
-      this.#process.channel?.ref();
-    } else {
-      this.#process.unref();
-      this.#process.channel?.unref();
-    }
+    const reply = await this.#rpc.call({ width: image.width, height: image.height, data: bytes }, signal);
+    return reply.objects!.map((o) => ({ label: COCO_LABELS[o.cls] ?? `class ${o.cls}`, score: o.score, box: o.box }));
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
     this.#closed = true;
-    this.#failAll(new InvalidStateError('object detector closed'));
-    if (this.#process.exitCode === null && this.#process.signalCode === null) {
-      this.#hold(true); // until it has exited
-      const exited = new Promise((resolve) => this.#process.once('exit', resolve));
-      if (this.#process.connected) this.#process.send({ close: true });
-      else this.#process.kill('SIGKILL');
-      // A child stuck in a long inference is stopped the hard way.
-      const timer = setTimeout(() => this.#process.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-      this.#hold(false);
-    }
+    await this.#rpc.close();
   }
 }
 

@@ -23,8 +23,8 @@ try {
 
 // One frame at a time: the parent's scheduler already queues, and one core stays for audio.
 let chain: Promise<void> = Promise.resolve();
-process.on('message', (message: { id?: number; op: 'read' | 'embed' | 'close'; image?: RgbImage }) => {
-  if (message.op === 'close') {
+process.on('message', (message: { id?: number; op?: 'read' | 'embed'; image?: RgbImage; close?: boolean }) => {
+  if (message.close) {
     chain.then(() => reader.close()).finally(() => process.disconnect());
     return;
   }
