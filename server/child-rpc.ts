@@ -18,13 +18,15 @@ export interface ChildRpcOptions {
   label: string;
   /** Prefix of a failed call's error message (e.g. "CenterNet failed: "). @defaultValue '' */
   errorPrefix?: string;
-  /** [] for plain JavaScript children (the parent's tsx hooks stay out); ['--import', 'tsx'] for TypeScript. */
-  execArgv: string[];
+  /** The script is TypeScript: the child loads tsx. Plain JavaScript children get no loader flags (the parent's tsx hooks stay out). */
+  typescript?: boolean;
   /** Called once when the child dies on its own (not after close()). */
   onExit?: (why: string) => void;
 }
 
 const CLOSE_GRACE_MS = 5000;
+/** tsx's loader by absolute URL: a bare `--import tsx` resolves from the working directory, which may be anywhere. */
+const TSX_LOADER = import.meta.resolve('tsx');
 
 /**
  * An engine in a child process, called like a function: the engines that compute on the
@@ -61,7 +63,7 @@ export class ChildRpc<Reply extends ChildReply> {
 
   /** Forks `script` and resolves once it says it is ready, with that message. */
   static async start<Reply extends ChildReply>(script: URL, args: string[], options: ChildRpcOptions): Promise<{ rpc: ChildRpc<Reply>; ready: Reply }> {
-    const child = fork(script, args, { execArgv: options.execArgv, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(script, args, { execArgv: options.typescript ? ['--import', TSX_LOADER] : [], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     try {
       const ready = await new Promise<Reply>((resolve, reject) => {
         child.once('message', (reply: Reply) =>

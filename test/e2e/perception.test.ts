@@ -53,7 +53,11 @@ describe('omnilive ingest of a video: scene-cut clips with frame facts', () => {
     args.push('-map', '[v]', '-map', `${SCENES.length}:a`, '-t', '300', '-c:v', 'mpeg4', '-q:v', '4', '-c:a', 'libopus', file);
     const made = spawnSync(FFMPEG_PATH, args);
     assert.equal(made.status, 0, made.stderr?.toString());
-    const out = await run(process.execPath, [CLI, 'ingest', file, '--speed', 'max', '--jsonl', '--data', path.join(dir, 'data'), '--models', path.join(dir, 'models')], { maxBuffer: 512 * 1024 * 1024, timeout: 600_000 });
+    const out = await run(process.execPath, [CLI, 'ingest', file, '--speed', 'max', '--jsonl', '--data', path.join(dir, 'data'), '--models', path.join(dir, 'models')], {
+      maxBuffer: 512 * 1024 * 1024,
+      timeout: 600_000,
+      cwd: dir, // as a user would, from their own directory: the engine children must still load
+    });
     stderr = out.stderr;
     clips = out.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.type === 'omnilive.clip.committed').map((e) => e.clip);
   });

@@ -59,7 +59,7 @@ export class CenterNetDetector implements ObjectDetector {
     const { rpc, ready } = await ChildRpc.start<ChildMessage>(
       new URL('./centernet-process.mjs', import.meta.url),
       [resolved.modelPath, JSON.stringify({ ...resolved, modelPath: undefined })],
-      { label: 'CenterNet', errorPrefix: 'CenterNet failed: ', execArgv: [] }, // plain JavaScript: no tsx in the child
+      { label: 'CenterNet', errorPrefix: 'CenterNet failed: ' },
     );
     return new CenterNetDetector(rpc, resolved, ready.inputSize!);
   }

