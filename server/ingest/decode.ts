@@ -21,6 +21,23 @@ export interface DecodedAudio {
   kill(): void;
 }
 
+/**
+ * A byte stream cut into pieces of exactly `size` bytes, the way raw frames and pcm chunks
+ * come out of ffmpeg; with `rest`, a shorter remainder comes last. Pieces are views into the
+ * stream's buffers: copy what you keep.
+ */
+export async function* fixedPieces(stream: AsyncIterable<Buffer>, size: number, rest = false): AsyncGenerator<Buffer> {
+  let pending: Buffer = Buffer.alloc(0);
+  for await (const data of stream) {
+    pending = pending.length ? Buffer.concat([pending, data]) : data;
+    while (pending.length >= size) {
+      yield pending.subarray(0, size);
+      pending = pending.subarray(size);
+    }
+  }
+  if (rest && pending.length > 0) yield pending;
+}
+
 function parseDuration(text: string | undefined): number {
   const m = /^(\d+):(\d+):(\d+(?:\.\d+)?)$/.exec(text ?? '');
   return m ? (Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3])) * 1000 : 0;
@@ -92,16 +109,9 @@ export function decodeVideo(file: string, options: Partial<VideoDecodeOptions> =
   command.pipe(out, { end: true });
   const frameBytes = width * height * 3;
   async function* frames(): AsyncIterable<VideoFrame> {
-    let pending: Buffer = Buffer.alloc(0);
     let index = 0;
-    for await (const data of out as AsyncIterable<Buffer>) {
-      pending = pending.length ? Buffer.concat([pending, data]) : data;
-      while (pending.length >= frameBytes) {
-        const frame = new Uint8Array(frameBytes);
-        frame.set(pending.subarray(0, frameBytes));
-        pending = pending.subarray(frameBytes);
-        yield { t: Math.round((index++ * 1000) / fps), width, height, data: frame };
-      }
+    for await (const piece of fixedPieces(out, width * height * 3)) {
+      yield { t: Math.round((index++ * 1000) / fps), width, height, data: new Uint8Array(piece) };
     }
   }
   return { frames: frames(), done, kill: () => command.kill('SIGKILL') };

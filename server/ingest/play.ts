@@ -3,7 +3,7 @@ import { pcm16FromBytes, samplesToMs } from '../audio/pcm.ts';
 import { sleep } from '../session/async-queue.ts';
 import type { Session } from '../session/session.ts';
 import type { VideoFrame } from '../perception/video/types.ts';
-import { decodeAudio, decodeVideo, type MediaInfo } from './decode.ts';
+import { decodeAudio, decodeVideo, fixedPieces, type MediaInfo } from './decode.ts';
 
 /** The sample rate media is decoded at and appended with (the session's input rate must match). */
 export const PLAY_RATE = 16000;
@@ -13,15 +13,7 @@ export const CHUNK_MS = 100;
 /** 16 kHz pcm16 bytes → pieces of CHUNK_MS; the last piece may be shorter. */
 export async function* pcmChunks(stream: Readable): AsyncGenerator<Int16Array> {
   const bytes = (PLAY_RATE * CHUNK_MS * 2) / 1000;
-  let pending: Buffer = Buffer.alloc(0);
-  for await (const data of stream as AsyncIterable<Buffer>) {
-    pending = pending.length ? Buffer.concat([pending, data]) : data;
-    while (pending.length >= bytes) {
-      yield pcm16FromBytes(pending.subarray(0, bytes));
-      pending = pending.subarray(bytes);
-    }
-  }
-  if (pending.length >= 2) yield pcm16FromBytes(pending);
+  for await (const piece of fixedPieces(stream as AsyncIterable<Buffer>, bytes, true)) if (piece.length >= 2) yield pcm16FromBytes(piece);
 }
 
 /** The media clock's rule: waits until audio, video, turns and any response have settled. */

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { types as ms } from 'mediasoup';
 import { TypedEmitter } from '../events/emitter.ts';
-import { FFMPEG_PATH } from '../ingest/decode.ts';
+import { FFMPEG_PATH, fixedPieces } from '../ingest/decode.ts';
 import type { VideoFrame } from '../perception/video/types.ts';
 import { udpPortBound, type RtpPortPair, type RtpPortPool } from './rtp-ports.ts';
 
@@ -143,7 +143,7 @@ export class RtpDecoder extends TypedEmitter<RtpDecoderEvents> {
     });
     const out = command.pipe() as NodeJS.ReadableStream;
     if (this.kind === 'audio') this.#readAudio(out);
-    else this.#readFrames(out);
+    else void this.#readFrames(out);
     this.#command = command;
   }
 
@@ -178,22 +178,17 @@ export class RtpDecoder extends TypedEmitter<RtpDecoderEvents> {
     out.on('error', () => {});
   }
 
-  #readFrames(out: NodeJS.ReadableStream): void {
+  async #readFrames(out: NodeJS.ReadableStream): Promise<void> {
     const { width, height } = this.#options.video;
-    const frameBytes = width * height * 3;
-    let pending: Buffer = Buffer.alloc(0);
-    out.on('data', (chunk: Buffer) => {
-      if (this.#closed) return;
-      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-      while (pending.length >= frameBytes) {
-        const data = new Uint8Array(frameBytes);
-        data.set(pending.subarray(0, frameBytes));
-        pending = pending.subarray(frameBytes);
+    try {
+      for await (const piece of fixedPieces(out as AsyncIterable<Buffer>, width * height * 3)) {
+        if (this.#closed) return;
         this.#lastOutput = performance.now();
-        this.safeEmit('frame', { t: 0, width, height, data });
+        this.safeEmit('frame', { t: 0, width, height, data: new Uint8Array(piece) });
       }
-    });
-    out.on('error', () => {});
+    } catch {
+      // ffmpeg killed: close() or the 'error' handler has it
+    }
   }
 
   /** Idempotent: kills ffmpeg, closes the consumer and its transport, frees the ports. */
