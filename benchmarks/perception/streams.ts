@@ -38,6 +38,7 @@ import type { VideoFrame } from '../../server/perception/video/types.ts';
 import { Session, type SessionEngines } from '../../server/session/session.ts';
 import { listProcesses, procStat } from '../../test/helpers/proc.ts';
 import { describeMachine, loadNow } from '../machine.ts';
+import { quantile } from '../stats.ts';
 
 // ---- arguments ----
 
@@ -81,11 +82,6 @@ const T0 = performance.now();
 
 // ---- statistics ----
 
-function quantile(xs: readonly number[], q: number): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!; // nearest rank
-}
 const r3 = (x: number) => (Number.isFinite(x) ? Math.round(x * 1000) / 1000 : null);
 const r1 = (x: number) => (Number.isFinite(x) ? Math.round(x * 10) / 10 : null);
 const summary = (xs: readonly number[], round = r3) => ({

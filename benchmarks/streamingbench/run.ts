@@ -14,6 +14,7 @@ import { QuestionFileError, loadQuestionFile, resolveAllMedia, type BenchQuestio
 import { ResultsFile, type RunSettings } from './results.ts';
 import { MODEL_KEY, hasResponse, scoreQuestions, type ProactiveResponse, type Scores } from './scoring.ts';
 import { runStreamVideo } from './stream.ts';
+import { quantile } from '../stats.ts';
 
 export type EvalMode = 'prefix' | 'stream';
 
@@ -70,11 +71,6 @@ const METHODS = {
     'no language model: each option is scored against the text read on the sampled frames and their object labels (IDF-weighted word coverage, listed order, time alignment, recency), ties broken by a hash of the question',
 };
 
-/** Nearest-rank percentile. */
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
-}
 
 /** Groups questions by the video they need, in file order. */
 function byVideo(questions: BenchQuestion[], videos: Map<string, string>): { file: string; questions: BenchQuestion[] }[] {
@@ -206,7 +202,7 @@ export async function runStreamingBench(o: StreamingBenchOptions): Promise<Strea
     failures,
     scores: scoreQuestions(selected, file.kind),
     throughput: { videos: groups.length, media_s: Math.round(mediaS * 10) / 10, wall_s: Math.round(wallS * 10) / 10, x_real_time: wallS > 0 && mediaS > 0 ? Math.round((mediaS / wallS) * 100) / 100 : null, engine_load_s: Math.round(engineLoadS * 10) / 10 },
-    answer_ms: answerMs.length ? { p50: percentile(answerMs, 0.5), p95: percentile(answerMs, 0.95), max: Math.max(...answerMs) } : null,
+    answer_ms: answerMs.length ? { p50: quantile(answerMs, 0.5), p95: quantile(answerMs, 0.95), max: Math.max(...answerMs) } : null,
     machine: describeMachine(loadAtStart),
   };
 }

@@ -29,6 +29,7 @@ import type { Session } from '../../server/session/session.ts';
 import { childProcesses, procStat } from '../../test/helpers/proc.ts';
 import { describeMachine, loadNow } from '../machine.ts';
 import { readStamp } from './stamp.ts';
+import { quantile } from '../stats.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -111,11 +112,6 @@ function cpuSnapshot(workerPids: number[]) {
 
 // ---- a run ----
 
-const percentile = (xs: number[], p: number) => {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-};
 const r1 = (x: number) => Math.round(x * 10) / 10;
 
 async function runLevel(browser: Browser, server: OmniLiveServer, url: string, bundle: string, sessions: number) {
@@ -160,8 +156,8 @@ async function runLevel(browser: Browser, server: OmniLiveServer, url: string, b
   return {
     sessions,
     seconds: r1(wallS),
-    video_latency_ms: { samples: video.length, median: r1(percentile(video, 50)), p95: r1(percentile(video, 95)) },
-    audio_latency_ms: { samples: audio.length, median: r1(percentile(audio, 50)), p95: r1(percentile(audio, 95)) },
+    video_latency_ms: { samples: video.length, median: r1(quantile(video, 0.5)), p95: r1(quantile(video, 0.95)) },
+    audio_latency_ms: { samples: audio.length, median: r1(quantile(audio, 0.5)), p95: r1(quantile(audio, 0.95)) },
     cpu_percent_of_one_core_per_session: {
       mediasoup: pct(workersS),
       ffmpeg: pct(ffmpegS),
