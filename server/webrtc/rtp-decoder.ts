@@ -75,14 +75,6 @@ export class RtpDecoder extends TypedEmitter<RtpDecoderEvents> {
     return decoder;
   }
 
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  get consumer(): ms.Consumer | undefined {
-    return this.#consumer;
-  }
-
   async #start(): Promise<void> {
     const { router, producer, ports } = this.#options;
     this.#ports = await ports.allocate();

@@ -63,7 +63,7 @@ export class RtpPortPool {
 }
 
 /** Whether a UDP port can be bound right now (false while ffmpeg or anyone else holds it). */
-export function isUdpPortFree(port: number, host: string): Promise<boolean> {
+function isUdpPortFree(port: number, host: string): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = dgram.createSocket('udp4');
     socket.once('error', () => {

@@ -45,11 +45,6 @@ export class WebRtcPeer {
     session.once('close', () => this.close());
   }
 
-  /** Open mediasoup objects of this peer, for tests. */
-  get open(): { router: boolean; transports: number; producers: number; decoders: number } {
-    return { router: !!this.#router, transports: this.#transports.size, producers: this.#producers.size, decoders: this.#decoders.size };
-  }
-
   async handle(event: WebRtcEvent): Promise<void> {
     if (this.#closed) throw new ClientError('webrtc_closed', 'this WebRTC session has ended');
     const request_id = event.event_id ?? null;
