@@ -59,6 +59,8 @@ export class VideoPipeline {
   #previous: Float32Array | undefined;
   #work: Promise<void> = Promise.resolve();
   #pendingClips = new Set<Promise<unknown>>();
+  /** The last clip handed on: each clip waits for the one before, so `onClip` sees them in time order. */
+  #delivered: Promise<unknown> = Promise.resolve();
   #closed = false;
 
   constructor(options: Partial<VideoPipelineOptions>, hooks: VideoPipelineHooks) {
@@ -127,7 +129,9 @@ export class VideoPipeline {
     const id = this.#hooks.newId();
     const keyframe = frames[Math.floor((frames.length - 1) / 2)]!;
     const period = 1000 / this.options.fps;
-    const done = Promise.all([this.#hooks.facts.request(keyframe), thumbnail(keyframe, this.options.thumbnailWidth)])
+    const before = this.#delivered;
+    // Facts and thumbnails of neighbouring clips finish in any order; memory and clients want time order.
+    const done = Promise.all([this.#hooks.facts.request(keyframe), thumbnail(keyframe, this.options.thumbnailWidth), before])
       .then(([facts, jpeg]) => {
         if (this.#closed) return undefined;
         const clip: Clip = {
@@ -147,6 +151,7 @@ export class VideoPipeline {
         this.#hooks.onError(error);
         return undefined;
       });
+    this.#delivered = done;
     this.#pendingClips.add(done);
     done.finally(() => this.#pendingClips.delete(done));
     return done;
