@@ -99,6 +99,13 @@ const rtpParameters = z
   })
   .strict();
 
+const rtpCapabilities = z
+  .object({
+    codecs: z.array(z.object({ mimeType: z.string().max(64), kind: z.enum(['audio', 'video']), clockRate: z.number().int().positive() }).passthrough()).max(64),
+    headerExtensions: z.array(z.object({}).passthrough()).max(64).optional(),
+  })
+  .strict();
+
 export const webRtcEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('omnilive.webrtc.join'), event_id: eventId }).strict(),
   z.object({ type: z.literal('omnilive.webrtc.transport.create'), event_id: eventId }).strict(),
@@ -106,6 +113,8 @@ export const webRtcEventSchema = z.discriminatedUnion('type', [
   z
     .object({ type: z.literal('omnilive.webrtc.produce'), event_id: eventId, transport_id: transportId, kind: z.enum(['audio', 'video']), rtp_parameters: rtpParameters })
     .strict(),
+  // The answer's voice as a track to receive on a (second, receive) transport.
+  z.object({ type: z.literal('omnilive.webrtc.consume'), event_id: eventId, transport_id: transportId, rtp_capabilities: rtpCapabilities }).strict(),
   z.object({ type: z.literal('omnilive.webrtc.leave'), event_id: eventId }).strict(),
 ]);
 

@@ -174,6 +174,7 @@ export class RealtimeConnection {
       case 'omnilive.webrtc.transport.create':
       case 'omnilive.webrtc.transport.connect':
       case 'omnilive.webrtc.produce':
+      case 'omnilive.webrtc.consume':
       case 'omnilive.webrtc.leave':
         return this.#signal(event);
       case 'response.cancel': {

@@ -3,13 +3,15 @@ import { ClientError } from '../errors.ts';
 import type { Session } from '../session/session.ts';
 import type { ServerEventBody } from '../session/types.ts';
 import type { WebRtcEvent } from '../protocol/client-events.ts';
+import { pcm16FromBase64 } from '../audio/pcm.ts';
+import { AnswerVoice } from './answer-voice.ts';
 import type { MediaServer } from './media-server.ts';
 import { RtpDecoder } from './rtp-decoder.ts';
 
 /** Decoded frames are fitted into this box before perception (the file path uses the same). */
 const FRAME_BOX = { width: 640, height: 360 };
-/** Each browser sends on one transport; a second allows a reconnect without leaving. */
-const MAX_TRANSPORTS = 2;
+/** A browser sends on one transport and hears the answers on another; a third allows a reconnect without leaving. */
+const MAX_TRANSPORTS = 3;
 const STATS_INTERVAL_MS = 1000;
 const MAX_DECODER_RESTARTS = 5;
 
@@ -17,7 +19,8 @@ const MAX_DECODER_RESTARTS = 5;
  * One browser's WebRTC side of a Session: its router, send transport and producers, and one
  * RtpDecoder per producer feeding the session exactly what the WebSocket path feeds it
  * (pcm16 through appendAudio, RGB frames through appendVideoFrame): one timeline, whatever
- * the transport. Signalling is request/response over the session's WebSocket.
+ * the transport. The answers come back as a track too (AnswerVoice), so the browser's echo
+ * canceller hears them. Signalling is request/response over the session's WebSocket.
  */
 export class WebRtcPeer {
   readonly #session: Session;
@@ -28,6 +31,9 @@ export class WebRtcPeer {
   readonly #transports = new Map<string, ms.WebRtcTransport>();
   readonly #producers = new Map<ms.MediaKind, ms.Producer>();
   readonly #decoders = new Map<ms.MediaKind, RtpDecoder>();
+  #voice: AnswerVoice | undefined;
+  #voicing: Promise<AnswerVoice> | undefined;
+  readonly #consumers = new Set<ms.Consumer>();
   #statsTimer: NodeJS.Timeout | undefined;
   /** Decoded audio and frames handed to the session, across decoder restarts. */
   readonly #totals = { audioMs: 0, frames: 0 };
@@ -43,6 +49,7 @@ export class WebRtcPeer {
     this.#media = media;
     this.#send = send;
     session.once('close', () => this.close());
+    session.on('event', this.#onSessionEvent);
   }
 
   async handle(event: WebRtcEvent): Promise<void> {
@@ -66,6 +73,11 @@ export class WebRtcPeer {
       case 'omnilive.webrtc.produce': {
         const producer = await this.#produce(event.transport_id, event.kind, event.rtp_parameters as unknown as ms.RtpParameters);
         return this.#send({ type: 'omnilive.webrtc.produced', request_id, producer_id: producer.id, kind: producer.kind });
+      }
+      case 'omnilive.webrtc.consume': {
+        const consumer = await this.#consumeVoice(event.transport_id, event.rtp_capabilities as unknown as ms.RtpCapabilities);
+        const { id, producerId, kind, rtpParameters } = consumer;
+        return this.#send({ type: 'omnilive.webrtc.consumed', request_id, consumer: { id, producer_id: producerId, kind, rtp_parameters: rtpParameters } });
       }
       case 'omnilive.webrtc.leave':
         this.#leave();
@@ -139,6 +151,49 @@ export class WebRtcPeer {
     this.#statsTimer ??= setInterval(() => void this.#reportStats(), STATS_INTERVAL_MS);
     return producer;
   }
+
+  /** The answer voice (made once per router) consumed on the browser's receive transport. */
+  async #consumeVoice(transportId: string, rtpCapabilities: ms.RtpCapabilities): Promise<ms.Consumer> {
+    const transport = this.#transport(transportId);
+    const router = this.#router!;
+    this.#voicing ??= AnswerVoice.create(router).catch((error) => {
+      this.#voicing = undefined;
+      throw error;
+    });
+    const voice = await this.#voicing;
+    if (this.#router !== router || this.#closed) {
+      voice.close();
+      throw new ClientError('webrtc_closed', 'this WebRTC session has ended');
+    }
+    this.#voice = voice;
+    if (!router.canConsume({ producerId: voice.producer.id, rtpCapabilities })) {
+      throw new ClientError('invalid_value', 'these RTP capabilities cannot receive Opus audio', 'rtp_capabilities');
+    }
+    const consumer = await transport.consume({ producerId: voice.producer.id, rtpCapabilities });
+    this.#consumers.add(consumer);
+    consumer.observer.once('close', () => this.#consumers.delete(consumer));
+    return consumer;
+  }
+
+  /**
+   * Answer audio reaches the voice as it reaches the WebSocket. What is still queued stops when
+   * the answer is cancelled, when the user starts talking (a finished answer may still be
+   * playing) and when a new answer begins — where the page silences its WebAudio playback.
+   */
+  readonly #onSessionEvent = (event: ServerEventBody): void => {
+    const voice = this.#voice;
+    if (!voice) return;
+    switch (event.type) {
+      case 'response.output_audio.delta':
+        return voice.enqueue(pcm16FromBase64(event.delta as string), this.#session.settings.outputRate);
+      case 'response.done':
+        if ((event.response as { status?: string }).status === 'cancelled') voice.clear();
+        return;
+      case 'input_audio_buffer.speech_started':
+      case 'response.created':
+        return voice.clear();
+    }
+  };
 
   async #decode(producer: ms.Producer): Promise<void> {
     const session = this.#session;
@@ -224,6 +279,7 @@ export class WebRtcPeer {
       rtp_audio_packets: audio,
       rtp_video_packets: video,
       keyframe_requests: v?.keyFrameRequests ?? 0,
+      answer_rtp_ms: this.#voice?.spokenMs ?? 0,
     });
   }
 
@@ -238,6 +294,10 @@ export class WebRtcPeer {
     this.#statsTimer = undefined;
     for (const decoder of this.#decoders.values()) decoder.close();
     this.#decoders.clear();
+    this.#voice?.close();
+    this.#voice = undefined;
+    this.#voicing = undefined;
+    this.#consumers.clear();
     this.#producers.clear();
     this.#transports.clear();
     this.#router?.close();
@@ -248,6 +308,7 @@ export class WebRtcPeer {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#session.off('event', this.#onSessionEvent);
     this.#leave();
   }
 }

@@ -78,13 +78,22 @@ describe('web app over WebRTC', { timeout: 240_000 }, () => {
       const heard = await page.locator('[data-testid="user-turn"][data-state="final"]').first().textContent({ timeout: 60_000 });
       assert.match(heard ?? '', /weather/i, `the page shows the transcript of the spoken question: ${heard}`);
       await page.getByTestId('assistant-turn').first().waitFor({ timeout: 30_000 });
+      // The answer is heard from the server's voice track (energy measured by the receiver), not from WebAudio.
       const answered = await waitFor('answer audio to play', async () => Number(await page.getByTestId('answer-audio-ms').textContent()) > 0, 30_000);
       assert.ok(answered);
+      assert.equal(await page.getByTestId('answer-audio-ms').getAttribute('data-via'), 'webrtc');
+      // The answer speaks longer than the fake microphone's pause: the looped question talks over it,
+      // the server stops the voice, and the track goes quiet.
+      const cancelled = page.locator('[data-testid="assistant-turn"][data-state="cancelled"]').first();
+      await cancelled.waitFor({ timeout: 30_000 });
+      assert.match((await cancelled.textContent()) ?? '', /you interrupted/);
+      await waitFor('the voice track to fall silent', async () => (await page.getByTestId('answer-audio-ms').getAttribute('data-playing')) === 'false', 2000);
       // The camera's frames became clips the page shows as thumbnails.
       await page.getByTestId('clip').first().waitFor({ timeout: 30_000 });
       await screenshot(page, 'webrtc-session');
       const health = await healthz(server);
-      assert.equal(health.webrtc.producers, 2, 'one audio and one video producer');
+      assert.equal(health.webrtc.producers, 3, 'audio and video from the browser, the answer voice from the server');
+      assert.equal(health.webrtc.consumers, 3, 'one per decoder, and the browser receiving the voice');
       assert.equal(ffmpegChildren().length, 2, 'one decoder per track');
     } finally {
       await browser.close();

@@ -10,6 +10,7 @@ export function MediaStats() {
   const sent = useSessionState((s) => s.sent);
   const playedMs = useSessionState((s) => s.playback.playedMs);
   const playing = useSessionState((s) => s.playback.playing);
+  const via = useSessionState((s) => s.playback.via);
 
   let uplink = 'no media';
   if (server) {
@@ -27,10 +28,11 @@ export function MediaStats() {
       </dd>
       <dt>Answer audio</dt>
       <dd>
-        <span data-testid="answer-audio-ms" data-playing={playing}>
+        <span data-testid="answer-audio-ms" data-playing={playing} data-via={via}>
           {Math.round(playedMs)}
         </span>{' '}
-        ms played{playing ? ' · playing' : ''}
+        ms played {via === 'webrtc' ? 'from the WebRTC voice track' : 'over WebSocket'}
+        {playing ? ' · playing' : ''}
       </dd>
     </dl>
   );

@@ -1,5 +1,6 @@
 // The page's controller: one realtime session, the camera and microphone uplink (WebRTC, or the
-// WebSocket as fallback), answer playback with barge-in, and the state the components render.
+// WebSocket as fallback), answer playback with barge-in (a WebRTC voice track when the uplink
+// is WebRTC, WebAudio otherwise), and the state the components render.
 import { addNote, applyEvent } from './conversation';
 import { FrameSender } from './frame-sender';
 import { MediaProblem, openCameraAndMic, stopStream } from './media';
@@ -9,7 +10,7 @@ import { PcmPlayer } from './pcm-player';
 import { ConnectError, RealtimeClient, realtimeUrl, type CloseInfo, type ServerEvent } from './realtime-client';
 import { initialState, type SessionState } from './session-state';
 import { Store } from './store';
-import { WebRtcUplink } from './webrtc';
+import { WebRtcUplink, WebRtcVoice } from './webrtc';
 
 /** pcm16 rate of the WebSocket audio path: the session default, asked for explicitly. */
 const INPUT_RATE = 24000;
@@ -25,6 +26,8 @@ export class LiveSession {
   #stream: MediaStream | null = null;
   #mic: MicCapture | null = null;
   #uplink: WebRtcUplink | null = null;
+  /** While live, answers are heard from it and the WebSocket's audio deltas are not played. */
+  #voice: WebRtcVoice | null = null;
   #frames: FrameSender | null = null;
   #audioOverWs = false;
   #activeResponse: string | null = null;
@@ -108,8 +111,29 @@ export class LiveSession {
       if (run !== this.#run) return;
       this.#useWebSocket('WebRTC unavailable — using WebSocket', (error as Error).message);
     }
+    if (this.#uplink) await this.#startVoice(client, this.#uplink, run);
     this.store.set({ starting: false });
     this.#restingActivity();
+  }
+
+  /** The answers' voice over WebRTC; without it they play from the WebSocket's audio as before. */
+  async #startVoice(client: RealtimeClient, uplink: WebRtcUplink, run: number): Promise<void> {
+    try {
+      let before = 0; // what was played before the voice: the count goes on from there
+      const voice = await WebRtcVoice.start(client, uplink.device, (playback) => {
+        if (this.#voice !== voice) return;
+        this.store.set({ playback: { playedMs: before + playback.playedMs, playing: playback.playing, via: 'webrtc' } });
+        if (!playback.playing) this.#restingActivity();
+      });
+      if (run !== this.#run || this.#uplink !== uplink) return voice.close();
+      this.#voice = voice;
+      this.#player?.clear();
+      before = this.#state.playback.playedMs;
+      this.store.set((s) => ({ playback: { ...s.playback, playing: false, via: 'webrtc' } }));
+    } catch (error) {
+      if (run !== this.#run) return;
+      this.#setUplink({ detail: `answers play over the WebSocket: ${(error as Error).message}` });
+    }
   }
 
   /** Stops the media, leaves, closes the session and silences playback. */
@@ -233,7 +257,7 @@ export class LiveSession {
     if (!this.#audioCtx || this.#audioCtx.state === 'closed') {
       this.#audioCtx = new AudioContext({ latencyHint: 'interactive' });
       this.#player = new PcmPlayer(this.#audioCtx, (playback) => {
-        this.store.set({ playback });
+        this.store.set({ playback: { ...playback, via: 'webaudio' } });
         if (!playback.playing) this.#restingActivity();
       });
     }
@@ -252,6 +276,8 @@ export class LiveSession {
 
   /** The WebSocket path: pcm16 from the worklet, and a JPEG a second when the server can see. */
   #useWebSocket(label: string, detail?: string): void {
+    this.#voice?.close();
+    this.#voice = null;
     this.#uplink?.close();
     this.#uplink = null;
     this.#audioOverWs = true;
@@ -274,6 +300,8 @@ export class LiveSession {
   }
 
   #stopMedia(): void {
+    this.#voice?.close();
+    this.#voice = null;
     this.#uplink?.close();
     this.#uplink = null;
     this.#frames?.stop();
@@ -310,7 +338,8 @@ export class LiveSession {
         this.#activeResponse = ev.response.id;
         break;
       case 'response.output_audio.delta':
-        if (this.#activeResponse === ev.response_id && this.#player) {
+        if (this.#voice?.live) this.store.set({ activity: 'Answering…' });
+        else if (this.#activeResponse === ev.response_id && this.#player) {
           this.#player.enqueue(pcm16Base64ToFloat32(ev.delta));
           this.store.set({ activity: 'Answering…' });
         }

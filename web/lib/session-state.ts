@@ -29,7 +29,8 @@ export type SessionState = {
   serverStats: MediaStats | null;
   /** What we sent over the WebSocket path. */
   sent: { audioMs: number; frames: number };
-  playback: { playedMs: number; playing: boolean };
+  /** Answer audio heard: from the WebRTC voice track, or WebAudio playing the WebSocket's deltas. */
+  playback: { playedMs: number; playing: boolean; via: 'webaudio' | 'webrtc' };
   engines: Record<string, unknown> | null;
   activity: string;
 };
@@ -46,7 +47,7 @@ export const initialState: SessionState = {
   conversation: emptyConversation,
   serverStats: null,
   sent: { audioMs: 0, frames: 0 },
-  playback: { playedMs: 0, playing: false },
+  playback: { playedMs: 0, playing: false, via: 'webaudio' },
   engines: null,
   activity: '',
 };

@@ -1,0 +1,135 @@
+// The answer voice on a real mediasoup router: what a receiver of the track gets, decoded.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import * as mediasoup from 'mediasoup';
+import type { types as ms } from 'mediasoup';
+import OpusScript from 'opusscript';
+import { AnswerVoice } from '../../../server/webrtc/answer-voice.ts';
+
+const RATE = 24000;
+
+type Packet = { at: number; seq: number; timestamp: number; marker: boolean; pcm: Int16Array };
+
+function tone(ms: number, hz: number): Int16Array {
+  const out = new Int16Array((RATE * ms) / 1000);
+  for (let i = 0; i < out.length; i++) out[i] = Math.round(8000 * Math.sin((2 * Math.PI * hz * i) / RATE));
+  return out;
+}
+
+/** The payload of an RTP packet: past the CSRCs and any header extension (mediasoup adds some). */
+function payloadOf(rtp: Buffer): Buffer {
+  let offset = 12 + 4 * (rtp[0]! & 0x0f);
+  if (rtp[0]! & 0x10) offset += 4 + 4 * rtp.readUInt16BE(offset + 2);
+  const padding = rtp[0]! & 0x20 ? rtp[rtp.length - 1]! : 0;
+  return rtp.subarray(offset, rtp.length - padding);
+}
+
+const rms = (pcm: Int16Array) => Math.sqrt(pcm.reduce((s, v) => s + v * v, 0) / Math.max(1, pcm.length));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('AnswerVoice: answer audio as an Opus RTP track', () => {
+  let worker: ms.Worker;
+  let router: ms.Router;
+
+  before(async () => {
+    worker = await mediasoup.createWorker({ logLevel: 'warn' });
+    router = await worker.createRouter({ mediaCodecs: [{ kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2 }] });
+  });
+  after(() => worker.close());
+
+  /** A receiver of the voice: every RTP packet it gets, decoded back to 24 kHz pcm16. */
+  async function listen(voice: AnswerVoice) {
+    const transport = await router.createDirectTransport();
+    const consumer = await transport.consume({ producerId: voice.producer.id, rtpCapabilities: router.rtpCapabilities });
+    const decoder = new OpusScript(RATE, 1);
+    const packets: Packet[] = [];
+    consumer.on('rtp', (rtp) => {
+      const pcm = decoder.decode(payloadOf(rtp));
+      packets.push({
+        at: performance.now(),
+        seq: rtp.readUInt16BE(2),
+        timestamp: rtp.readUInt32BE(4),
+        marker: (rtp[1]! & 0x80) !== 0,
+        pcm: new Int16Array(pcm.buffer.slice(pcm.byteOffset, pcm.byteOffset + pcm.byteLength)),
+      });
+    });
+    return {
+      packets,
+      close: () => {
+        transport.close();
+        decoder.delete();
+      },
+    };
+  }
+
+  it('sends a 20 ms frame every 20 ms, silence while there is no answer, in sequence', async () => {
+    const voice = await AnswerVoice.create(router);
+    const rx = await listen(voice);
+    await sleep(1000);
+    voice.close();
+    rx.close();
+    const { packets } = rx;
+    assert.ok(packets.length >= 40 && packets.length <= 55, `${packets.length} packets in 1 s`);
+    for (let i = 1; i < packets.length; i++) {
+      assert.equal(packets[i]!.seq, (packets[i - 1]!.seq + 1) & 0xffff);
+      assert.equal(packets[i]!.timestamp, (packets[i - 1]!.timestamp + 960) >>> 0, '20 ms at the 48 kHz RTP clock');
+    }
+    assert.ok(packets.every((p) => p.pcm.length === 480 && rms(p.pcm) < 50), 'silence decodes to silence');
+    assert.equal(voice.spokenMs, 0);
+  });
+
+  it('plays queued answer audio at real time: the receiver decodes the same tone, for as long, marked as a talkspurt', async () => {
+    const voice = await AnswerVoice.create(router);
+    const rx = await listen(voice);
+    await sleep(100);
+    const enqueuedAt = performance.now();
+    voice.enqueue(tone(600, 440), RATE);
+    await sleep(1000);
+    voice.close();
+    rx.close();
+    const voiced = rx.packets.filter((p) => rms(p.pcm) > 1000);
+    assert.ok(voiced.length >= 28 && voiced.length <= 32, `${voiced.length} voiced frames for 600 ms`);
+    const first = rx.packets.findIndex((p) => rms(p.pcm) > 1000);
+    assert.ok(rx.packets[first]!.marker || rx.packets[first - 1]!.marker, 'the marker bit starts the talkspurt');
+    // Paced by the clock, not sent in a burst: the last voiced frame comes about 600 ms after the first.
+    const span = voiced.at(-1)!.at - voiced[0]!.at;
+    assert.ok(span > 450 && span < 800, `voiced frames spread over ${Math.round(span)} ms`);
+    assert.ok(voiced[0]!.at - enqueuedAt < 100, `first voiced frame ${Math.round(voiced[0]!.at - enqueuedAt)} ms after enqueue`);
+    // Zero crossings of the middle of the tone give back its pitch.
+    const middle = voiced.slice(5, -5).flatMap((p) => Array.from(p.pcm));
+    let crossings = 0;
+    for (let i = 1; i < middle.length; i++) if (middle[i - 1]! < 0 !== middle[i]! < 0) crossings++;
+    const hz = crossings / 2 / (middle.length / RATE);
+    assert.ok(Math.abs(hz - 440) < 15, `decoded tone at ${hz.toFixed(1)} Hz`);
+    assert.equal(voice.spokenMs, 600);
+  });
+
+  it('clear() silences the track from the next frame: barge-in', async () => {
+    const voice = await AnswerVoice.create(router);
+    const rx = await listen(voice);
+    voice.enqueue(tone(3000, 300), RATE);
+    await sleep(400);
+    voice.clear();
+    const clearedAt = performance.now();
+    await sleep(300);
+    voice.close();
+    rx.close();
+    const after = rx.packets.filter((p) => p.at > clearedAt + 45); // one frame in flight, and Opus's tail
+    assert.ok(after.length > 5);
+    assert.ok(after.every((p) => rms(p.pcm) < 200), 'silent after clear()');
+    assert.equal(voice.queuedMs, 0);
+    assert.ok(voice.spokenMs >= 300 && voice.spokenMs <= 500, `${voice.spokenMs} ms spoken before the clear`);
+  });
+
+  it('takes 16 kHz answers too, refuses other rates, and close() ends the producer and its transport', async () => {
+    const voice = await AnswerVoice.create(router);
+    voice.enqueue(new Int16Array(1600), 16000);
+    assert.equal(voice.queuedMs, 100);
+    assert.throws(() => voice.enqueue(new Int16Array(10), 44100), /16 or 24 kHz/);
+    voice.close();
+    assert.equal(voice.producer.closed, true);
+    voice.close(); // idempotent
+    voice.enqueue(tone(100, 440), RATE); // ignored once closed
+    assert.equal(voice.queuedMs, 0);
+  });
+});
