@@ -154,8 +154,9 @@ export class WebRtcPeer {
 
   /** The answer voice (made once per router) consumed on the browser's receive transport. */
   async #consumeVoice(transportId: string, rtpCapabilities: ms.RtpCapabilities): Promise<ms.Consumer> {
+    const router = this.#router;
+    if (!router) throw new ClientError('webrtc_not_joined', 'send omnilive.webrtc.join first');
     const transport = this.#transport(transportId);
-    const router = this.#router!;
     this.#voicing ??= AnswerVoice.create(router).catch((error) => {
       this.#voicing = undefined;
       throw error;

@@ -1,7 +1,7 @@
 // The web app over WebRTC, end to end: Debian's Chromium with a fake camera (a generated y4m)
 // and a fake microphone (a WAV of a spoken question) opens the app; its camera and mic go
 // through mediasoup to the server's ffmpeg decoders and into the session, and the answer
-// comes back as text and audio on the page.
+// comes back as text and as a WebRTC voice track the page plays.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,6 +11,7 @@ import type { Page } from 'playwright-core';
 import { childProcesses } from '../helpers/proc.ts';
 import { launchBrowser, makeSpeechWav, makeY4m, screenshot, type TestBrowser } from '../helpers/browser.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
+import { RawClient } from '../helpers/ws-client.ts';
 import { buildWebApp } from '../helpers/web-app.ts';
 
 const WEBRTC = { 'webrtc.enabled': 'on', 'webrtc.workers': '1' } as const;
@@ -99,6 +100,29 @@ describe('web app over WebRTC', { timeout: 240_000 }, () => {
       await browser.close();
     }
     await waitFor('the session to end', async () => (await healthz(server)).sessions === 0);
+  });
+
+  test('the voice track refuses what cannot receive it, naming the request and field', async () => {
+    const c = new RawClient(server);
+    await c.opened;
+    const opus = { mimeType: 'audio/opus', kind: 'audio', clockRate: 48000, channels: 2, preferredPayloadType: 100 };
+    const error = async (event_id: string) => (await c.log.waitFor('error', (e) => e.error.event_id === event_id)).error;
+    c.send({ type: 'omnilive.webrtc.consume', event_id: 'c1', transport_id: 'x', rtp_capabilities: { codecs: [opus] } });
+    assert.equal((await error('c1')).code, 'webrtc_not_joined');
+    c.send({ type: 'omnilive.webrtc.join', event_id: 'j' });
+    await c.log.waitFor('omnilive.webrtc.joined');
+    c.send({ type: 'omnilive.webrtc.consume', event_id: 'c2', transport_id: 'nope', rtp_capabilities: { codecs: [opus] } });
+    assert.deepEqual(await error('c2').then((e) => [e.code, e.param]), ['webrtc_unknown_transport', 'transport_id']);
+    c.send({ type: 'omnilive.webrtc.consume', event_id: 'c3', transport_id: 'nope', rtp_capabilities: { codecs: 'opus' } });
+    assert.equal((await error('c3')).param, 'rtp_capabilities.codecs');
+    c.send({ type: 'omnilive.webrtc.transport.create', event_id: 't' });
+    const created = await c.log.waitFor('omnilive.webrtc.transport.created');
+    const vp8Only = { codecs: [{ mimeType: 'video/VP8', kind: 'video', clockRate: 90000, preferredPayloadType: 101 }] };
+    c.send({ type: 'omnilive.webrtc.consume', event_id: 'c4', transport_id: created.transport.id, rtp_capabilities: vp8Only });
+    assert.deepEqual(await error('c4').then((e) => [e.code, e.param]), ['invalid_value', 'rtp_capabilities']);
+    c.close();
+    await waitFor('the session to end', async () => (await healthz(server)).sessions === 0);
+    assert.equal((await healthz(server)).webrtc.routers, 0);
   });
 
   test('two browsers at once stay isolated: each hears only its own speaker', async () => {
