@@ -1,5 +1,6 @@
 /**
- * WebRTC ingest benchmark: glass-to-session latency and server CPU per browser session.
+ * WebRTC media benchmark: glass-to-session latency, answer-voice latency back to the page,
+ * and server CPU per browser session.
  *
  * Each browser session (headless Chromium, one context each) runs page.mjs: a canvas
  * "camera" drawing the wall clock into every frame (stamp.ts) and a WebAudio "mic" beeping
@@ -8,8 +9,13 @@
  * appendVideoFrame / appendAudio are observed (wrapped, then called as usual):
  *   video latency = arrival of a decoded frame in the session − the time drawn into it;
  *   audio latency = arrival of the pcm chunk holding a beep's onset − the beep's start.
+ * The way back: every 2 s the server puts a 200 ms beep into each session's answer audio (as
+ * a response.output_audio.delta event, which the answer voice sends as Opus RTP) and the page
+ * notes when it hears the onset on the voice track it receives as the web app does:
+ *   answer latency = onset heard in the page − the beep handed to the session's events.
  * CPU over a steady window: mediasoup workers, ffmpeg decoders and this Node process (which
- * also runs the session's VAD and ASR), per session; Chromium is not counted.
+ * also runs the session's VAD and ASR, and encodes the answer voice), per session; Chromium
+ * is not counted.
  * Video 1 fps into the session (vision on, keyframe facts off: ingest, not OCR), audio Opus.
  *
  *   node --import tsx benchmarks/webrtc-ingest/index.ts [--sessions 1,4] [--seconds 20]
@@ -26,6 +32,7 @@ import { loadConfig } from '../../server/config.ts';
 import { createEngines } from '../../server/engines.ts';
 import { OmniLiveServer } from '../../server/http/server.ts';
 import type { Session } from '../../server/session/session.ts';
+import { pcm16ToBase64 } from '../../server/audio/pcm.ts';
 import { childProcesses, procStat } from '../../test/helpers/proc.ts';
 import { describeMachine, loadNow } from '../machine.ts';
 import { readStamp } from './stamp.ts';
@@ -91,6 +98,21 @@ function observe(session: Session): void {
   };
 }
 
+/** 200 ms of 1 kHz at half scale, at the session's answer rate (24 kHz). */
+const ANSWER_BEEP = pcm16ToBase64(Int16Array.from({ length: 4800 }, (_, i) => Math.round(16000 * Math.sin((2 * Math.PI * 1000 * i) / 24000))));
+
+/** Every 2 s, a beep into each session's answer audio; returns the send times and a stop. */
+function beepAnswers(sessions: Session[]): { sent: number[]; stop: () => void } {
+  const sent: number[] = [];
+  const timer = setInterval(() => {
+    sent.push(now());
+    for (const session of sessions) {
+      session.emit('event', { type: 'response.output_audio.delta', event_id: 'bench', response_id: 'bench', item_id: 'bench', output_index: 0, content_index: 0, delta: ANSWER_BEEP });
+    }
+  }, 2000);
+  return { sent, stop: () => clearInterval(timer) };
+}
+
 /** Each onset's latency: from the latest beep scheduled before it (within 1.5 s). */
 function audioLatencies(onsets: number[], beeps: number[]): number[] {
   return onsets.flatMap((at) => {
@@ -137,9 +159,14 @@ async function runLevel(browser: Browser, server: OmniLiveServer, url: string, b
   const workerPids = server.media!.workers.map((w) => w.pid);
   const before = cpuSnapshot(workerPids);
   const windowStart = now();
-  await new Promise((r) => setTimeout(r, SECONDS * 1000));
+  await new Promise((r) => setTimeout(r, 1000)); // answer beeps fall between the microphone's
+  const answers = beepAnswers([...probes.keys()]);
+  await new Promise((r) => setTimeout(r, SECONDS * 1000 - 1000));
+  answers.stop();
   const after = cpuSnapshot(workerPids);
   const beeps = (await Promise.all(pages.map(({ page }) => page.evaluate('window.bench.beeps') as Promise<number[]>))).flat();
+  const heard = await Promise.all(pages.map(({ page }) => page.evaluate('window.bench.heard') as Promise<number[]>));
+  const answer = heard.flatMap((onsets) => audioLatencies(onsets, answers.sent));
   for (const { page, context } of pages) {
     await page.evaluate('window.bench.stop()').catch(() => {});
     await context.close();
@@ -158,6 +185,7 @@ async function runLevel(browser: Browser, server: OmniLiveServer, url: string, b
     seconds: r1(wallS),
     video_latency_ms: { samples: video.length, median: r1(quantile(video, 0.5)), p95: r1(quantile(video, 0.95)) },
     audio_latency_ms: { samples: audio.length, median: r1(quantile(audio, 0.5)), p95: r1(quantile(audio, 0.95)) },
+    answer_voice_latency_ms: { samples: answer.length, expected: answers.sent.length * sessions, median: r1(quantile(answer, 0.5)), p95: r1(quantile(answer, 0.95)) },
     cpu_percent_of_one_core_per_session: {
       mediasoup: pct(workersS),
       ffmpeg: pct(ffmpegS),
@@ -205,13 +233,12 @@ async function main() {
 
   const report = { benchmark: 'webrtc-ingest', machine: describeMachine(loadAtStart), video_fps: config.vision.fps, results };
   console.log(JSON.stringify(report, null, 2));
-  console.log('\n| sessions | video glass→session median / p95 ms | audio median / p95 ms | CPU % per session: mediasoup | ffmpeg | node (VAD, ASR) |');
-  console.log('|---|---|---|---|---|---|');
+  console.log('\n| sessions | video glass→session median / p95 ms | audio median / p95 ms | answer voice session→page median / p95 ms | CPU % per session: mediasoup | ffmpeg | node (VAD, ASR, voice) |');
+  console.log('|---|---|---|---|---|---|---|');
+  const cell = (l: { median: number; p95: number; samples: number }) => `${l.median} / ${l.p95} (${l.samples})`;
   for (const r of results) {
     const c = r.cpu_percent_of_one_core_per_session;
-    console.log(
-      `| ${r.sessions} | ${r.video_latency_ms.median} / ${r.video_latency_ms.p95} (${r.video_latency_ms.samples}) | ${r.audio_latency_ms.median} / ${r.audio_latency_ms.p95} (${r.audio_latency_ms.samples}) | ${c.mediasoup} | ${c.ffmpeg} | ${c.node_including_vad_asr} |`,
-    );
+    console.log(`| ${r.sessions} | ${cell(r.video_latency_ms)} | ${cell(r.audio_latency_ms)} | ${cell(r.answer_voice_latency_ms)} | ${c.mediasoup} | ${c.ffmpeg} | ${c.node_including_vad_asr} |`);
   }
 }
 

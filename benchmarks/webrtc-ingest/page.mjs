@@ -1,8 +1,10 @@
 // The benchmark's browser side: a "camera" that draws the wall clock into every frame (a
 // canvas stream) and a "mic" that beeps at known wall-clock times (WebAudio), sent over
-// the web app's own WebRTC uplink. Bundled by esbuild; window.bench is driven by playwright.
+// the web app's own WebRTC uplink; and the answer voice track received as the app receives
+// it, with the wall-clock time of each beep the server sends heard in it. Bundled by esbuild;
+// window.bench is driven by playwright.
 import { RealtimeClient } from '../../web/lib/realtime-client.ts';
-import { WebRtcUplink } from '../../web/lib/webrtc.ts';
+import { WebRtcUplink, WebRtcVoice } from '../../web/lib/webrtc.ts';
 import { stampCells, STAMP_COLS, STAMP_ROWS } from './stamp.ts';
 
 const now = () => performance.timeOrigin + performance.now();
@@ -51,9 +53,13 @@ async function start(url) {
 
   const client = await RealtimeClient.connect(url);
   const uplink = await WebRtcUplink.start(client, stream);
+  const voice = await WebRtcVoice.start(client, uplink.device, () => {});
+  const heard = await listenForOnsets(voice.track);
   window.bench = {
     beeps,
+    heard,
     stop() {
+      voice.close();
       clearInterval(drawTimer);
       clearInterval(beepTimer);
       uplink.close();
@@ -63,6 +69,35 @@ async function start(url) {
     },
   };
   return true;
+}
+
+// Runs on the audio thread: every 128-sample block of the voice track, an onset is the first
+// loud block after a quiet one.
+const ONSET_WORKLET = `
+registerProcessor('onset', class extends AudioWorkletProcessor {
+  loud = false;
+  process(inputs) {
+    const x = inputs[0] && inputs[0][0];
+    if (!x) return true;
+    let sum = 0;
+    for (let i = 0; i < x.length; i++) sum += x[i] * x[i];
+    const rms = Math.sqrt(sum / x.length);
+    if (rms > 0.05 && !this.loud) this.port.postMessage(0);
+    if (rms > 0.05) this.loud = true;
+    else if (rms < 0.01) this.loud = false;
+    return true;
+  }
+});`;
+
+/** Wall-clock times at which beeps were heard on the track (the app plays it from an <audio> element too). */
+async function listenForOnsets(track) {
+  const ctx = new AudioContext({ latencyHint: 'interactive' });
+  await ctx.audioWorklet.addModule(URL.createObjectURL(new Blob([ONSET_WORKLET], { type: 'text/javascript' })));
+  const onset = new AudioWorkletNode(ctx, 'onset');
+  ctx.createMediaStreamSource(new MediaStream([track])).connect(onset).connect(ctx.destination);
+  const heard = [];
+  onset.port.onmessage = () => heard.push(now());
+  return heard;
 }
 
 window.startBench = start;

@@ -8,6 +8,36 @@ const RTP_CLOCK = 48_000;
 const PAYLOAD_TYPE = 100;
 /** How late the pacer may fall (a stalled event loop) before it skips ahead instead of bursting. */
 const MAX_CATCH_UP_FRAMES = 10;
+/** Between answers one silent frame in this many is sent, as Opus DTX does (every 400 ms). */
+const IDLE_EVERY = 20;
+
+/**
+ * One timer drives every voice of the process: every 10 ms while some voice is speaking,
+ * every 100 ms while all are quiet (a wake-up every 10 ms alone cost ~3 % of a core).
+ */
+interface Ticking {
+  tick(): void;
+  readonly busy: boolean;
+}
+const voices = new Set<Ticking>();
+let ticker: NodeJS.Timeout | undefined;
+let fast = false;
+const FAST_TICK_MS = FRAME_MS / 2;
+const IDLE_TICK_MS = 100;
+
+function pace(): void {
+  const wantFast = [...voices].some((v) => v.busy);
+  if (ticker && wantFast === fast) return;
+  clearInterval(ticker);
+  ticker = undefined;
+  fast = wantFast;
+  if (voices.size) ticker = setInterval(tickAll, fast ? FAST_TICK_MS : IDLE_TICK_MS).unref();
+}
+
+function tickAll(): void {
+  for (const v of voices) v.tick();
+  pace();
+}
 
 /**
  * The assistant's voice as a WebRTC audio track: answer pcm16 is Opus-encoded in 20 ms frames
@@ -16,10 +46,12 @@ const MAX_CATCH_UP_FRAMES = 10;
  * WebRTC audio; audio played through WebAudio (the WebSocket path) they do not cancel in
  * Chromium, and the assistant's own voice then interrupts it from laptop speakers.
  *
- * Silence is sent between answers (one pre-encoded frame) so the receiver's jitter buffer
- * stays steady; clear() drops what is queued at once (barge-in).
+ * Between answers the track is discontinuous the way Opus DTX makes it: a silent frame every
+ * 400 ms keeps it alive, the RTP timestamp keeps the wall clock, and the marker bit starts the
+ * next talkspurt (a silence frame every 20 ms cost most of what speaking costs). clear() drops
+ * what is queued at once (barge-in).
  */
-export class AnswerVoice {
+export class AnswerVoice implements Ticking {
   readonly producer: ms.Producer;
   readonly #transport: ms.DirectTransport;
   #rate = 24000;
@@ -30,11 +62,14 @@ export class AnswerVoice {
   #queue: Int16Array[] = [];
   #queuedSamples = 0;
   #seq = Math.floor(Math.random() * 0xffff);
-  #timestamp = Math.floor(Math.random() * 0xffffffff);
+  /** RTP timestamp at #epoch; a frame's timestamp is its send time on the wall clock. */
+  readonly #ts0 = Math.floor(Math.random() * 0xffffffff);
+  #epoch = 0;
+  /** Frame i is sent at #startedAt + (i + 1) · 20 ms; moved when a talkspurt starts. */
   #startedAt = 0;
   #framesSent = 0;
   #speaking = false;
-  #timer: NodeJS.Timeout | undefined;
+  #open = false;
   /** Answer audio sent as RTP (not silence), in ms. */
   spokenMs = 0;
 
@@ -74,10 +109,21 @@ export class AnswerVoice {
 
   /** Queues answer audio (pcm16 at the session's output rate); it plays from the next 20 ms frame on. */
   enqueue(pcm: Int16Array, rate: number): void {
-    if (this.#timer === undefined || pcm.length === 0) return;
+    if (!this.#open || pcm.length === 0) return;
     if (rate !== this.#rate) this.#useRate(rate);
+    const wasQuiet = !this.busy;
+    if (wasQuiet) {
+      // A talkspurt starts now, not at the next frame boundary of the quiet clock: the quiet
+      // frames due so far pass first, then the clock moves so this audio's first frame is due.
+      this.tick();
+      this.#startedAt = performance.now() - (this.#framesSent + 1) * FRAME_MS;
+    }
     this.#queue.push(pcm);
     this.#queuedSamples += pcm.length;
+    if (wasQuiet) {
+      this.tick();
+      pace();
+    }
   }
 
   /** Drops everything not yet sent: the browser hears at most what its jitter buffer holds. */
@@ -87,9 +133,10 @@ export class AnswerVoice {
   }
 
   close(): void {
-    if (this.#timer === undefined) return;
-    clearInterval(this.#timer);
-    this.#timer = undefined;
+    if (!this.#open) return;
+    this.#open = false;
+    voices.delete(this);
+    pace();
     this.clear();
     this.#encoder?.delete();
     this.#encoder = undefined;
@@ -108,38 +155,49 @@ export class AnswerVoice {
     this.#silence = this.#encoder.encode(Buffer.alloc(this.#frameSamples * 2), this.#frameSamples);
   }
 
-  #start(): void {
-    this.#startedAt = performance.now();
-    // A 10 ms tick against the wall clock: setInterval drifts, the frame count does not.
-    this.#timer = setInterval(() => this.#tick(), FRAME_MS / 2);
-    this.#timer.unref();
+  /** Speaking, or audio queued: the shared timer runs at the frame rate. */
+  get busy(): boolean {
+    return this.#speaking || this.#queuedSamples > 0;
   }
 
-  #tick(): void {
+  #start(): void {
+    this.#startedAt = this.#epoch = performance.now();
+    this.#open = true;
+    voices.add(this);
+    pace();
+  }
+
+  /** Sends the frames due by the wall clock since the start. For the shared timer. */
+  tick(): void {
     const due = Math.floor((performance.now() - this.#startedAt) / FRAME_MS);
     if (due - this.#framesSent > MAX_CATCH_UP_FRAMES) {
       // The loop stalled: skip the missed time (the timestamp moves on) rather than burst it.
-      const skipped = due - this.#framesSent - 1;
-      this.#framesSent += skipped;
-      this.#timestamp = (this.#timestamp + skipped * (RTP_CLOCK / 1000) * FRAME_MS) >>> 0;
+      this.#framesSent = due - 1;
     }
-    while (this.#framesSent < due && this.#timer !== undefined) this.#sendFrame();
+    while (this.#framesSent < due && this.#open) this.#sendFrame();
   }
 
   #sendFrame(): void {
     const frame = this.#takeFrame();
     const speaking = frame !== undefined;
+    if (!speaking && !this.#speaking && this.#framesSent % IDLE_EVERY !== 0) {
+      // Silence between answers: the frame's time passes without a packet.
+      this.#framesSent++;
+      return;
+    }
     const payload = frame ? this.#encoder!.encode(Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength), this.#frameSamples) : this.#silence;
     if (frame) this.spokenMs += FRAME_MS;
     const header = Buffer.alloc(12);
     header[0] = 0x80; // version 2
     header[1] = PAYLOAD_TYPE | (speaking && !this.#speaking ? 0x80 : 0); // marker: a talkspurt begins
     header.writeUInt16BE(this.#seq, 2);
-    header.writeUInt32BE(this.#timestamp, 4);
+    // Timestamps are send times on the wall clock: a talkspurt's frames are paced 20 ms apart; a
+    // quiet frame goes out on the slower quiet tick, so it is stamped when it is really sent.
+    const sendAt = speaking || this.#speaking ? this.#startedAt + (this.#framesSent + 1) * FRAME_MS : performance.now();
+    header.writeUInt32BE((this.#ts0 + Math.round((sendAt - this.#epoch) * (RTP_CLOCK / 1000))) >>> 0, 4);
     header.writeUInt32BE(this.#ssrc, 8);
     this.#speaking = speaking;
     this.#seq = (this.#seq + 1) & 0xffff;
-    this.#timestamp = (this.#timestamp + (RTP_CLOCK / 1000) * FRAME_MS) >>> 0;
     this.#framesSent++;
     if (!this.producer.closed) this.producer.send(Buffer.concat([header, payload]));
   }

@@ -141,6 +141,11 @@ export class WebRtcVoice {
     }
   }
 
+  /** The remote track the answers play from. */
+  get track(): MediaStreamTrack {
+    return this.#consumer.track;
+  }
+
   get live(): boolean {
     return !this.#closed && this.#consumer.track.readyState === 'live' && this.#transport.connectionState === 'connected';
   }

@@ -62,17 +62,19 @@ describe('AnswerVoice: answer audio as an Opus RTP track', () => {
     };
   }
 
-  it('sends a 20 ms frame every 20 ms, silence while there is no answer, in sequence', async () => {
+  it('between answers, a silent frame every 400 ms (as Opus DTX), in sequence, timestamps on the wall clock', async () => {
     const voice = await AnswerVoice.create(router);
     const rx = await listen(voice);
-    await sleep(1000);
+    await sleep(2000);
     voice.close();
     rx.close();
     const { packets } = rx;
-    assert.ok(packets.length >= 40 && packets.length <= 55, `${packets.length} packets in 1 s`);
+    assert.ok(packets.length >= 4 && packets.length <= 6, `${packets.length} packets in 2 s`);
     for (let i = 1; i < packets.length; i++) {
-      assert.equal(packets[i]!.seq, (packets[i - 1]!.seq + 1) & 0xffff);
-      assert.equal(packets[i]!.timestamp, (packets[i - 1]!.timestamp + 960) >>> 0, '20 ms at the 48 kHz RTP clock');
+      assert.equal(packets[i]!.seq, (packets[i - 1]!.seq + 1) & 0xffff, 'no sequence gaps: the receiver must not see loss');
+      const rtpMs = ((packets[i]!.timestamp - packets[i - 1]!.timestamp) >>> 0) / 48;
+      const wallMs = packets[i]!.at - packets[i - 1]!.at;
+      assert.ok(Math.abs(rtpMs - wallMs) < 15 && rtpMs > 300 && rtpMs < 500, `about 400 ms apart: RTP ${rtpMs} ms, wall ${wallMs.toFixed(0)} ms`);
     }
     assert.ok(packets.every((p) => p.pcm.length === 480 && rms(p.pcm) < 50), 'silence decodes to silence');
     assert.equal(voice.spokenMs, 0);
@@ -91,10 +93,16 @@ describe('AnswerVoice: answer audio as an Opus RTP track', () => {
     assert.ok(voiced.length >= 28 && voiced.length <= 32, `${voiced.length} voiced frames for 600 ms`);
     const first = rx.packets.findIndex((p) => rms(p.pcm) > 1000);
     assert.ok(rx.packets[first]!.marker || rx.packets[first - 1]!.marker, 'the marker bit starts the talkspurt');
+    const spurt = rx.packets.slice(first, first + 30);
+    for (let i = 1; i < spurt.length; i++) assert.equal((spurt[i]!.timestamp - spurt[i - 1]!.timestamp) >>> 0, 960, '20 ms apart while speaking');
+    // The talkspurt's timestamp follows the wall clock across the quiet time before it.
+    const quietMs = ((rx.packets[first]!.timestamp - rx.packets[0]!.timestamp) >>> 0) / 48;
+    const wallMs = rx.packets[first]!.at - rx.packets[0]!.at;
+    assert.ok(Math.abs(quietMs - wallMs) < 25, `RTP says ${quietMs.toFixed(0)} ms, the wall clock ${wallMs.toFixed(0)} ms`);
     // Paced by the clock, not sent in a burst: the last voiced frame comes about 600 ms after the first.
     const span = voiced.at(-1)!.at - voiced[0]!.at;
     assert.ok(span > 450 && span < 800, `voiced frames spread over ${Math.round(span)} ms`);
-    assert.ok(voiced[0]!.at - enqueuedAt < 100, `first voiced frame ${Math.round(voiced[0]!.at - enqueuedAt)} ms after enqueue`);
+    assert.ok(voiced[0]!.at - enqueuedAt < 30, `first voiced frame ${Math.round(voiced[0]!.at - enqueuedAt)} ms after enqueue`);
     // Zero crossings of the middle of the tone give back its pitch.
     const middle = voiced.slice(5, -5).flatMap((p) => Array.from(p.pcm));
     let crossings = 0;
@@ -111,12 +119,13 @@ describe('AnswerVoice: answer audio as an Opus RTP track', () => {
     await sleep(400);
     voice.clear();
     const clearedAt = performance.now();
-    await sleep(300);
+    await sleep(600);
     voice.close();
     rx.close();
     const after = rx.packets.filter((p) => p.at > clearedAt + 45); // one frame in flight, and Opus's tail
-    assert.ok(after.length > 5);
+    assert.ok(after.length >= 1, 'the track stays alive');
     assert.ok(after.every((p) => rms(p.pcm) < 200), 'silent after clear()');
+    assert.ok(after.length <= 3, `${after.length} packets in the 555 ms after: back to the quiet rate`);
     assert.equal(voice.queuedMs, 0);
     assert.ok(voice.spokenMs >= 300 && voice.spokenMs <= 500, `${voice.spokenMs} ms spoken before the clear`);
   });
@@ -124,7 +133,7 @@ describe('AnswerVoice: answer audio as an Opus RTP track', () => {
   it('takes 16 kHz answers too, refuses other rates, and close() ends the producer and its transport', async () => {
     const voice = await AnswerVoice.create(router);
     voice.enqueue(new Int16Array(1600), 16000);
-    assert.equal(voice.queuedMs, 100);
+    assert.equal(voice.queuedMs, 80, 'the first 20 ms of 100 went out at once');
     assert.throws(() => voice.enqueue(new Int16Array(10), 44100), /16 or 24 kHz/);
     voice.close();
     assert.equal(voice.producer.closed, true);
