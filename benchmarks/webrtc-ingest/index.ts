@@ -18,7 +18,7 @@
  * is not counted.
  * Video 1 fps into the session (vision on, keyframe facts off: ingest, not OCR), audio Opus.
  *
- *   node --import tsx benchmarks/webrtc-ingest/index.ts [--sessions 1,4] [--seconds 20]
+ *   node --import tsx benchmarks/webrtc-ingest/index.ts [--sessions 1,4] [--seconds 20] [--voice on|off|on,off]
  *
  * Prints one JSON document, then a table, to stdout; progress to stderr.
  */
@@ -33,7 +33,7 @@ import { createEngines } from '../../server/engines.ts';
 import { OmniLiveServer } from '../../server/http/server.ts';
 import type { Session } from '../../server/session/session.ts';
 import { pcm16ToBase64 } from '../../server/audio/pcm.ts';
-import { childProcesses, procStat } from '../../test/helpers/proc.ts';
+import { childProcesses, listProcesses, procStat } from '../../test/helpers/proc.ts';
 import { describeMachine, loadNow } from '../machine.ts';
 import { readStamp } from './stamp.ts';
 import { quantile } from '../stats.ts';
@@ -43,12 +43,15 @@ const { values: args } = parseArgs({
     sessions: { type: 'string', default: '1,4' },
     seconds: { type: 'string', default: '20' },
     chromium: { type: 'string', default: '/usr/bin/chromium' },
+    voice: { type: 'string', default: 'on' },
   },
 });
+/** With the answer voice track received (as the app does), without, or both side by side. */
+const VOICE = args.voice.split(',').map((v) => v === 'on');
 const LEVELS = args.sessions.split(',').map(Number);
 const SECONDS = Number(args.seconds);
-if (LEVELS.some((n) => !Number.isInteger(n) || n < 1) || !(SECONDS >= 5)) {
-  console.error('usage: --sessions 1,4 (positive integers) --seconds N (at least 5)');
+if (LEVELS.some((n) => !Number.isInteger(n) || n < 1) || !(SECONDS >= 5) || !args.voice.split(',').every((v) => v === 'on' || v === 'off')) {
+  console.error('usage: --sessions 1,4 (positive integers) --seconds N (at least 5) --voice on|off|on,off');
   process.exit(2);
 }
 if (!fs.existsSync(args.chromium)) {
@@ -129,6 +132,8 @@ function cpuSnapshot(workerPids: number[]) {
     node: process.cpuUsage(),
     workersMs: workerPids.reduce((n, pid) => n + (procStat(pid)?.cpuMs ?? 0), 0),
     ffmpegMs: new Map(childProcesses('ffmpeg').map((p) => [p.pid, p.cpuMs])),
+    // The browsers share these 2 cores with the server: their load is reported, not counted.
+    browserMs: new Map(listProcesses().filter((p) => /^(chromium|chrome)/.test(p.comm)).map((p) => [p.pid, p.cpuMs])),
   };
 }
 
@@ -136,7 +141,7 @@ function cpuSnapshot(workerPids: number[]) {
 
 const r1 = (x: number) => Math.round(x * 10) / 10;
 
-async function runLevel(browser: Browser, server: OmniLiveServer, url: string, bundle: string, sessions: number) {
+async function runLevel(browser: Browser, server: OmniLiveServer, url: string, bundle: string, sessions: number, voice: boolean) {
   probes.clear();
   const pages = [];
   for (let i = 0; i < sessions; i++) {
@@ -147,7 +152,7 @@ async function runLevel(browser: Browser, server: OmniLiveServer, url: string, b
     await page.goto(url.replace(/^ws/, 'http').replace('/v1/realtime', '/healthz'));
     await page.setContent('<!doctype html><title>webrtc-ingest</title><body></body>');
     await page.addScriptTag({ content: bundle });
-    await page.evaluate(`window.startBench(${JSON.stringify(url)})`);
+    await page.evaluate(`window.startBench(${JSON.stringify(url)}, ${voice})`);
     pages.push({ context, page });
   }
   log(`${sessions} session(s) connected; warming up 3 s`);
@@ -160,7 +165,7 @@ async function runLevel(browser: Browser, server: OmniLiveServer, url: string, b
   const before = cpuSnapshot(workerPids);
   const windowStart = now();
   await new Promise((r) => setTimeout(r, 1000)); // answer beeps fall between the microphone's
-  const answers = beepAnswers([...probes.keys()]);
+  const answers = beepAnswers(voice ? [...probes.keys()] : []);
   await new Promise((r) => setTimeout(r, SECONDS * 1000 - 1000));
   answers.stop();
   const after = cpuSnapshot(workerPids);
@@ -177,21 +182,25 @@ async function runLevel(browser: Browser, server: OmniLiveServer, url: string, b
   const workersS = (after.workersMs - before.workersMs) / 1000;
   let ffmpegS = 0;
   for (const [pid, ms] of after.ffmpegMs) ffmpegS += (ms - (before.ffmpegMs.get(pid) ?? ms)) / 1000;
+  let browserS = 0;
+  for (const [pid, ms] of after.browserMs) browserS += (ms - (before.browserMs.get(pid) ?? ms)) / 1000;
   const video = [...probes.values()].flatMap((p) => p.videoMs);
   const audio = [...probes.values()].flatMap((p) => audioLatencies(p.onsets, beeps.filter((b) => b >= windowStart - 1500)));
   const pct = (s: number) => r1((100 * s) / wallS / sessions);
   return {
     sessions,
+    voice,
     seconds: r1(wallS),
     video_latency_ms: { samples: video.length, median: r1(quantile(video, 0.5)), p95: r1(quantile(video, 0.95)) },
     audio_latency_ms: { samples: audio.length, median: r1(quantile(audio, 0.5)), p95: r1(quantile(audio, 0.95)) },
-    answer_voice_latency_ms: { samples: answer.length, expected: answers.sent.length * sessions, median: r1(quantile(answer, 0.5)), p95: r1(quantile(answer, 0.95)) },
+    answer_voice_latency_ms: { samples: answer.length, expected: voice ? answers.sent.length * sessions : 0, median: r1(quantile(answer, 0.5)), p95: r1(quantile(answer, 0.95)) },
     cpu_percent_of_one_core_per_session: {
       mediasoup: pct(workersS),
       ffmpeg: pct(ffmpegS),
       ingest: pct(workersS + ffmpegS),
       node_including_vad_asr: pct(nodeS),
       total: pct(workersS + ffmpegS + nodeS),
+      browser_not_counted: pct(browserS),
     },
     frames_per_session: r1([...probes.values()].reduce((n, p) => n + p.frames, 0) / sessions),
   };
@@ -221,8 +230,10 @@ async function main() {
   const results = [];
   try {
     for (const n of LEVELS) {
-      log(`${n} session(s), ${SECONDS} s`);
-      results.push(await runLevel(browser, server, url, bundle, n));
+      for (const voice of VOICE) {
+        log(`${n} session(s), ${SECONDS} s, answer voice ${voice ? 'on' : 'off'}`);
+        results.push(await runLevel(browser, server, url, bundle, n, voice));
+      }
     }
   } finally {
     await browser.close();
@@ -233,12 +244,12 @@ async function main() {
 
   const report = { benchmark: 'webrtc-ingest', machine: describeMachine(loadAtStart), video_fps: config.vision.fps, results };
   console.log(JSON.stringify(report, null, 2));
-  console.log('\n| sessions | video glass→session median / p95 ms | audio median / p95 ms | answer voice session→page median / p95 ms | CPU % per session: mediasoup | ffmpeg | node (VAD, ASR, voice) |');
-  console.log('|---|---|---|---|---|---|---|');
+  console.log('\n| sessions | voice | video glass→session median / p95 ms | audio median / p95 ms | answer voice session→page median / p95 ms | CPU % per session: mediasoup | ffmpeg | node (VAD, ASR, voice) | (Chromium) |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
   const cell = (l: { median: number; p95: number; samples: number }) => `${l.median} / ${l.p95} (${l.samples})`;
   for (const r of results) {
     const c = r.cpu_percent_of_one_core_per_session;
-    console.log(`| ${r.sessions} | ${cell(r.video_latency_ms)} | ${cell(r.audio_latency_ms)} | ${cell(r.answer_voice_latency_ms)} | ${c.mediasoup} | ${c.ffmpeg} | ${c.node_including_vad_asr} |`);
+    console.log(`| ${r.sessions} | ${r.voice ? 'on' : 'off'} | ${cell(r.video_latency_ms)} | ${cell(r.audio_latency_ms)} | ${cell(r.answer_voice_latency_ms)} | ${c.mediasoup} | ${c.ffmpeg} | ${c.node_including_vad_asr} | (${c.browser_not_counted}) |`);
   }
 }
 
