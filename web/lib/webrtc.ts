@@ -45,11 +45,7 @@ export class WebRtcUplink {
       const created = await client.request({ type: 'omnilive.webrtc.transport.create' }, 'omnilive.webrtc.transport.created');
       const transport = device.createSendTransport(created.transport);
       uplink = new WebRtcUplink(client, transport, device);
-      transport.on('connect', ({ dtlsParameters }, callback, errback) => {
-        client
-          .request({ type: 'omnilive.webrtc.transport.connect', transport_id: transport.id, dtls_parameters: dtlsParameters }, 'omnilive.webrtc.transport.connected')
-          .then(() => callback(), errback);
-      });
+      connectOverSignalling(client, transport);
       transport.on('produce', ({ kind, rtpParameters }, callback, errback) => {
         client
           .request({ type: 'omnilive.webrtc.produce', transport_id: transport.id, kind, rtp_parameters: rtpParameters }, 'omnilive.webrtc.produced')
@@ -123,11 +119,7 @@ export class WebRtcVoice {
     const created = await client.request({ type: 'omnilive.webrtc.transport.create' }, 'omnilive.webrtc.transport.created');
     const transport = device.createRecvTransport(created.transport);
     try {
-      transport.on('connect', ({ dtlsParameters }, callback, errback) => {
-        client
-          .request({ type: 'omnilive.webrtc.transport.connect', transport_id: transport.id, dtls_parameters: dtlsParameters }, 'omnilive.webrtc.transport.connected')
-          .then(() => callback(), errback);
-      });
+      connectOverSignalling(client, transport);
       const reply = await client.request({ type: 'omnilive.webrtc.consume', transport_id: transport.id, rtp_capabilities: device.rtpCapabilities }, 'omnilive.webrtc.consumed');
       const { id, producer_id: producerId, kind, rtp_parameters: rtpParameters } = reply.consumer;
       const connected = waitConnected(transport, connectTimeoutMs, () => {});
@@ -176,6 +168,15 @@ export class WebRtcVoice {
     this.#playback = { playedMs, playing };
     onPlayback(this.#playback);
   }
+}
+
+/** The DTLS parameters go to the server when mediasoup-client first needs the transport. */
+function connectOverSignalling(client: RealtimeClient, transport: Transport): void {
+  transport.on('connect', ({ dtlsParameters }, callback, errback) => {
+    client
+      .request({ type: 'omnilive.webrtc.transport.connect', transport_id: transport.id, dtls_parameters: dtlsParameters }, 'omnilive.webrtc.transport.connected')
+      .then(() => callback(), errback);
+  });
 }
 
 function waitConnected(transport: Transport, timeoutMs: number, onState: (state: TransportState) => void): Promise<void> {
