@@ -26,7 +26,8 @@ const FAST_TICK_MS = FRAME_MS / 2;
 const IDLE_TICK_MS = 100;
 
 function pace(): void {
-  const wantFast = [...voices].some((v) => v.busy);
+  let wantFast = false;
+  for (const v of voices) wantFast ||= v.busy; // every tick: no array made
   if (ticker && wantFast === fast) return;
   clearInterval(ticker);
   ticker = undefined;

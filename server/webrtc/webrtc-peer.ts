@@ -33,7 +33,6 @@ export class WebRtcPeer {
   readonly #decoders = new Map<ms.MediaKind, RtpDecoder>();
   #voice: AnswerVoice | undefined;
   #voicing: Promise<AnswerVoice> | undefined;
-  readonly #consumers = new Set<ms.Consumer>();
   #statsTimer: NodeJS.Timeout | undefined;
   /** Decoded audio and frames handed to the session, across decoder restarts. */
   readonly #totals = { audioMs: 0, frames: 0 };
@@ -170,10 +169,7 @@ export class WebRtcPeer {
     if (!router.canConsume({ producerId: voice.producer.id, rtpCapabilities })) {
       throw new ClientError('invalid_value', 'these RTP capabilities cannot receive Opus audio', 'rtp_capabilities');
     }
-    const consumer = await transport.consume({ producerId: voice.producer.id, rtpCapabilities });
-    this.#consumers.add(consumer);
-    consumer.observer.once('close', () => this.#consumers.delete(consumer));
-    return consumer;
+    return transport.consume({ producerId: voice.producer.id, rtpCapabilities });
   }
 
   /**
@@ -298,7 +294,6 @@ export class WebRtcPeer {
     this.#voice?.close();
     this.#voice = undefined;
     this.#voicing = undefined;
-    this.#consumers.clear();
     this.#producers.clear();
     this.#transports.clear();
     this.#router?.close();
