@@ -134,6 +134,8 @@ export interface ListOptions {
 export interface ForgetSelector {
   memoryId?: string;
   sessionId?: string;
+  /** Single clips or utterances, by id. */
+  ids?: string[];
   fromWallMs?: number;
   toWallMs?: number;
   /** Required to forget without a memory or session id (everything, or a time range of everything). */
@@ -936,19 +938,22 @@ export class MemoryStore extends TypedEmitter<MemoryStoreEvents> {
    */
   async forget(selector: ForgetSelector): Promise<DeletedCounts> {
     this.#assertOpen();
-    const { memoryId, sessionId, fromWallMs, toWallMs, all } = selector;
+    const { memoryId, sessionId, ids, fromWallMs, toWallMs, all } = selector;
     if (!all && memoryId === undefined && sessionId === undefined) throw new TypeError('forget needs memoryId, sessionId, or all: true');
     if (memoryId !== undefined) assertString('memoryId', memoryId);
     if (sessionId !== undefined) assertString('sessionId', sessionId);
+    ids?.forEach((id, i) => assertString(`ids[${i}]`, id));
     const where = and(
       memoryId !== undefined && `memoryId = ${sqlString(memoryId)}`,
       sessionId !== undefined && `sessionId = ${sqlString(sessionId)}`,
+      ids !== undefined && `id IN (${ids.length ? ids.map(sqlString).join(', ') : "''"})`,
       fromWallMs !== undefined && `wallStartMs >= ${sqlNum(fromWallMs)}`,
       toWallMs !== undefined && `wallStartMs < ${sqlNum(toWallMs)}`,
     );
     const matches = (r: Row) =>
       (memoryId === undefined || r.memoryId === memoryId) &&
       (sessionId === undefined || r.sessionId === sessionId) &&
+      (ids === undefined || ids.includes(r.id as string)) &&
       (fromWallMs === undefined || (r.wallStartMs as number) >= fromWallMs) &&
       (toWallMs === undefined || (r.wallStartMs as number) < toWallMs);
     // Queued rows go at once; a flush already in flight is waited for before deleting.
@@ -958,7 +963,7 @@ export class MemoryStore extends TypedEmitter<MemoryStoreEvents> {
     const inFlight = this.#appends;
     return this.#maintain(async () => {
       await inFlight;
-      const wholeMemories = fromWallMs === undefined && toWallMs === undefined && sessionId === undefined;
+      const wholeMemories = fromWallMs === undefined && toWallMs === undefined && sessionId === undefined && ids === undefined;
       // Episodes touched by a partial forget are rebuilt from the clips that remain.
       const touched = new Map<string, EpisodeKey>();
       if (!wholeMemories) {

@@ -5,6 +5,7 @@ import { createEngines } from './engines.ts';
 import { OmniLiveServer } from './http/server.ts';
 import { describeEngines } from './session/session.ts';
 import { MemoryStore } from '../memory/index.ts';
+import { ApiKeyRing } from './access/index.ts';
 import { ingestFile, type IngestQuestion } from './ingest/ingest.ts';
 import { defaultInstructionFilterOptions } from './reasoning/index.ts';
 import { formatMediaTime } from './reasoning/llm/media-clock.ts';
@@ -23,7 +24,11 @@ Commands:
   memory list           clips and utterances kept (--memory-id, --session, --from, --to, --limit)
   memory search TEXT    what a question would retrieve (--memory-id)
   memory export         every row as JSON lines on stdout (--memory-id)
-  memory forget         delete rows: --memory-id ID | --session ID | --from/--to DATE | --all
+  memory forget         delete rows: --memory-id ID | --session ID | --id ROW | --from/--to DATE | --all
+  keys create --name N  make an API key (printed once; stored hashed in the data dir);
+                        --user ID: the user its connections are unless they name one
+  keys list             the keys: id, name, user, source, created, revoked
+  keys revoke ID|NAME   the key stops working at once, on running servers too
 ${EVAL_USAGE}
 
 Options (flags win over environment variables):
@@ -49,6 +54,9 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
       to: { type: 'string' },
       limit: { type: 'string', default: '20' },
       all: { type: 'boolean', default: false },
+      name: { type: 'string' },
+      id: { type: 'string', multiple: true },
+      user: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -64,6 +72,7 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     return ingest(config, rest[0]!, values.speed!, values.ask ?? [], values.jsonl!, values['memory-id']);
   }
   if (command === 'memory') return memoryCommand(config, rest, values);
+  if (command === 'keys') return keysCommand(config, rest, values);
   throw new TypeError(`unknown command '${command}' (try --help)`);
 }
 
@@ -75,6 +84,7 @@ async function serve(config: ReturnType<typeof loadConfig>): Promise<number> {
   console.log(`omnilive: listening on http://${shown}:${port}${tls ? ` and https://${shown}:${port}` : ''}`);
   console.log(`omnilive: Realtime API at ws${tls ? '(s)' : ''}://${shown}:${port}/v1/realtime`);
   if (server.tlsSource) console.log(`omnilive: TLS certificate ${server.tlsSource}`);
+  describeAccess(server, config, shown, port, tls);
   console.log(`omnilive: engines ${JSON.stringify(describeEngines(engines))}`);
   const rtc = config.webrtc;
   if (server.media) console.log(`omnilive: WebRTC on ${rtc.announcedAddress ?? rtc.listenIp} ports ${rtc.ports.min}-${rtc.ports.max} (${server.media.workers.length} mediasoup workers)`);
@@ -89,6 +99,50 @@ async function serve(config: ReturnType<typeof loadConfig>): Promise<number> {
   await server.close();
   await engines.close();
   return 0;
+}
+
+/** Who may connect, said at start; a new admin key is shown this once (it is in the data dir, 0600). */
+function describeAccess(server: OmniLiveServer, config: ReturnType<typeof loadConfig>, host: string, port: number, tls: boolean): void {
+  const access = server.access;
+  if (server.newAdminKey) {
+    const page = `${tls ? 'https' : 'http'}://${host === '0.0.0.0' || host === '[::]' ? 'THIS-HOST' : host}:${port}/#key=${server.newAdminKey}`;
+    console.log(`omnilive: listening beyond loopback with no API key, so an admin key was made and kept in ${access.keys.adminKeyFile} (mode 0600).`);
+    console.log(`omnilive: it is shown only now. Open the web app with it: ${page}`);
+    console.log(`omnilive: or send it as 'Authorization: Bearer <key>'; make more with 'omnilive keys create --name NAME'`);
+  } else if (access.keyless) {
+    console.log('omnilive: access: no API key, loopback only: this machine\'s programs and this server\'s own page need no credential');
+  } else {
+    console.log(`omnilive: access: every connection needs an API key or a client secret (${access.keys.list().filter((k) => !k.revokedAt).length} keys)`);
+  }
+  if (config.access.allowedOrigins.length) console.log(`omnilive: pages of these origins may connect: ${config.access.allowedOrigins.join(', ')}`);
+}
+
+async function keysCommand(config: ReturnType<typeof loadConfig>, args: string[], values: Record<string, unknown>): Promise<number> {
+  const [verb, target] = args;
+  const ring = new ApiKeyRing(config.dataDir, config.access.apiKeys);
+  switch (verb) {
+    case 'create': {
+      if (typeof values.name !== 'string') throw new TypeError('keys create needs --name NAME (what the key is for, e.g. my-site)');
+      const { key, record } = ring.create(values.name, values.user as string | undefined);
+      console.error(`omnilive: made key ${record.id} '${record.name}'${record.user ? ` for user ${record.user}` : ''}; it is shown only now and stored hashed:`);
+      console.log(key);
+      return 0;
+    }
+    case 'list': {
+      for (const k of ring.list()) {
+        console.log(JSON.stringify({ id: k.id, name: k.name, user: k.user ?? null, source: k.source, created: k.createdAt ? new Date(k.createdAt).toISOString() : null, revoked: k.revokedAt ? new Date(k.revokedAt).toISOString() : null }));
+      }
+      return 0;
+    }
+    case 'revoke': {
+      if (!target) throw new TypeError('keys revoke needs the id or name of the key (see omnilive keys list)');
+      const record = ring.revoke(target);
+      console.error(`omnilive: revoked ${record.id} '${record.name}'`);
+      return 0;
+    }
+    default:
+      throw new TypeError(`keys takes create, list or revoke, got '${verb ?? ''}'`);
+  }
 }
 
 function parseQuestion(spec: string): IngestQuestion {
@@ -137,10 +191,12 @@ async function memoryCommand(config: ReturnType<typeof loadConfig>, args: string
       }
       case 'forget': {
         const all = values.all === true;
-        if (!all && !memoryId && !values.session && fromWallMs === undefined && toWallMs === undefined) {
-          throw new TypeError('memory forget needs --memory-id, --session, --from/--to, or --all');
+        const ids = values.id as string[] | undefined;
+        if (!all && !memoryId && !values.session && !ids && fromWallMs === undefined && toWallMs === undefined) {
+          throw new TypeError('memory forget needs --memory-id, --session, --id, --from/--to, or --all');
         }
-        const removed = await store.forget({ all, memoryId, sessionId: values.session as string | undefined, fromWallMs, toWallMs });
+        if (ids && !memoryId && !values.session && !all) throw new TypeError('memory forget --id needs the --memory-id it belongs to');
+        const removed = await store.forget({ all, memoryId, sessionId: values.session as string | undefined, ids, fromWallMs, toWallMs });
         console.error(`omnilive: forgot ${JSON.stringify(removed)}`);
         return 0;
       }

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
+import { defaultAccessLimits, normalizeOrigin, type AccessLimits } from './access/index.ts';
 import { defaultConnectionLimits, type ConnectionLimits } from './protocol/realtime-connection.ts';
 import { defaultSessionLimits, type SessionLimits } from './session/types.ts';
 import { defaultWebRtcConfig, type WebRtcConfig } from './webrtc/media-server.ts';
@@ -29,6 +30,8 @@ export interface OmniLiveConfig {
   memory: { enabled: boolean; uri: string; maxAgeMs?: number; maxBytes?: number };
   /** Camera and mic from browsers over WebRTC (mediasoup SFU → ffmpeg → session). */
   webrtc: WebRtcConfig;
+  /** Who may connect: API keys from the environment, allowed origins, limits (README "Access"). */
+  access: { apiKeys: string[]; allowedOrigins: string[]; limits: AccessLimits };
 }
 
 /** Every setting, its flag, its environment variable and its default: the README table is this. */
@@ -67,6 +70,13 @@ export const SETTINGS = [
   ['webrtc.announcedAddress', '--rtc-announced-address', 'OMNILIVE_RTC_ANNOUNCED_ADDRESS', '', 'address browsers are told to send to, when it differs (NAT, container)'],
   ['webrtc.ports', '--rtc-ports', 'OMNILIVE_RTC_PORTS', `${defaultWebRtcConfig.ports.min}-${defaultWebRtcConfig.ports.max}`, 'UDP/TCP port range of the WebRTC transports'],
   ['webrtc.decodePorts', '--rtc-decode-ports', 'OMNILIVE_RTC_DECODE_PORTS', `${defaultWebRtcConfig.decodePorts.min}-${defaultWebRtcConfig.decodePorts.max}`, 'loopback UDP port range for RTP to the ffmpeg decoders'],
+  ['access.apiKeys', '', 'OMNILIVE_API_KEY', '', 'API keys, comma-separated (environment only, never logged); with any key, every connection needs a credential'],
+  ['access.allowedOrigins', '--allowed-origins', 'OMNILIVE_ALLOWED_ORIGINS', '', 'web pages of other origins allowed to connect, comma-separated, exact (https://example.com)'],
+  ['access.sessionsPerUser', '--max-sessions-per-user', 'OMNILIVE_MAX_SESSIONS_PER_USER', String(defaultAccessLimits.sessionsPerUser), 'live sessions at once per user'],
+  ['access.sessionsPerKey', '--max-sessions-per-key', 'OMNILIVE_MAX_SESSIONS_PER_KEY', String(defaultAccessLimits.sessionsPerKey), 'live sessions at once per API key (its client secrets included)'],
+  ['access.mintsPerKeyPerMinute', '--mints-per-minute', 'OMNILIVE_MINTS_PER_MINUTE', String(defaultAccessLimits.mintsPerKeyPerMinute), 'client secrets per API key per minute'],
+  ['access.connectionsPerIpPerMinute', '--connections-per-minute', 'OMNILIVE_CONNECTIONS_PER_MINUTE', String(defaultAccessLimits.connectionsPerIpPerMinute), 'WebSocket connections per client address per minute'],
+  ['access.secretSessionSeconds', '--secret-session-seconds', 'OMNILIVE_SECRET_SESSION_SECONDS', String(defaultAccessLimits.secretSessionSeconds), 'session length of a client secret that does not set omnilive.max_session_seconds'],
   ['limits.maxMessageBytes', '--max-message-bytes', 'OMNILIVE_MAX_MESSAGE_BYTES', String(defaultConnectionLimits.maxMessageBytes), 'largest client message'],
   ['limits.maxMessagesPerSecond', '', 'OMNILIVE_MAX_MESSAGES_PER_SECOND', String(defaultConnectionLimits.maxMessagesPerSecond), 'client messages per second per connection'],
   ['limits.maxAudioLeadMs', '', 'OMNILIVE_MAX_AUDIO_LEAD_MS', String(defaultSessionLimits.maxAudioLeadMs), 'how far live audio may run ahead of real time'],
@@ -115,6 +125,10 @@ function facts(value: string): { ocr: boolean; objects: boolean } {
   const names = value.split(',').map((s) => s.trim()).filter(Boolean);
   for (const n of names) oneOf('frame facts', n, ['ocr', 'objects']);
   return { ocr: names.includes('ocr'), objects: names.includes('objects') };
+}
+
+function list(value: string): string[] {
+  return value.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
 function oneOf<T extends string>(name: string, value: string, allowed: readonly T[]): T {
@@ -166,7 +180,21 @@ export function loadConfig(flags: SettingValues = {}, env: NodeJS.ProcessEnv = p
       ports: portRange('rtc ports', get('webrtc.ports')),
       decodePorts: portRange('rtc decode ports', get('webrtc.decodePorts')),
     },
+    access: {
+      apiKeys: list(get('access.apiKeys')),
+      allowedOrigins: list(get('access.allowedOrigins')),
+      limits: {
+        sessionsPerUser: integer('max sessions per user', get('access.sessionsPerUser'), 1, 100_000),
+        sessionsPerKey: integer('max sessions per key', get('access.sessionsPerKey'), 1, 1_000_000),
+        mintsPerKeyPerMinute: integer('mints per minute', get('access.mintsPerKeyPerMinute'), 1, 1_000_000),
+        connectionsPerIpPerMinute: integer('connections per minute', get('access.connectionsPerIpPerMinute'), 1, 1_000_000),
+        secretSessionSeconds: integer('secret session seconds', get('access.secretSessionSeconds'), 1, 86_400),
+      },
+    },
   };
+  for (const origin of config.access.allowedOrigins) {
+    if (!normalizeOrigin(origin)) throw new TypeError(`--allowed-origins takes exact origins like https://example.com, got '${origin}'`);
+  }
   if (!!config.tls.cert !== !!config.tls.key) throw new TypeError('--tls-cert and --tls-key go together');
   if (config.asr.engine === 'remote' && !config.asr.url) throw new TypeError('--asr remote needs --asr-url (or OMNILIVE_ASR_URL)');
   if (config.tts.engine === 'remote' && !config.tts.url) throw new TypeError('--tts remote needs --tts-url (or OMNILIVE_TTS_URL)');

@@ -12,6 +12,9 @@ import { Session, describeEngines, type SessionEngines } from '../session/sessio
 import { defaultInstructionFilterOptions } from '../reasoning/index.ts';
 import { TypedEmitter } from '../events/emitter.ts';
 import { loadTls } from './tls.ts';
+import { AccessControl, AccessDenied, type Grant } from '../access/index.ts';
+import { ClientError } from '../errors.ts';
+import { ApiRoutes, refusalResponse } from './api-routes.ts';
 
 /** The web app's static export (`node web/build.mjs`, run by `npm install` and `npm start`). */
 const WEB_ROOT = fileURLToPath(new URL('../../web/out/', import.meta.url));
@@ -34,6 +37,13 @@ const CONTENT_TYPES: Record<string, string> = {
   '.woff': 'font/woff',
   '.woff2': 'font/woff2',
 };
+
+/** A client secret may only name a voice this server has. */
+function checkVoice(engines: SessionEngines, session: Record<string, unknown>): void {
+  const voice = (session.audio as { output?: { voice?: string } } | undefined)?.output?.voice;
+  const voices = engines.tts.voices;
+  if (voice !== undefined && voices && !voices.includes(voice)) throw new TypeError(`unknown voice '${voice}' for ${engines.tts.name}: use one of ${voices.join(', ')}`);
+}
 
 function isFile(file: string): boolean {
   return fs.statSync(file, { throwIfNoEntry: false })?.isFile() ?? false;
@@ -59,15 +69,26 @@ export class OmniLiveServer extends TypedEmitter<OmniLiveServerEvents> {
   readonly #wss: WebSocketServer;
   #closed = false;
   #webrtc: WebRtcAccess = { unavailable: 'WebRTC is off (--webrtc off)' };
+  readonly access: AccessControl;
+  readonly #api: ApiRoutes;
   tlsSource: string | undefined;
+  /** A first start beyond loopback with no key made this admin key: shown once, by the CLI. */
+  newAdminKey: string | undefined;
 
-  constructor(config: OmniLiveConfig, engines: SessionEngines) {
+  constructor(config: OmniLiveConfig, engines: SessionEngines, access?: AccessControl) {
     super();
     this.#config = config;
     this.#engines = engines;
+    this.access = access ?? new AccessControl({ dataDir: config.dataDir, host: config.host, apiKeys: config.access.apiKeys, allowedOrigins: config.access.allowedOrigins, limits: config.access.limits });
+    this.#api = new ApiRoutes(this.access, engines.memory, (session) => checkVoice(engines, session));
     this.#http = http.createServer((req, res) => this.#onRequest(req, res));
     // ws closes the socket above maxPayload; below it we answer oversize messages with an error event.
-    this.#wss = new WebSocketServer({ noServer: true, maxPayload: Math.max(16 * 1024 * 1024, config.limits.maxMessageBytes * 4) });
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: Math.max(16 * 1024 * 1024, config.limits.maxMessageBytes * 4),
+      // Browsers send the credential as a subprotocol beside `realtime`: answer `realtime`.
+      handleProtocols: (offered) => (offered.has('realtime') ? 'realtime' : false),
+    });
     this.#http.on('upgrade', (req, socket, head) => this.#onUpgrade(req, socket as net.Socket, head));
     this.#tcp = net.createServer((socket) => this.#route(socket));
   }
@@ -92,6 +113,7 @@ export class OmniLiveServer extends TypedEmitter<OmniLiveServerEvents> {
 
   async listen(): Promise<{ host: string; port: number; tls: boolean }> {
     const { tls, dataDir, host } = this.#config;
+    this.newAdminKey = this.access.prepareListen();
     if (tls.mode !== 'off') {
       const material = await loadTls({ cert: tls.cert, key: tls.key, dataDir, hosts: [host] });
       this.tlsSource = material.source;
@@ -136,6 +158,10 @@ export class OmniLiveServer extends TypedEmitter<OmniLiveServerEvents> {
 
   #onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://x');
+    if (ApiRoutes.handles(url.pathname)) {
+      void this.#api.handle(req, res, url);
+      return;
+    }
     if (url.pathname === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' });
       const webrtc = 'media' in this.#webrtc ? this.#webrtc.media.counts() : { unavailable: this.#webrtc.unavailable };
@@ -170,32 +196,80 @@ export class OmniLiveServer extends TypedEmitter<OmniLiveServerEvents> {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
       return;
     }
+    // Refused before any session exists: foreign origins, missing or bad credentials, limits.
+    let grant: Grant;
+    let release: () => void;
+    try {
+      grant = this.access.authorizeUpgrade(req);
+      release = this.access.admitSession(grant, grant.user);
+    } catch (error) {
+      if (!(error instanceof AccessDenied)) throw error;
+      console.warn(`omnilive: refused a connection from ${req.socket.remoteAddress ?? '?'}: ${error.status} ${error.code}`);
+      socket.end(refusalResponse(error));
+      return;
+    }
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      this.#openSession(ws).catch((error) => {
+      this.#openSession(ws, grant, release).catch((error) => {
+        release();
         ws.send(JSON.stringify({ type: 'error', event_id: 'event_open', error: { type: 'server_error', code: 'session_failed', message: String(error?.message ?? error) } }));
         ws.close(1011, 'session failed');
       });
     });
   }
 
-  async #openSession(ws: WebSocket): Promise<void> {
+  async #openSession(ws: WebSocket, grant: Grant, admitted: () => void): Promise<void> {
+    let release = admitted;
     const session = new Session({
       engines: this.#engines,
       limits: this.#config.limits,
+      memoryId: grant.user,
       settings: {
         voice: this.#config.tts.voice,
         filter: { ...defaultInstructionFilterOptions, mode: this.#config.instructionFilter, wakeWord: this.#config.wakeWord },
       },
     });
+    // A client secret's config is the session's starting point (applied before anyone listens).
+    if (grant.pinned) session.update(grant.pinned);
     this.#sessions.add(session);
+    let expiry: NodeJS.Timeout | undefined;
     session.once('close', () => {
+      clearTimeout(expiry);
+      release();
       this.#sessions.delete(session);
       this.safeEmit('sessionclose', session);
     });
-    const connection = new RealtimeConnection(ws, session, this.#config.limits, this.#webrtc);
+    const connection = new RealtimeConnection(ws, session, {
+      limits: this.#config.limits,
+      webrtc: this.#webrtc,
+      access: {
+        lock: grant.lock,
+        assignUser: (user) => {
+          if (!grant.userSettable) throw new ClientError('user_locked', 'the user is set by the client secret this session was opened with', 'session.omnilive.user');
+          let next: () => void;
+          try {
+            next = this.access.admitSession(grant, user);
+          } catch (error) {
+            if (error instanceof AccessDenied) throw new ClientError(error.code, error.message, 'session.omnilive.user');
+            throw error;
+          }
+          try {
+            session.assignUser(user);
+          } catch (error) {
+            next();
+            throw error;
+          }
+          release();
+          release = next;
+        },
+      },
+    });
     if (ws.readyState !== ws.OPEN) return session.close();
     await session.open();
     connection.start();
+    if (grant.maxSessionMs !== undefined) {
+      expiry = setTimeout(() => connection.end('session_expired', `the session reached its length limit of ${Math.round(grant.maxSessionMs! / 1000)} s`), grant.maxSessionMs);
+      expiry.unref();
+    }
     this.safeEmit('sessionopen', session);
   }
 

@@ -6,6 +6,11 @@ import { z } from 'zod';
  */
 const eventId = z.string().max(128).optional();
 
+/** A user id is a memory id: short and printable. */
+export const userId = z
+  .string()
+  .regex(/^[A-Za-z0-9][\w.@:+-]{0,127}$/, 'a user id is 1–128 characters of letters, digits and _.@:+- (starting with a letter or digit)');
+
 const audioFormat = z
   .object({
     type: z.literal('audio/pcm'),
@@ -57,6 +62,8 @@ export const sessionPatchSchema = z
       .object({
         /** 'media': audio may arrive faster than real time (files, evaluation); 'live': it may not. */
         clock: z.enum(['live', 'media']).optional(),
+        /** Whose long-term memory the session keeps: for API-key connections (a secret pins its own). */
+        user: userId.optional(),
         instruction_filter: z.enum(['off', 'rules', 'llm']).optional(),
         video_fps: z.number().min(0.1).max(5).optional(),
         clipper: z

@@ -5,8 +5,9 @@ import { decodeImage } from '../perception/video/pipeline.ts';
 import type { Session } from '../session/session.ts';
 import type { ServerEvent, ServerEventBody } from '../session/types.ts';
 import type { MediaServer } from '../webrtc/media-server.ts';
+import { SessionLock } from '../access/session-lock.ts';
 import { WebRtcPeer } from '../webrtc/webrtc-peer.ts';
-import { CLIENT_EVENT_TYPES, clientEventSchema, describeIssue, type ClientEvent, type WebRtcEvent } from './client-events.ts';
+import { CLIENT_EVENT_TYPES, clientEventSchema, describeIssue, type ClientEvent, type SessionPatch, type WebRtcEvent } from './client-events.ts';
 
 export interface ConnectionLimits {
   /** Largest client message accepted, in bytes. @defaultValue 1 MiB */
@@ -17,6 +18,20 @@ export interface ConnectionLimits {
 
 /** How the connection reaches the SFU: a running media server, or why there is none. */
 export type WebRtcAccess = { media: MediaServer } | { unavailable: string };
+
+/** What the credential of this connection allows (see server/access). */
+export interface ConnectionAccess {
+  /** Fields a client secret pinned. */
+  lock: SessionLock;
+  /** Names the session's user (`session.update` `omnilive.user`); throws ClientError when it may not. */
+  assignUser(user: string): void;
+}
+
+export interface RealtimeConnectionOptions {
+  limits?: Partial<ConnectionLimits>;
+  webrtc?: WebRtcAccess;
+  access?: ConnectionAccess;
+}
 
 export const defaultConnectionLimits = {
   maxMessageBytes: 1024 * 1024,
@@ -39,12 +54,14 @@ export class RealtimeConnection {
   readonly #webrtc: WebRtcAccess;
   #peer: WebRtcPeer | undefined;
   #ownEvents = 0;
+  readonly #access: ConnectionAccess;
 
-  constructor(socket: WebSocket, session: Session, limits: Partial<ConnectionLimits> = {}, webrtc: WebRtcAccess = { unavailable: 'WebRTC is not enabled on this server' }) {
+  constructor(socket: WebSocket, session: Session, options: RealtimeConnectionOptions = {}) {
     this.#socket = socket;
     this.#session = session;
-    this.#limits = { ...defaultConnectionLimits, ...limits };
-    this.#webrtc = webrtc;
+    this.#limits = { ...defaultConnectionLimits, ...options.limits };
+    this.#webrtc = options.webrtc ?? { unavailable: 'WebRTC is not enabled on this server' };
+    this.#access = options.access ?? { lock: new SessionLock(), assignUser: (user) => session.assignUser(user) };
     this.#tokens = this.#limits.maxMessagesPerSecond * 2;
     session.on('event', (event) => this.#send(event));
     socket.on('message', (data, isBinary) => (this.#early ? this.#early.push([data, isBinary]) : this.#onMessage(data, isBinary)));
@@ -60,7 +77,17 @@ export class RealtimeConnection {
   }
 
   #send(event: ServerEvent): void {
-    if (this.#socket.readyState === this.#socket.OPEN) this.#socket.send(JSON.stringify(event));
+    if (this.#socket.readyState !== this.#socket.OPEN) return;
+    const shown = (event.type === 'session.created' || event.type === 'session.updated') && event.session
+      ? { ...event, session: this.#access.lock.redact(event.session as Record<string, unknown>) }
+      : event;
+    this.#socket.send(JSON.stringify(shown));
+  }
+
+  /** Ends the connection on the server's terms: an error event saying why, then a close frame. */
+  end(code: string, message: string, closeCode = 1008): void {
+    this.#error(code, message);
+    if (this.#socket.readyState === this.#socket.OPEN) this.#socket.close(closeCode, message.slice(0, 120));
   }
 
   /** Events of the connection itself (WebRTC signalling), stamped like the session's. */
@@ -123,7 +150,7 @@ export class RealtimeConnection {
     const session = this.#session;
     switch (event.type) {
       case 'session.update':
-        return session.update(event.session);
+        return this.#update(event.session, event.event_id);
       case 'input_audio_buffer.append': {
         if (!isBase64(event.audio)) throw new ClientError('invalid_base64', 'audio is not valid base64', 'audio');
         const padding = event.audio.endsWith('==') ? 2 : event.audio.endsWith('=') ? 1 : 0;
@@ -186,6 +213,22 @@ export class RealtimeConnection {
         return;
       }
     }
+  }
+
+  /** Pinned fields are refused by name; the rest of the update applies. */
+  #update(patch: SessionPatch, eventId: string | undefined): void {
+    const { allowed, refused } = this.#access.lock.filter(patch);
+    for (const path of refused) {
+      this.#error('field_locked', `session.${path} is set by the client secret this session was opened with and cannot be changed`, `session.${path}`, eventId);
+    }
+    const user = allowed.omnilive?.user;
+    try {
+      if (user !== undefined) this.#access.assignUser(user);
+    } catch (error) {
+      if (!(error instanceof ClientError)) throw error;
+      this.#error(error.code, error.message, error.param, eventId);
+    }
+    this.#session.update(allowed);
   }
 
   /** WebRTC signalling: answered asynchronously, failures as error events naming the request. */

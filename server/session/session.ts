@@ -16,6 +16,7 @@ import { Response, type CancelReason, type TurnTimings } from './response.ts';
 import { defaultSessionLimits } from './types.ts';
 import type { ServerEvent, ServerEventBody, SessionLimits, SessionSettings } from './types.ts';
 import type { SessionPatch } from '../protocol/client-events.ts';
+import { memoryHitToWire } from '../protocol/memory-wire.ts';
 import type { FrameFactsScheduler } from '../perception/video/facts.ts';
 import { VideoPipeline, type Clip, type SceneComparer } from '../perception/video/pipeline.ts';
 import { defaultClipperOptions } from '../perception/video/clipper.ts';
@@ -93,8 +94,7 @@ interface OpenUtterance {
 export class Session extends TypedEmitter<SessionEvents> {
   readonly id = newId('sess');
   readonly transcript = new TranscriptLog();
-  /** Whose long-term memory this session reads and writes: its own unless shared on purpose. */
-  readonly memoryId: string;
+  #memoryId: string;
   readonly #startWall = Date.now();
   readonly #engines: SessionEngines;
   readonly #limits: SessionLimits;
@@ -132,7 +132,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   constructor(options: SessionOptions) {
     super();
     this.#engines = options.engines;
-    this.memoryId = options.memoryId ?? this.id;
+    this.#memoryId = options.memoryId ?? this.id;
     this.#limits = { ...defaultSessionLimits, ...options.limits };
     this.#settings = {
       instructions: '',
@@ -176,6 +176,24 @@ export class Session extends TypedEmitter<SessionEvents> {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** Whose long-term memory this session reads and writes (its user): its own unless shared on purpose. */
+  get memoryId(): string {
+    return this.#memoryId;
+  }
+
+  /**
+   * Names the session's user before anything was heard, seen or said: memory written so far
+   * would otherwise belong to someone else.
+   */
+  assignUser(user: string): void {
+    this.#assertOpen();
+    if (user === this.#memoryId) return;
+    if (this.#acceptedMs > 0 || this.#lastFrameMs >= 0 || this.#conversation.length > 0) {
+      throw new ClientError('user_locked', 'the user cannot change once the session has audio, video or conversation items; name it in the first session.update', 'session.omnilive.user');
+    }
+    this.#memoryId = user;
   }
 
   get settings(): Readonly<SessionSettings> {
@@ -227,6 +245,7 @@ export class Session extends TypedEmitter<SessionEvents> {
         output: { format: { type: 'audio/pcm', rate: s.outputRate }, voice: s.voice },
       },
       omnilive: {
+        user: this.#memoryId,
         clock: s.clock,
         video_fps: s.videoFps,
         clipper: { min_frames: s.clipper.minFrames, max_frames: s.clipper.maxFrames, cut_similarity: s.clipper.cutSimilarity },
@@ -523,22 +542,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   }
 
   reportMemoryResults(query: string, hits: MemoryHit[]): void {
-    this.#emit({
-      type: 'omnilive.memory.results',
-      query,
-      results: hits.map((h) => ({
-        kind: h.kind,
-        id: h.id,
-        start_ms: h.startMs,
-        end_ms: h.endMs,
-        wall_start_ms: h.wallStartMs,
-        score: h.score,
-        matched_by: h.matchedBy,
-        text: h.text,
-        ...(h.clip ? { thumbnail_jpeg: Buffer.from(h.clip.thumbnail).toString('base64'), ocr_text: h.clip.ocrText, objects: h.clip.objects } : {}),
-        ...(h.utterance ? { role: h.utterance.role } : {}),
-      })),
-    });
+    this.#emit({ type: 'omnilive.memory.results', query, results: hits.map(memoryHitToWire) });
   }
 
   /** The latest keyframes, larger than thumbnails, for reasoners that look. */

@@ -8,8 +8,8 @@ export class RawClient {
   readonly ws: WebSocket;
   readonly opened: Promise<void>;
 
-  constructor(t: TestServer) {
-    this.ws = new WebSocket(`ws://127.0.0.1:${t.port}/v1/realtime`);
+  constructor(t: TestServer, options: { headers?: Record<string, string>; protocols?: string[] } = {}) {
+    this.ws = new WebSocket(`ws://127.0.0.1:${t.port}/v1/realtime`, options.protocols ?? [], { headers: options.headers });
     this.ws.on('message', (data) => this.log.push(JSON.parse(data.toString())));
     this.opened = this.log.waitFor('session.created').then(() => undefined);
   }
@@ -30,4 +30,22 @@ export class RawClient {
   close(): void {
     this.ws.close();
   }
+}
+
+/** How the server answered a WebSocket upgrade: opened (with its subprotocol), or refused over HTTP. */
+export type UpgradeResult =
+  | { opened: true; protocol: string; ws: WebSocket }
+  | { opened: false; status: number; headers: Record<string, string | string[] | undefined>; body: string };
+
+export function tryUpgrade(url: string, options: { headers?: Record<string, string>; protocols?: string[] } = {}): Promise<UpgradeResult> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, options.protocols ?? [], { headers: options.headers });
+    ws.once('open', () => resolve({ opened: true, protocol: ws.protocol, ws }));
+    ws.once('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d));
+      res.on('end', () => resolve({ opened: false, status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    ws.once('error', (error) => reject(error));
+  });
 }

@@ -1,0 +1,10 @@
+export { AccessControl, AccessDenied, LOCAL_USER } from './access-control.ts';
+export type { AccessOptions, Grant } from './access-control.ts';
+export { ApiKeyRing, assertUserId } from './api-keys.ts';
+export type { ApiKeyRecord } from './api-keys.ts';
+export { ClientSecrets, mintRequestSchema, defaultSecretSeconds } from './client-secrets.ts';
+export type { MintRequest, SecretGrant } from './client-secrets.ts';
+export { defaultAccessLimits } from './limits.ts';
+export type { AccessLimits } from './limits.ts';
+export { OriginPolicy, normalizeOrigin, isLoopbackHostname, isLoopbackListen } from './origins.ts';
+export { SessionLock, fieldPaths } from './session-lock.ts';
