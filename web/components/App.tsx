@@ -1,10 +1,12 @@
 'use client';
 import { useEffect, useState } from 'react';
+import { takeKeyFromLocation } from '../lib/access';
 import { LiveSession } from '../lib/live-session';
 import { CameraPreview } from './CameraPreview';
 import { ClipStrip } from './ClipStrip';
 import { EngineInfo } from './EngineInfo';
 import { MediaStats } from './MediaStats';
+import { MemoryPanel } from './MemoryPanel';
 import { MicLevel } from './MicLevel';
 import { ProblemBanner } from './ProblemBanner';
 import { QuestionBox } from './QuestionBox';
@@ -15,6 +17,15 @@ import { Transcript } from './Transcript';
 
 export function App() {
   const [session] = useState(() => new LiveSession());
+  // A #key= link from the server's first start: kept in this browser, gone from the address bar,
+  // before anything asks the server for memory.
+  const [keyTaken, setKeyTaken] = useState(false);
+  useEffect(() => {
+    takeKeyFromLocation();
+    setKeyTaken(true);
+    window.addEventListener('hashchange', takeKeyFromLocation);
+    return () => window.removeEventListener('hashchange', takeKeyFromLocation);
+  }, []);
 
   // Leaving the page: release camera and microphone, and tell the server.
   useEffect(() => {
@@ -47,6 +58,7 @@ export function App() {
           </div>
         </div>
         <ClipStrip />
+        {keyTaken && <MemoryPanel />}
       </main>
     </SessionContext>
   );

@@ -7,6 +7,7 @@ import { MediaProblem, openCameraAndMic, stopStream } from './media';
 import { MicCapture, meterValue, type MicLevel } from './mic-capture';
 import { pcm16Base64ToFloat32, bytesToBase64 } from './pcm';
 import { PcmPlayer } from './pcm-player';
+import { AccessProblem, forgetKey, saveKey, sessionProtocols } from './access';
 import { ConnectError, RealtimeClient, realtimeUrl, type CloseInfo, type ServerEvent } from './realtime-client';
 import { initialState, type SessionState } from './session-state';
 import { Store } from './store';
@@ -189,6 +190,13 @@ export class LiveSession {
     this.store.set({ problem: null });
   }
 
+  /** The access key typed into the banner: kept in this browser, then the last action again. */
+  useKey(key: string): void {
+    if (key.trim()) saveKey(key);
+    else forgetKey();
+    this.retry();
+  }
+
   // ---- connection ----
 
   #connect(): Promise<RealtimeClient> {
@@ -197,7 +205,12 @@ export class LiveSession {
     const run = this.#run;
     this.store.set({ ws: 'connecting' });
     const url = realtimeUrl();
-    this.#connecting = RealtimeClient.connect(url)
+    this.#connecting = sessionProtocols()
+      .catch((error) => {
+        if (error instanceof AccessProblem) throw error;
+        throw new ConnectError((error as Error).message);
+      })
+      .then((protocols) => RealtimeClient.connect(url, protocols))
       .then(
         (client) => {
           if (run !== this.#run) {
@@ -213,7 +226,9 @@ export class LiveSession {
           return client;
         },
         (error) => {
-          if (run === this.#run) {
+          if (run === this.#run && error instanceof AccessProblem) {
+            this.store.set({ ws: 'closed', problem: { kind: 'access', message: error.message } });
+          } else if (run === this.#run) {
             this.store.set({
               ws: 'unreachable',
               problem: { kind: 'unreachable', retry: true, message: `The OmniLive server is unreachable (${url}). Check that it is running, then retry.` },
@@ -248,7 +263,7 @@ export class LiveSession {
     if (!session) return;
     if (this.#player) this.#player.rate = session.audio?.output?.format?.rate ?? 24000;
     this.#spokenDefault = (session.output_modalities ?? ['audio']).includes('audio');
-    this.store.set({ engines: session.omnilive?.engines ?? null });
+    this.store.set({ engines: session.omnilive?.engines ?? null, user: session.omnilive?.user ?? null });
   }
 
   // ---- media ----

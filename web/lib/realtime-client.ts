@@ -47,12 +47,12 @@ export class RealtimeClient {
     this.#ws = ws;
   }
 
-  /** Opens the socket; resolves once session.created arrived. */
-  static connect(url: string, timeoutMs = 10_000): Promise<RealtimeClient> {
+  /** Opens the socket (with a client secret among `protocols` when the server needs one); resolves once session.created arrived. */
+  static connect(url: string, protocols?: string[], timeoutMs = 10_000): Promise<RealtimeClient> {
     return new Promise((resolve, reject) => {
       let ws: WebSocket;
       try {
-        ws = new WebSocket(url);
+        ws = new WebSocket(url, protocols);
       } catch (error) {
         reject(new ConnectError(String((error as Error).message ?? error)));
         return;

@@ -7,7 +7,7 @@ export type WsState = 'idle' | 'connecting' | 'open' | 'closed' | 'unreachable' 
 /** How camera and microphone reach the server. */
 export type Uplink = { mode: 'none' | 'connecting' | 'webrtc' | 'websocket'; label: string; detail?: string };
 
-export type ProblemKind = 'permission' | 'no-microphone' | 'busy' | 'insecure' | 'other' | 'unreachable' | 'disconnected' | 'server';
+export type ProblemKind = 'permission' | 'no-microphone' | 'busy' | 'insecure' | 'other' | 'unreachable' | 'disconnected' | 'server' | 'access';
 
 export type Problem = { kind: ProblemKind; message: string; retry?: boolean };
 
@@ -33,6 +33,8 @@ export type SessionState = {
   playback: { playedMs: number; playing: boolean; via: 'webaudio' | 'webrtc' };
   engines: Record<string, unknown> | null;
   activity: string;
+  /** Whose memory this is (the session's user), once a session said so. */
+  user: string | null;
 };
 
 export const initialState: SessionState = {
@@ -50,4 +52,5 @@ export const initialState: SessionState = {
   playback: { playedMs: 0, playing: false, via: 'webaudio' },
   engines: null,
   activity: '',
+  user: null,
 };
