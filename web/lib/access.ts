@@ -80,6 +80,8 @@ export async function sessionProtocols(): Promise<string[] | undefined> {
     const had = currentKey() !== null;
     throw new AccessProblem(had ? `The server refused the access key: ${await errorMessage(info)}` : 'This OmniLive server needs an access key.');
   }
+  // A server without the access API (older, or a stand-in) takes no credential.
+  if (info.status === 404) return undefined;
   if (!info.ok) throw new Error(await errorMessage(info));
   const { credential } = (await info.json()) as { credential: 'none' | 'required' };
   if (credential === 'none') return undefined;
