@@ -117,11 +117,12 @@ export class AccessControl {
 
   /** Every WebSocket upgrade to /v1/realtime. Throws AccessDenied. */
   authorizeUpgrade(req: http.IncomingMessage): Grant {
-    const { ip, origin, ownPage } = this.#checkOrigin(req);
+    const keyless = this.keyless;
+    const { ip, origin, ownPage } = this.#checkOrigin(req, keyless);
     const wait = this.#connections.take(ip, this.limits.connectionsPerIpPerMinute);
     if (wait) throw new AccessDenied(429, 'rate_limited', `more than ${this.limits.connectionsPerIpPerMinute} connections a minute from this address`, wait);
     const token = credentialOf(req);
-    if (this.keyless) {
+    if (keyless) {
       // Local programs and this server's own page; whatever they send is not a credential here.
       return { via: 'local', user: ownPage ? LOCAL_USER : undefined, userSettable: true, lock: new SessionLock(), ip, origin };
     }
@@ -222,10 +223,11 @@ export class AccessControl {
   }
 
   /** Throws 403 for a page of a foreign origin. */
-  #checkOrigin(req: http.IncomingMessage): { ip: string; origin?: string; ownPage: boolean } {
+  #checkOrigin(req: http.IncomingMessage, keyless = this.keyless): { ip: string; origin?: string; ownPage: boolean } {
     const ip = req.socket.remoteAddress ?? 'unknown';
     const origin = header(req, 'origin');
-    const verdict = this.#origins.check(origin, header(req, 'host'), isTls(req), this.keyless);
+    if (origin === undefined && header(req, 'sec-fetch-site') !== 'cross-site') return { ip, ownPage: false };
+    const verdict = this.#origins.check(origin, header(req, 'host'), isTls(req), keyless);
     if (!verdict.allowed) throw new AccessDenied(403, 'origin_not_allowed', verdict.reason);
     // Fetch metadata: a cross-site request that is not allowlisted is refused even if Origin was stripped.
     if (header(req, 'sec-fetch-site') === 'cross-site' && verdict.kind !== 'listed') throw new AccessDenied(403, 'origin_not_allowed', 'cross-site requests are not allowed from this page');

@@ -163,11 +163,14 @@ export class ApiKeyRing {
     return [...this.#envKeys, ...(this.#adminKey ? [this.#adminKey] : []), ...this.#fileKeys];
   }
 
-  /** Re-reads keys.json and admin.key when either changed (or went away). */
+  /**
+   * Re-reads keys.json and admin.key when either changed or went away. Both are written by
+   * rename, so a new inode shows a change even within one tick of the file system's clock.
+   */
   #reload(): void {
     const stamp = (file: string) => {
       const stat = fs.statSync(file, { throwIfNoEntry: false });
-      return stat ? `${stat.mtimeMs}:${stat.size}:${stat.ino}` : '-';
+      return stat ? `${stat.ino}:${stat.mtimeMs}:${stat.size}` : '-';
     };
     const seen = `${stamp(this.#keysFile)}|${stamp(this.adminKeyFile)}`;
     if (seen === this.#seen) return;

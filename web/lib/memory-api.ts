@@ -44,6 +44,8 @@ export async function forget(selector: { ids: string[] } | { from_ms?: number; t
 
 /** What an item says, in one line. */
 export function describeItem(item: MemoryItem): string {
+  // Search hits come with their text already said as evidence ("User: …").
+  if (item.matched_by) return item.text ?? '';
   if (item.kind === 'utterance') return `${item.role === 'assistant' ? 'Assistant' : 'You'}: ${item.text ?? ''}`;
   const parts = [item.ocr_text && `read “${item.ocr_text}”`, item.objects?.length && `saw ${item.objects.map((o) => (o.count > 1 ? `${o.count} ${o.label}` : o.label)).join(', ')}`, item.transcript && `heard “${item.transcript}”`];
   return parts.filter(Boolean).join('; ') || 'A scene';
