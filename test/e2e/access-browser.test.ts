@@ -90,7 +90,7 @@ describe('access in the browser', () => {
       const page = browser.page;
       await page.goto(site.origin);
       mintBody = { session: { type: 'realtime', instructions: 'You help shoppers.', output_modalities: ['text'] }, omnilive: { user: 'shopper-7', origins: [site.origin] } };
-      const { value } = await page.evaluate(() => fetch('/api/omnilive-token').then((r) => r.json()));
+      const { value } = await page.evaluate(() => fetch('/api/omnilive-token').then((r) => r.json() as Promise<{ value: string }>));
       const result = await openFromPage(page, `ws://127.0.0.1:${server.port}/v1/realtime`, value);
       assert.equal(result.first, 'session.created');
       assert.equal(result.protocol, 'realtime');
@@ -106,7 +106,7 @@ describe('access in the browser', () => {
       const bare = await openFromPage(page, `ws://127.0.0.1:${server.port}/v1/realtime`);
       assert.equal(bare.opened, false);
       mintBody = { omnilive: { origins: ['https://elsewhere.example'] } };
-      const { value } = await page.evaluate(() => fetch('/api/omnilive-token').then((r) => r.json()));
+      const { value } = await page.evaluate(() => fetch('/api/omnilive-token').then((r) => r.json() as Promise<{ value: string }>));
       const wrong = await openFromPage(page, `ws://127.0.0.1:${server.port}/v1/realtime`, value);
       assert.equal(wrong.opened, false);
       const read = await page.evaluate((port) => fetch(`http://127.0.0.1:${port}/v1/memory?user=shopper-7`).then((r) => r.status, (e) => String(e)), server.port);
@@ -156,10 +156,11 @@ describe('access in the browser', () => {
       while ((await forgetButtons.count()) > 0) {
         const before = await forgetButtons.count();
         await forgetButtons.first().click();
-        await page.waitForFunction((n) => document.querySelectorAll('[data-testid="memory-item"]').length < n, (await page.getByTestId('memory-item').count()), { timeout: 10_000 });
+        const count = await page.getByTestId('memory-item').count();
+        await page.waitForFunction(`document.querySelectorAll('[data-testid="memory-item"]').length < ${count}`, undefined, { timeout: 10_000 });
         assert.ok((await forgetButtons.count()) < before);
       }
-      const left = await (await fetch(`${base}/v1/memory/search?q=flowerpot`)).json();
+      const left = (await (await fetch(`${base}/v1/memory/search?q=flowerpot`)).json()) as { data: { text: string }[] };
       assert.ok(!left.data.some((h: { text: string }) => /red flowerpot/.test(h.text)), 'forgotten in the store, not only on the page');
     });
   });
@@ -175,7 +176,7 @@ describe('access in the browser', () => {
       const page = browser.page;
       const base = `http://127.0.0.1:${server.port}`;
       await page.goto(base);
-      await page.evaluate(() => localStorage.clear());
+      await page.evaluate('localStorage.clear()');
       await page.reload();
       await page.getByTestId('question-input').fill('hello');
       await page.getByTestId('ask').click();
@@ -187,11 +188,11 @@ describe('access in the browser', () => {
       await page.locator('[data-testid="error"][data-kind="access"]', { hasText: 'refused the access key' }).waitFor();
 
       await page.goto(`${base}/#key=${KEY}`);
-      await page.waitForFunction(() => location.hash === '');
+      await page.waitForFunction("location.hash === ''");
       await page.getByTestId('question-input').fill('my umbrella is in the hallway closet');
       await page.getByTestId('ask').click();
       await page.locator('[data-testid="assistant-turn"][data-state="final"]').first().waitFor({ timeout: 30_000 });
-      const items = await (await fetch(`${base}/v1/memory?user=local`, { headers: { authorization: `Bearer ${KEY}` } })).json();
+      const items = (await (await fetch(`${base}/v1/memory?user=local`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as { data: { text?: string }[] };
       assert.ok(items.data.some((i: { text?: string }) => /hallway closet/.test(i.text ?? '')), 'typed words are remembered under the local user');
       await page.getByTestId('memory-refresh').click();
       await page.locator('[data-testid="memory-item"]', { hasText: 'hallway closet' }).first().waitFor({ timeout: 10_000 });

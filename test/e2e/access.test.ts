@@ -226,12 +226,15 @@ describe('access: limits', () => {
   });
   after(() => server.close());
 
-  it('answers over-limit mints with 429 and Retry-After', async () => {
-    for (let i = 0; i < 3; i++) assert.equal((await mint(server, {})).status, 200);
-    const over = await mint(server, {});
+  it('answers over-limit mints with 429 and Retry-After, per key', async () => {
+    const { key } = server.server.access.keys.create('burst');
+    const auth = { authorization: `Bearer ${key}` };
+    for (let i = 0; i < 3; i++) assert.equal((await mint(server, {}, auth)).status, 200);
+    const over = await mint(server, {}, auth);
     assert.equal(over.status, 429);
     const retry = Number(over.headers.get('retry-after'));
     assert.ok(retry >= 1 && retry <= 60, `Retry-After ${retry}`);
+    assert.equal((await mint(server, {})).status, 200, 'another key has its own budget');
   });
 
   it('refuses a second live session of one user at the upgrade, and admits it once the first closed', async () => {
@@ -250,6 +253,20 @@ describe('access: limits', () => {
     second.send({ type: 'session.update', session: { omnilive: { user: 'bob' } } });
     assert.equal((await second.log.waitFor('session.updated', (e) => e.session.omnilive.user === 'bob')).session.omnilive.user, 'bob');
     second.close();
+  });
+
+  it("refuses a client secret's session at the upgrade when its user is at the limit", async () => {
+    const mintFor = async (user: string) => {
+      const res = await mint(server, { omnilive: { user } });
+      return ((await res.json()) as { value: string }).value;
+    };
+    const first = browserClient(server, await mintFor('erin'));
+    await first.opened;
+    const refused = await tryUpgrade(url(server), { protocols: ['realtime', `openai-insecure-api-key.${await mintFor('erin')}`] });
+    assert.ok(!refused.opened && refused.status === 429);
+    assert.ok(Number(refused.headers['retry-after']) >= 1);
+    assert.equal(JSON.parse(refused.body).error.code, 'too_many_sessions');
+    first.close();
   });
 
   it('answers a flood of connections from one address with 429 and Retry-After at the upgrade', async () => {
