@@ -31,7 +31,7 @@ export interface OmniLiveConfig {
   /** Camera and mic from browsers over WebRTC (mediasoup SFU → ffmpeg → session). */
   webrtc: WebRtcConfig;
   /** Who may connect: API keys from the environment, allowed origins, limits (README "Access"). */
-  access: { apiKeys: string[]; allowedOrigins: string[]; limits: AccessLimits };
+  access: { apiKeys: string[]; allowedOrigins: string[]; agentsFile?: string; limits: AccessLimits };
 }
 
 /** Every setting, its flag, its environment variable and its default: the README table is this. */
@@ -72,6 +72,7 @@ export const SETTINGS = [
   ['webrtc.decodePorts', '--rtc-decode-ports', 'OMNILIVE_RTC_DECODE_PORTS', `${defaultWebRtcConfig.decodePorts.min}-${defaultWebRtcConfig.decodePorts.max}`, 'loopback UDP port range for RTP to the ffmpeg decoders'],
   ['access.apiKeys', '', 'OMNILIVE_API_KEY', '', 'API keys, comma-separated (environment only, never logged); with any key, every connection needs a credential'],
   ['access.allowedOrigins', '--allowed-origins', 'OMNILIVE_ALLOWED_ORIGINS', '', 'web pages of other origins allowed to connect, comma-separated, exact (https://example.com)'],
+  ['access.agentsFile', '--agents', 'OMNILIVE_AGENTS', '', 'JSON file of named agents for sites without a backend (pinned session config, origins, limits)'],
   ['access.sessionsPerUser', '--max-sessions-per-user', 'OMNILIVE_MAX_SESSIONS_PER_USER', String(defaultAccessLimits.sessionsPerUser), 'live sessions at once per user'],
   ['access.sessionsPerKey', '--max-sessions-per-key', 'OMNILIVE_MAX_SESSIONS_PER_KEY', String(defaultAccessLimits.sessionsPerKey), 'live sessions at once per API key (its client secrets included)'],
   ['access.mintsPerKeyPerMinute', '--mints-per-minute', 'OMNILIVE_MINTS_PER_MINUTE', String(defaultAccessLimits.mintsPerKeyPerMinute), 'client secrets per API key per minute'],
@@ -183,6 +184,7 @@ export function loadConfig(flags: SettingValues = {}, env: NodeJS.ProcessEnv = p
     access: {
       apiKeys: list(get('access.apiKeys')),
       allowedOrigins: list(get('access.allowedOrigins')),
+      agentsFile: optional('access.agentsFile') ? path.resolve(expandHome(get('access.agentsFile'))) : undefined,
       limits: {
         sessionsPerUser: integer('max sessions per user', get('access.sessionsPerUser'), 1, 100_000),
         sessionsPerKey: integer('max sessions per key', get('access.sessionsPerKey'), 1, 1_000_000),

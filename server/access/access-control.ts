@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import { describeIssue, type SessionPatch } from '../protocol/client-events.ts';
 import { ApiKeyRing, type ApiKeyRecord } from './api-keys.ts';
+import { agentKeyId, agentMintSchema, type Agent } from './agents.ts';
 import { ClientSecrets, SecretRefused, looksLikeClientSecret, mintRequestSchema } from './client-secrets.ts';
 import { MinuteWindow, OpenCounter, defaultAccessLimits, type AccessLimits } from './limits.ts';
-import { OriginPolicy, isLoopbackListen } from './origins.ts';
+import { OriginPolicy, isLoopbackListen, normalizeOrigin } from './origins.ts';
 import { SessionLock } from './session-lock.ts';
 
 export interface AccessOptions {
@@ -16,6 +17,8 @@ export interface AccessOptions {
   /** Exact origins allowed besides the server's own (--allowed-origins). */
   allowedOrigins?: readonly string[];
   limits?: Partial<AccessLimits>;
+  /** Named agents (--agents): their origins count as allowed origins. */
+  agents?: readonly Agent[];
 }
 
 /** The zero-config local app's user: a reload, or tomorrow, finds the same memory. */
@@ -25,7 +28,7 @@ export const LOCAL_USER = 'local';
 export class AccessDenied extends Error {
   override name = 'AccessDenied';
   constructor(
-    readonly status: 400 | 401 | 403 | 413 | 429,
+    readonly status: 400 | 401 | 403 | 404 | 413 | 429,
     readonly code: string,
     message: string,
     readonly retryAfterSeconds?: number,
@@ -89,12 +92,19 @@ export class AccessControl {
   readonly #mints = new MinuteWindow();
   readonly #sessionsByUser = new OpenCounter();
   readonly #sessionsByKey = new OpenCounter();
+  readonly #agents: ReadonlyMap<string, Agent>;
+  readonly #agentMints = new MinuteWindow();
 
   constructor(options: AccessOptions) {
     this.keys = new ApiKeyRing(options.dataDir, options.apiKeys ?? []);
-    this.#origins = new OriginPolicy(options.allowedOrigins ?? []);
+    this.#agents = new Map((options.agents ?? []).map((a) => [a.name, a]));
+    this.#origins = new OriginPolicy([...(options.allowedOrigins ?? []), ...(options.agents ?? []).flatMap((a) => a.origins)]);
     this.#loopback = isLoopbackListen(options.host);
     this.limits = { ...defaultAccessLimits, ...options.limits };
+  }
+
+  get agents(): readonly Agent[] {
+    return [...this.#agents.values()];
   }
 
   get allowedOrigins(): readonly string[] {
@@ -130,7 +140,7 @@ export class AccessControl {
     if (looksLikeClientSecret(token)) {
       let secret;
       try {
-        secret = this.secrets.redeem(token, origin, (id) => this.keys.isLive(id));
+        secret = this.secrets.redeem(token, origin, (id) => this.#issuerIsLive(id));
       } catch (error) {
         if (error instanceof SecretRefused) throw new AccessDenied(error.status, error.code, error.message);
         throw error;
@@ -198,13 +208,48 @@ export class AccessControl {
   }
 
   /**
+   * `POST /v1/agents/NAME/client_secrets`: a page of one of the agent's origins asks for a
+   * secret; the server mints it with the agent's pinned config, bound to that origin.
+   */
+  mintForAgent(req: http.IncomingMessage, name: string, body: unknown) {
+    const agent = this.#agents.get(name);
+    if (!agent) throw new AccessDenied(404, 'unknown_agent', `no agent named '${name.slice(0, 64)}' on this server`);
+    const { ip, origin } = this.#checkOrigin(req);
+    const own = origin === undefined ? undefined : normalizeOrigin(origin);
+    if (!own || !agent.origins.includes(own)) throw new AccessDenied(403, 'origin_not_allowed', `agent '${name}' can only be started from its own sites' pages`);
+    const parsed = agentMintSchema.safeParse(body);
+    if (!parsed.success) throw new AccessDenied(400, 'invalid_request', describeIssue(parsed.error).message);
+    const perIp = this.#agentMints.take(`${name}|${ip}`, agent.mintsPerIpPerMinute);
+    if (perIp) throw new AccessDenied(429, 'rate_limited', `more than ${agent.mintsPerIpPerMinute} sessions a minute from this address`, perIp);
+    const perAgent = this.#agentMints.take(name, agent.mintsPerMinute);
+    if (perAgent) throw new AccessDenied(429, 'rate_limited', `agent '${name}' is at its limit of ${agent.mintsPerMinute} sessions a minute`, perAgent);
+    const visitor = parsed.data.visitor;
+    const user = agent.persistUsers && visitor ? `${name}.${visitor}` : `anon_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
+    return this.secrets.mint(
+      { session: agent.session, omnilive: { origins: [own], ...(agent.maxSessionSeconds ? { max_session_seconds: agent.maxSessionSeconds } : {}) } },
+      { keyId: agentKeyId(name), user, maxSessionSeconds: this.limits.secretSessionSeconds },
+    );
+  }
+
+  /** A secret works while what issued it does: a live API key, or a configured agent. */
+  #issuerIsLive(id: string): boolean {
+    const agent = /^agent:(.+)$/.exec(id)?.[1];
+    return agent !== undefined ? this.#agents.has(agent) : this.keys.isLive(id);
+  }
+
+  /**
    * Browser-facing HTTP endpoints (memory, access info): the origin, then the caller's user.
    * Key holders name the user (`?user=`); the local app is the local user.
    */
   authorizeApi(req: http.IncomingMessage, askedUser: string | null): { user: string; via: Grant['via'] } {
-    this.#checkOrigin(req);
+    const keyless = this.keyless;
+    const { origin, ownPage } = this.#checkOrigin(req, keyless);
     const token = credentialOf(req);
-    if (this.keyless) return { user: askedUser ?? LOCAL_USER, via: 'local' };
+    if (keyless) {
+      // Allowlisted sites may open sessions of their own, but the local person's memory is for this server's page and local programs.
+      if (origin !== undefined && !ownPage) throw new AccessDenied(403, 'origin_not_allowed', "this server's memory API is for its own page and local programs");
+      return { user: askedUser ?? LOCAL_USER, via: 'local' };
+    }
     if (!token) throw new AccessDenied(401, 'missing_credential', 'this server needs an API key (Authorization: Bearer <key>)');
     if (looksLikeClientSecret(token)) throw new AccessDenied(401, 'invalid_api_key', 'client secrets open realtime sessions only; this endpoint takes an API key');
     const key = this.#verifyKey(token);

@@ -8,3 +8,5 @@ export { defaultAccessLimits } from './limits.ts';
 export type { AccessLimits } from './limits.ts';
 export { OriginPolicy, normalizeOrigin, isLoopbackHostname, isLoopbackListen } from './origins.ts';
 export { SessionLock, fieldPaths } from './session-lock.ts';
+export { loadAgents, agentKeyId } from './agents.ts';
+export type { Agent } from './agents.ts';

@@ -103,7 +103,7 @@ export class ApiRoutes {
   }
 
   static handles(pathname: string): boolean {
-    return pathname === '/v1/realtime/client_secrets' || pathname === '/v1/access' || pathname === '/v1/memory' || pathname.startsWith('/v1/memory/');
+    return pathname === '/v1/realtime/client_secrets' || pathname.startsWith('/v1/agents/') || pathname === '/v1/access' || pathname === '/v1/memory' || pathname.startsWith('/v1/memory/');
   }
 
   async handle(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
@@ -146,6 +146,11 @@ export class ApiRoutes {
         throw new HttpError(400, 'invalid_request', `session: ${(error as Error).message}`);
       }
       return minted;
+    }
+    const agent = /^\/v1\/agents\/([^/]+)\/client_secrets$/.exec(path)?.[1];
+    if (agent !== undefined) {
+      expect('POST');
+      return this.#access.mintForAgent(req, decodeURIComponent(agent), await readJson(req));
     }
     if (path === '/v1/access') {
       expect('GET');

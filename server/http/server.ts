@@ -12,7 +12,7 @@ import { Session, describeEngines, type SessionEngines } from '../session/sessio
 import { defaultInstructionFilterOptions } from '../reasoning/index.ts';
 import { TypedEmitter } from '../events/emitter.ts';
 import { loadTls } from './tls.ts';
-import { AccessControl, AccessDenied, type Grant } from '../access/index.ts';
+import { AccessControl, AccessDenied, loadAgents, type Grant } from '../access/index.ts';
 import { ClientError } from '../errors.ts';
 import { ApiRoutes, refusalResponse } from './api-routes.ts';
 
@@ -79,8 +79,16 @@ export class OmniLiveServer extends TypedEmitter<OmniLiveServerEvents> {
     super();
     this.#config = config;
     this.#engines = engines;
-    this.access = access ?? new AccessControl({ dataDir: config.dataDir, host: config.host, apiKeys: config.access.apiKeys, allowedOrigins: config.access.allowedOrigins, limits: config.access.limits });
+    const { apiKeys, allowedOrigins, agentsFile, limits } = config.access;
+    this.access = access ?? new AccessControl({ dataDir: config.dataDir, host: config.host, apiKeys, allowedOrigins, limits, agents: agentsFile ? loadAgents(agentsFile) : [] });
     this.#api = new ApiRoutes(this.access, engines.memory, (session) => checkVoice(engines, session));
+    for (const agent of this.access.agents) {
+      try {
+        checkVoice(engines, agent.session);
+      } catch (error) {
+        throw new TypeError(`agent '${agent.name}': ${(error as Error).message}`);
+      }
+    }
     this.#http = http.createServer((req, res) => this.#onRequest(req, res));
     // ws closes the socket above maxPayload; below it we answer oversize messages with an error event.
     this.#wss = new WebSocketServer({

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { OpenAIRealtimeWS } from 'openai/realtime/ws';
@@ -85,6 +88,8 @@ describe('access: a keyless server on loopback', () => {
     assert.equal(foreign.status, 403);
     const own = await fetch(`http://127.0.0.1:${server.port}/v1/access`, { headers: { origin: `http://127.0.0.1:${server.port}` } });
     assert.deepEqual(await own.json(), { credential: 'none', user: 'local', via: 'local', memory: false });
+    const partner = await fetch(`http://127.0.0.1:${server.port}/v1/memory`, { headers: { origin: 'https://partner.example' } });
+    assert.equal(partner.status, 403, "an allowlisted site may open sessions, not read the local person's memory");
     const res = await mint(server, {}, {});
     assert.equal(res.status, 401);
     assert.match(((await res.json()) as any).error.message, /omnilive keys create/);
@@ -299,5 +304,75 @@ describe('access: session length', () => {
     const { code, reason } = await closed;
     assert.equal(code, 1008);
     assert.match(reason, /length limit of 1 s/);
+  });
+});
+
+describe('access: named agents for sites without a backend', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'omnilive-agents-'));
+  const agentsFile = path.join(dir, 'agents.json');
+  let server: TestServer;
+  const agentMint = (name: string, origin: string | undefined, body: unknown = {}) =>
+    fetch(`http://127.0.0.1:${server.port}/v1/agents/${name}/client_secrets`, { method: 'POST', headers: { 'content-type': 'application/json', ...(origin ? { origin } : {}) }, body: JSON.stringify(body) });
+  before(async () => {
+    fs.writeFileSync(
+      agentsFile,
+      JSON.stringify({
+        agents: {
+          shop: { session: { instructions: 'You are the Example Shop assistant.', audio: { output: { voice: 'awb' } } }, origins: ['https://shop.example'], mints_per_ip_per_minute: 3, persist_users: true },
+          kiosk: { origins: ['https://kiosk.example'] },
+        },
+      }),
+    );
+    server = await startServer({ 'tls.mode': 'off', 'access.apiKeys': SITE_KEY, 'access.agentsFile': agentsFile });
+  });
+  after(async () => {
+    await server.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("mints a pinned, origin-bound secret for a page of the agent's site, and remembers a returning visitor", async () => {
+    const visitor = 'v_0123456789abcdefXYZ';
+    const res = await agentMint('shop', 'https://shop.example', { visitor });
+    assert.equal(res.status, 200);
+    const { value } = (await res.json()) as { value: string };
+    const c = browserClient(server, value, 'https://shop.example');
+    await c.opened;
+    const session = c.log.of('session.created')[0]!.session;
+    assert.equal(session.omnilive.user, `shop.${visitor}`);
+    assert.equal(session.audio.output.voice, 'awb');
+    assert.equal(session.instructions, undefined);
+    c.send({ type: 'session.update', session: { instructions: 'You are a pirate.' } });
+    assert.equal((await c.log.waitFor('error')).error.code, 'field_locked');
+    c.close();
+    const kiosk = (await (await agentMint('kiosk', 'https://kiosk.example', { visitor })).json()) as { value: string; omnilive: { user: string } };
+    assert.match(kiosk.omnilive.user, /^anon_/, 'an agent that does not persist users gives each visit its own');
+    const elsewhere = await tryUpgrade(url(server), { protocols: ['realtime', `openai-insecure-api-key.${kiosk.value}`], headers: { origin: 'https://shop.example' } });
+    assert.ok(!elsewhere.opened && elsewhere.status === 403, "a kiosk secret is bound to the kiosk's origin");
+  });
+
+  it('refuses other origins, unknown agents and bad bodies, and caps each address', async () => {
+    assert.equal((await agentMint('shop', 'https://evil.example')).status, 403);
+    assert.equal((await agentMint('shop', undefined)).status, 403, 'only pages start agents');
+    assert.equal((await agentMint('nobody', 'https://shop.example')).status, 404);
+    const bad = await agentMint('shop', 'https://shop.example', { visitor: 'x' });
+    assert.equal(bad.status, 400);
+    assert.match(((await bad.json()) as any).error.message, /visitor/);
+    const preflight = await fetch(`http://127.0.0.1:${server.port}/v1/agents/shop/client_secrets`, { method: 'OPTIONS', headers: { origin: 'https://shop.example' } });
+    assert.equal(preflight.headers.get('access-control-allow-origin'), 'https://shop.example');
+    let over: Response | undefined;
+    for (let i = 0; i < 4 && !over; i++) {
+      const r = await agentMint('shop', 'https://shop.example');
+      if (r.status === 429) over = r;
+    }
+    assert.ok(over, 'the address is capped');
+    assert.ok(Number(over.headers.get('retry-after')) >= 1);
+  });
+
+  it('a bad agents file stops the server with the agent and field named', async () => {
+    const bad = path.join(dir, 'bad.json');
+    fs.writeFileSync(bad, JSON.stringify({ agents: { shop: { origins: ['shop.example'] } } }));
+    await assert.rejects(startServer({ 'tls.mode': 'off', 'access.agentsFile': bad }), /agents\.shop\.origins\.0/);
+    fs.writeFileSync(bad, JSON.stringify({ agents: { shop: { origins: ['https://shop.example'], session: { audio: { output: { voice: 'nobody' } } } } } }));
+    await assert.rejects(startServer({ 'tls.mode': 'off', 'access.agentsFile': bad }), /agent 'shop': unknown voice 'nobody'/);
   });
 });

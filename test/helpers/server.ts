@@ -23,7 +23,13 @@ export async function startServer(settings: SettingValues = {}): Promise<TestSer
   // only the tests that need them ask for them.
   const config = loadConfig({ host: '127.0.0.1', port: '0', dataDir, 'vision.enabled': 'off', 'memory.enabled': 'off', 'webrtc.enabled': 'off', ...settings }, {});
   const engines = await createEngines(config);
-  const server = new OmniLiveServer(config, engines);
+  let server: OmniLiveServer;
+  try {
+    server = new OmniLiveServer(config, engines);
+  } catch (error) {
+    await engines.close();
+    throw error;
+  }
   const { port } = await server.listen();
   const certFile = path.join(dataDir, 'tls', 'self-signed.crt');
   const ca = fs.existsSync(certFile) ? fs.readFileSync(certFile, 'utf8') : '';
