@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { buildWidget } from './widget/build.mjs';
 
 const webDir = import.meta.dirname;
 const outDir = path.join(webDir, 'out');
@@ -25,7 +26,7 @@ function newestMtime(file) {
 }
 
 function sourcesMtime() {
-  const entries = ['app', 'components', 'lib', 'public', 'tsconfig.json', ...fs.readdirSync(webDir).filter((f) => f.startsWith('next.config.'))];
+  const entries = ['app', 'components', 'lib', 'public', 'widget', 'tsconfig.json', ...fs.readdirSync(webDir).filter((f) => f.startsWith('next.config.'))];
   return Math.max(...entries.map((e) => newestMtime(path.join(webDir, e))));
 }
 
@@ -56,6 +57,13 @@ if (result.status !== 0) {
 }
 if (!fs.existsSync(path.join(outDir, 'index.html'))) {
   console.error('web: next build finished but web/out/index.html is missing: is `output: "export"` still set in web/next.config.mjs?');
+  process.exit(1);
+}
+try {
+  const sizes = await buildWidget(outDir);
+  console.log(`web: widget built: loader ${(sizes.loader / 1024).toFixed(1)} KB, all ${(sizes.total / 1024).toFixed(1)} KB gzipped (${sizes.files} files)`);
+} catch (error) {
+  console.error(`web: widget build failed: ${error.message}`);
   process.exit(1);
 }
 fs.writeFileSync(stamp, `${started.toISOString()}\n`);

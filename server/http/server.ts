@@ -38,6 +38,21 @@ const CONTENT_TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
 };
 
+/**
+ * The widget's code and the capture worklet are loaded by other sites' pages: module scripts and
+ * worklets are fetched with CORS, so they say anyone may load them (they hold no secrets).
+ * Hashed chunks never change; the versioned loader is cached briefly so fixes reach pages.
+ */
+function embeddableHeaders(rel: string): Record<string, string> {
+  if (!rel.startsWith('widget/') && rel !== 'capture-worklet.js') return {};
+  const immutable = rel.startsWith(`widget/v1/chunks/`);
+  return {
+    'access-control-allow-origin': '*',
+    'cross-origin-resource-policy': 'cross-origin',
+    'cache-control': immutable ? 'public, max-age=31536000, immutable' : 'public, max-age=300',
+  };
+}
+
 /** A client secret may only name a voice this server has. */
 function checkVoice(engines: SessionEngines, session: Record<string, unknown>): void {
   const voice = (session.audio as { output?: { voice?: string } } | undefined)?.output?.voice;
@@ -194,7 +209,7 @@ export class OmniLiveServer extends TypedEmitter<OmniLiveServerEvents> {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;
     }
-    res.writeHead(200, { 'content-type': CONTENT_TYPES[path.extname(file)] ?? 'application/octet-stream' });
+    res.writeHead(200, { 'content-type': CONTENT_TYPES[path.extname(file)] ?? 'application/octet-stream', ...embeddableHeaders(rel) });
     fs.createReadStream(file).pipe(res);
   }
 

@@ -18,8 +18,24 @@ const INPUT_RATE = 24000;
 /** Beyond this much unsent data the network is stalled: drop media rather than pile it up. */
 const MAX_BUFFERED = 1 << 20;
 
+export interface LiveSessionOptions {
+  /** The OmniLive server's origin. @defaultValue this page's */
+  server?: string;
+  /** Subprotocols for each new session's WebSocket (a client secret). @defaultValue the web app's own: none, or a secret minted with its key */
+  credential?: () => Promise<string[] | undefined>;
+  /** Media over the WebSocket, no WebRTC. @defaultValue `?media=websocket` in the page's address */
+  mediaOverWebSocket?: boolean;
+  /** Open the camera too. @defaultValue true */
+  camera?: boolean;
+  /** An AudioContext made (and so unlocked) in the user's click, before any await: iOS plays nothing otherwise. */
+  audioContext?: AudioContext;
+  /** Every server event, as it arrives (the widget re-dispatches them as DOM events). */
+  onEvent?: (event: ServerEvent) => void;
+}
+
 export class LiveSession {
   readonly store = new Store<SessionState>(initialState);
+  readonly #options: LiveSessionOptions;
   #client: RealtimeClient | null = null;
   #connecting: Promise<RealtimeClient> | null = null;
   #audioCtx: AudioContext | null = null;
@@ -36,6 +52,15 @@ export class LiveSession {
   /** Bumped by stop and by a lost connection: async work begun before drops its result. */
   #run = 0;
   #lastAction: 'start' | 'ask' = 'ask';
+
+  constructor(options: LiveSessionOptions = {}) {
+    this.#options = options;
+  }
+
+  /** A path on the OmniLive server. */
+  #serverUrl(path: string): string {
+    return this.#options.server ? new URL(path, this.#options.server).toString() : path;
+  }
 
   get #state(): SessionState {
     return this.store.get();
@@ -62,7 +87,7 @@ export class LiveSession {
     this.store.set({ activity: 'Opening camera and microphone…' });
     let opened;
     try {
-      opened = await openCameraAndMic();
+      opened = await openCameraAndMic(this.#options.camera ?? true);
     } catch (error) {
       if (run !== this.#run) return;
       const problem = error instanceof MediaProblem ? { kind: error.kind, message: error.message } : { kind: 'other' as const, message: String(error) };
@@ -81,7 +106,7 @@ export class LiveSession {
       this.store.set({ problem: { kind: 'busy', message: 'The microphone stopped (unplugged or disabled). Press Start to use it again.' } });
     });
     try {
-      const mic = await MicCapture.start(this.#audioCtx!, audio, (pcm, level) => this.#onMicChunk(pcm, level), INPUT_RATE);
+      const mic = await MicCapture.start(this.#audioCtx!, audio, (pcm, level) => this.#onMicChunk(pcm, level), INPUT_RATE, this.#serverUrl('/capture-worklet.js'));
       if (run !== this.#run) return mic.stop();
       this.#mic = mic;
     } catch (error) {
@@ -92,7 +117,7 @@ export class LiveSession {
     }
 
     // ?media=websocket skips WebRTC: for networks that block it, and for tests of the fallback.
-    if (new URLSearchParams(location.search).get('media') === 'websocket') {
+    if (this.#options.mediaOverWebSocket ?? new URLSearchParams(location.search).get('media') === 'websocket') {
       this.#useWebSocket('WebSocket (chosen by ?media=websocket)');
       this.store.set({ starting: false });
       return this.#restingActivity();
@@ -178,7 +203,7 @@ export class LiveSession {
 
   /** The server's engines from /healthz, until a session reports them itself. */
   loadEngines(): void {
-    fetch('/healthz')
+    fetch(this.#serverUrl('/healthz'))
       .then((r) => (r.ok ? r.json() : null))
       .then((health) => {
         if (health?.engines && !this.#state.engines) this.store.set({ engines: health.engines });
@@ -204,8 +229,8 @@ export class LiveSession {
     if (this.#connecting) return this.#connecting;
     const run = this.#run;
     this.store.set({ ws: 'connecting' });
-    const url = realtimeUrl();
-    this.#connecting = sessionProtocols()
+    const url = realtimeUrl(this.#options.server);
+    this.#connecting = (this.#options.credential ?? sessionProtocols)()
       .catch((error) => {
         if (error instanceof AccessProblem) throw error;
         throw new ConnectError((error as Error).message);
@@ -270,7 +295,8 @@ export class LiveSession {
 
   #ensureAudio(): void {
     if (!this.#audioCtx || this.#audioCtx.state === 'closed') {
-      this.#audioCtx = new AudioContext({ latencyHint: 'interactive' });
+      const given = this.#options.audioContext;
+      this.#audioCtx = given && given.state !== 'closed' ? given : new AudioContext({ latencyHint: 'interactive' });
       this.#player = new PcmPlayer(this.#audioCtx, (playback) => {
         this.store.set({ playback: { ...playback, via: 'webaudio' } });
         if (!playback.playing) this.#restingActivity();
@@ -338,6 +364,7 @@ export class LiveSession {
   // ---- server events ----
 
   #onEvent(ev: ServerEvent): void {
+    this.#options.onEvent?.(ev);
     switch (ev.type) {
       case 'session.updated':
         this.#onSession(ev.session);

@@ -42,9 +42,17 @@ function describe(error: unknown): MediaProblem {
 }
 
 /** Microphone and camera; without a usable camera, the microphone alone and a notice. */
-export async function openCameraAndMic(): Promise<OpenedMedia> {
+/** The microphone, and the camera unless `camera` is false (the widget asks for it only when allowed to see). */
+export async function openCameraAndMic(camera = true): Promise<OpenedMedia> {
   if (!navigator.mediaDevices?.getUserMedia) {
     throw new MediaProblem('insecure', 'The camera and microphone need a secure page: open this app over https:// (or on http://localhost).');
+  }
+  if (!camera) {
+    try {
+      return { stream: await navigator.mediaDevices.getUserMedia({ audio: AUDIO }) };
+    } catch (error) {
+      throw describe(error);
+    }
   }
   try {
     return { stream: await navigator.mediaDevices.getUserMedia({ audio: AUDIO, video: VIDEO }) };

@@ -16,9 +16,10 @@ export class MicCapture {
     this.#node = node;
   }
 
-  static async start(ctx: AudioContext, track: MediaStreamTrack, onChunk: MicChunk, targetRate = 24000): Promise<MicCapture> {
+  /** `workletUrl`: the processor module, from the OmniLive server (never a blob: URL, so strict CSPs allow it). */
+  static async start(ctx: AudioContext, track: MediaStreamTrack, onChunk: MicChunk, targetRate = 24000, workletUrl = '/capture-worklet.js'): Promise<MicCapture> {
     // Worklets must be separate modules: the processor is a plain file in public/.
-    if (!loaded.has(ctx)) loaded.set(ctx, ctx.audioWorklet.addModule('/capture-worklet.js'));
+    if (!loaded.has(ctx)) loaded.set(ctx, ctx.audioWorklet.addModule(workletUrl));
     await loaded.get(ctx);
     const source = ctx.createMediaStreamSource(new MediaStream([track]));
     const node = new AudioWorkletNode(ctx, 'pcm-capture', {

@@ -26,8 +26,11 @@ export class ConnectError extends Error {
 
 type Pending = { replyType: string; resolve: (event: ServerEvent) => void; reject: (error: Error) => void; timer: ReturnType<typeof setTimeout> };
 
-export function realtimeUrl(): string {
-  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/realtime`;
+/** The Realtime WebSocket of the server at `origin` (default: this page's). */
+export function realtimeUrl(origin = location.origin): string {
+  const url = new URL('/v1/realtime', origin);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  return url.toString();
 }
 
 let counter = 0;

@@ -1,0 +1,203 @@
+// The embeddable widget in Chromium, on a host page of another origin that sets a strict CSP and
+// hostile CSS: token-url and agent sessions, typed and spoken questions, keyboard, refusals.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Locator, Page } from 'playwright-core';
+import { launchBrowser, makeSpeechWav, screenshot, type TestBrowser } from '../helpers/browser.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+import { closeSpeech } from '../helpers/speech.ts';
+import { buildWebApp } from '../helpers/web-app.ts';
+
+const KEY = 'olk_widget_test_key_0123456789abcdefghij';
+const media = path.join(os.tmpdir(), `omnilive-widget-media-${process.pid}`);
+
+const HOSTILE_CSS = `* { font-family: monospace !important; letter-spacing: 3px !important; }
+button { background: rgb(255, 0, 0) !important; padding: 40px !important; border: 5px dashed lime !important; }
+li, p, section, div { display: inline !important; }`;
+
+/**
+ * A site on another origin: a page embedding the widget under a strict CSP (only OmniLive's
+ * origin beside its own for scripts and connections), and its backend's token endpoint.
+ */
+async function startHost(omnilive: () => TestServer, mode: { token: 'ok' | 'refuse' }) {
+  const site = http.createServer(async (req, res) => {
+    const o = `http://127.0.0.1:${omnilive().port}`;
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/api/omnilive-token') {
+      if (mode.token === 'refuse') return void res.writeHead(403, { 'content-type': 'application/json' }).end('{"error":"you are not signed in"}');
+      const minted = await fetch(`${o}/v1/realtime/client_secrets`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ session: { type: 'realtime', instructions: 'You are the Example Shop assistant.' }, omnilive: { user: 'shopper-1', origins: [`http://localhost:${port}`] } }),
+      });
+      return void res.writeHead(minted.status, { 'content-type': 'application/json' }).end(await minted.text());
+    }
+    if (url.pathname === '/host.css') return void res.writeHead(200, { 'content-type': 'text/css' }).end(HOSTILE_CSS);
+    const attrs = url.searchParams.get('agent') ? `agent="${url.searchParams.get('agent')}"` : 'token-url="/api/omnilive-token"';
+    const csp = `default-src 'self'; script-src 'self' ${o}; connect-src 'self' ${o} ws://127.0.0.1:${omnilive().port}; style-src 'self'; img-src 'self' data:; media-src 'self' blob:`;
+    res.writeHead(200, { 'content-type': 'text/html', 'content-security-policy': csp }).end(`<!doctype html>
+<html><head><title>Example Shop</title><link rel="stylesheet" href="/host.css">
+<script type="module" src="${o}/widget/omnilive.js"></script></head>
+<body><h1>Example Shop</h1><button id="host-button">Add to cart</button>
+<omnilive-assistant server="${o}" ${attrs} mode="${url.searchParams.get('mode') ?? 'inline'}"></omnilive-assistant>
+</body></html>`);
+  });
+  await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
+  const port = (site.address() as AddressInfo).port;
+  return {
+    origin: `http://localhost:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        site.close(() => resolve());
+        site.closeAllConnections();
+      }),
+  };
+}
+
+/** Records every CSP violation the page reports, from before its first script. */
+async function watchCsp(page: Page): Promise<() => Promise<string[]>> {
+  await page.addInitScript(() => {
+    const seen: string[] = [];
+    (globalThis as unknown as { __csp: string[] }).__csp = seen;
+    globalThis.addEventListener('securitypolicyviolation', (e) => seen.push(`${(e as SecurityPolicyViolationEvent).violatedDirective} ${(e as SecurityPolicyViolationEvent).blockedURI}`));
+  });
+  return () => page.evaluate('globalThis.__csp ?? []') as Promise<string[]>;
+}
+
+const widget = (page: Page) => page.locator('omnilive-assistant');
+const inWidget = (page: Page, selector: string): Locator => widget(page).locator(selector);
+
+describe('the embeddable widget on another site', () => {
+  let server: TestServer;
+  let host: Awaited<ReturnType<typeof startHost>>;
+  let stranger: Awaited<ReturnType<typeof startHost>>;
+  let browser: TestBrowser;
+  const mode = { token: 'ok' as 'ok' | 'refuse' };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'omnilive-widget-'));
+
+  before(async () => {
+    await buildWebApp();
+    host = await startHost(() => server, mode);
+    stranger = await startHost(() => server, mode);
+    const agents = path.join(dir, 'agents.json');
+    fs.writeFileSync(agents, JSON.stringify({ agents: { shop: { session: { instructions: 'You help shoppers.' }, origins: [host.origin] } } }));
+    server = await startServer({ 'tls.mode': 'off', 'access.apiKeys': KEY, 'access.allowedOrigins': host.origin, 'access.agentsFile': agents });
+    const audio = await makeSpeechWav(path.join(media, 'question.wav'), 'what is the weather like today', { padMs: 2500 });
+    browser = await launchBrowser({ fakeDevices: { audio } });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+    await host?.close();
+    await stranger?.close();
+    await closeSpeech();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('loads under a strict CSP, keeps its styles in and the host page’s out', async () => {
+    const { page } = browser;
+    const violations = await watchCsp(page);
+    await page.goto(host.origin);
+    const launcher = inWidget(page, '.launcher');
+    await launcher.waitFor();
+    const style = await launcher.evaluate((b) => {
+      const s = getComputedStyle(b);
+      return { font: s.fontFamily, background: s.backgroundColor, padding: s.paddingTop };
+    });
+    assert.doesNotMatch(style.font, /monospace/, 'the host’s * rule does not reach into the widget');
+    assert.notEqual(style.background, 'rgb(255, 0, 0)');
+    assert.notEqual(style.padding, '40px');
+    const hostButton = await page.locator('#host-button').evaluate((b) => getComputedStyle(b).backgroundColor);
+    assert.equal(hostButton, 'rgb(255, 0, 0)', 'the widget’s styles do not leak out');
+    assert.deepEqual(await violations(), []);
+  });
+
+  it('answers a typed question with the keyboard alone, then Escape ends it', async () => {
+    const { page } = browser;
+    const violations = await watchCsp(page);
+    await page.goto(host.origin);
+    const events: string[] = [];
+    await page.exposeFunction('__widgetEvent', (type: string) => events.push(type));
+    await page.evaluate(`for (const t of ['omnilive:state', 'omnilive:response', 'omnilive:transcript', 'omnilive:error']) document.addEventListener(t, (e) => globalThis.__widgetEvent(t))`);
+    await inWidget(page, '.launcher').focus();
+    await page.keyboard.press('Enter');
+    await inWidget(page, '.consent').waitFor();
+    await page.keyboard.press('Tab'); // "Use my microphone" has focus; the next is "Type instead"
+    await page.keyboard.press('Enter');
+    await page.keyboard.type('hello from the shop');
+    await page.keyboard.press('Enter');
+    const answer = inWidget(page, 'li.assistant[data-state="final"]').first();
+    await answer.waitFor({ timeout: 30_000 });
+    assert.match((await inWidget(page, 'li.user').first().textContent()) ?? '', /hello from the shop/);
+    assert.match((await answer.textContent()) ?? '', /\w/);
+    assert.ok(events.includes('omnilive:response') && events.includes('omnilive:state'), events.join());
+    await screenshot(page, 'widget-typed');
+    await page.keyboard.press('Escape');
+    await inWidget(page, '.panel').waitFor({ state: 'detached' });
+    await inWidget(page, '.launcher').waitFor();
+    assert.deepEqual(await violations(), []);
+  });
+
+  it('hears a spoken question through the microphone and answers it aloud', async () => {
+    const { page } = browser;
+    const violations = await watchCsp(page);
+    await page.goto(host.origin);
+    await inWidget(page, '.launcher').click();
+    await inWidget(page, '.consent button.primary').click();
+    await inWidget(page, '.panel[data-state="listening"], .panel[data-state="thinking"], .panel[data-state="speaking"]').first().waitFor({ timeout: 20_000 });
+    const heard = inWidget(page, 'li.user').filter({ hasText: /weather/ }).first();
+    await heard.waitFor({ timeout: 60_000 });
+    await inWidget(page, 'li.assistant').first().waitFor({ timeout: 30_000 });
+    const played = async () => Number(await inWidget(page, '.panel').getAttribute('data-played-ms'));
+    const deadline = Date.now() + 20_000;
+    while ((await played()) <= 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    assert.ok((await played()) > 0, 'the answer was heard');
+    await screenshot(page, 'widget-spoken');
+    await inWidget(page, 'button:text-is("End")').click();
+    assert.deepEqual(await violations(), []);
+  });
+
+  it('says so when the site refuses the token, and works once it gives one', async () => {
+    const { page } = browser;
+    mode.token = 'refuse';
+    await page.goto(host.origin);
+    await inWidget(page, '.launcher').click();
+    await inWidget(page, 'button:has-text("Type instead")').click();
+    await inWidget(page, 'input').fill('anyone there?');
+    await inWidget(page, 'input').press('Enter');
+    const problem = inWidget(page, '.problem');
+    await problem.waitFor();
+    assert.match((await problem.textContent()) ?? '', /not available here: you are not signed in/);
+    mode.token = 'ok';
+    await inWidget(page, 'input').fill('anyone there now?');
+    await inWidget(page, 'input').press('Enter');
+    await inWidget(page, 'li.assistant[data-state="final"]').first().waitFor({ timeout: 30_000 });
+    assert.equal(await problem.isHidden(), true);
+  });
+
+  it('starts a named agent from its own site, and not from another', async () => {
+    const { page } = browser;
+    await page.goto(`${host.origin}/?agent=shop`);
+    await inWidget(page, '.launcher').click();
+    await inWidget(page, 'button:has-text("Type instead")').click();
+    await inWidget(page, 'input').fill('hello agent');
+    await inWidget(page, 'input').press('Enter');
+    await inWidget(page, 'li.assistant[data-state="final"]').first().waitFor({ timeout: 30_000 });
+
+    await page.goto(`${stranger.origin}/?agent=shop`);
+    await inWidget(page, '.launcher').click();
+    await inWidget(page, 'button:has-text("Type instead")').click();
+    await inWidget(page, 'input').fill('hello agent');
+    await inWidget(page, 'input').press('Enter');
+    const problem = inWidget(page, '.problem');
+    await problem.waitFor();
+    assert.match((await problem.textContent()) ?? '', /not available here/);
+    await screenshot(page, 'widget-agent-refused');
+  });
+});
