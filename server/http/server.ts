@@ -186,7 +186,8 @@ export class OmniLiveServer extends TypedEmitter<OmniLiveServerEvents> {
       return;
     }
     if (url.pathname === '/healthz') {
-      res.writeHead(200, { 'content-type': 'application/json' });
+      // Allowlisted sites' pages may read it (the widget tells "refused" from "unreachable" with it).
+      res.writeHead(200, { 'content-type': 'application/json', ...this.access.corsHeaders(req) });
       const webrtc = 'media' in this.#webrtc ? this.#webrtc.media.counts() : { unavailable: this.#webrtc.unavailable };
       res.end(JSON.stringify({ status: 'ok', sessions: this.#sessions.size, engines: describeEngines(this.#engines), webrtc }));
       return;

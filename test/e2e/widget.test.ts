@@ -9,6 +9,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
 import { launchBrowser, makeSpeechWav, screenshot, type TestBrowser } from '../helpers/browser.ts';
+import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { closeSpeech } from '../helpers/speech.ts';
 import { buildWebApp } from '../helpers/web-app.ts';
@@ -24,12 +25,14 @@ li, p, section, div { display: inline !important; }`;
  * A site on another origin: a page embedding the widget under a strict CSP (only OmniLive's
  * origin beside its own for scripts and connections), and its backend's token endpoint.
  */
-async function startHost(omnilive: () => TestServer, mode: { token: 'ok' | 'refuse' }) {
+async function startHost(omnilive: () => TestServer, mode: { token: 'ok' | 'refuse' | 'stale' }) {
   const site = http.createServer(async (req, res) => {
     const o = `http://127.0.0.1:${omnilive().port}`;
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname === '/api/omnilive-token') {
       if (mode.token === 'refuse') return void res.writeHead(403, { 'content-type': 'application/json' }).end('{"error":"you are not signed in"}');
+      // A secret the server no longer takes (expired, used, from before a restart).
+      if (mode.token === 'stale') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"value":"ek_stale_0123456789abcdefghijklmnopqrstuvwxyz"}');
       const minted = await fetch(`${o}/v1/realtime/client_secrets`, {
         method: 'POST',
         headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
@@ -61,11 +64,10 @@ async function startHost(omnilive: () => TestServer, mode: { token: 'ok' | 'refu
 
 /** Records every CSP violation the page reports, from before its first script. */
 async function watchCsp(page: Page): Promise<() => Promise<string[]>> {
-  await page.addInitScript(() => {
-    const seen: string[] = [];
-    (globalThis as unknown as { __csp: string[] }).__csp = seen;
-    globalThis.addEventListener('securitypolicyviolation', (e) => seen.push(`${(e as SecurityPolicyViolationEvent).violatedDirective} ${(e as SecurityPolicyViolationEvent).blockedURI}`));
-  });
+  await page.addInitScript(`
+    globalThis.__csp = [];
+    globalThis.addEventListener('securitypolicyviolation', (e) => globalThis.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
+  `);
   return () => page.evaluate('globalThis.__csp ?? []') as Promise<string[]>;
 }
 
@@ -77,7 +79,7 @@ describe('the embeddable widget on another site', () => {
   let host: Awaited<ReturnType<typeof startHost>>;
   let stranger: Awaited<ReturnType<typeof startHost>>;
   let browser: TestBrowser;
-  const mode = { token: 'ok' as 'ok' | 'refuse' };
+  const mode = { token: 'ok' as 'ok' | 'refuse' | 'stale' };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'omnilive-widget-'));
 
   before(async () => {
@@ -106,14 +108,15 @@ describe('the embeddable widget on another site', () => {
     await page.goto(host.origin);
     const launcher = inWidget(page, '.launcher');
     await launcher.waitFor();
+    // getComputedStyle is the page's (the tests' tsconfig has no DOM types).
     const style = await launcher.evaluate((b) => {
-      const s = getComputedStyle(b);
-      return { font: s.fontFamily, background: s.backgroundColor, padding: s.paddingTop };
+      const s = (globalThis as any).getComputedStyle(b);
+      return { font: s.fontFamily as string, background: s.backgroundColor as string, padding: s.paddingTop as string };
     });
     assert.doesNotMatch(style.font, /monospace/, 'the host’s * rule does not reach into the widget');
     assert.notEqual(style.background, 'rgb(255, 0, 0)');
     assert.notEqual(style.padding, '40px');
-    const hostButton = await page.locator('#host-button').evaluate((b) => getComputedStyle(b).backgroundColor);
+    const hostButton = await page.locator('#host-button').evaluate((b) => (globalThis as any).getComputedStyle(b).backgroundColor as string);
     assert.equal(hostButton, 'rgb(255, 0, 0)', 'the widget’s styles do not leak out');
     assert.deepEqual(await violations(), []);
   });
@@ -174,8 +177,14 @@ describe('the embeddable widget on another site', () => {
     const problem = inWidget(page, '.problem');
     await problem.waitFor();
     assert.match((await problem.textContent()) ?? '', /not available here: you are not signed in/);
-    mode.token = 'ok';
+    mode.token = 'stale';
     await inWidget(page, 'input').fill('anyone there now?');
+    await inWidget(page, 'input').press('Enter');
+    await inWidget(page, '.problem').filter({ hasText: 'token may have expired' }).waitFor();
+    mode.token = 'ok';
+    await inWidget(page, 'button:text-is("Retry")').click();
+    await page.waitForTimeout(500);
+    await inWidget(page, 'input').fill('and now?');
     await inWidget(page, 'input').press('Enter');
     await inWidget(page, 'li.assistant[data-state="final"]').first().waitFor({ timeout: 30_000 });
     assert.equal(await problem.isHidden(), true);
@@ -199,5 +208,66 @@ describe('the embeddable widget on another site', () => {
     await problem.waitFor();
     assert.match((await problem.textContent()) ?? '', /not available here/);
     await screenshot(page, 'widget-agent-refused');
+  });
+});
+
+describe('the widget: talking over an answer, and a denied microphone', () => {
+  let server: TestServer;
+  let llm: FakeLlm;
+  let host: Awaited<ReturnType<typeof startHost>>;
+  const mode = { token: 'ok' as 'ok' | 'refuse' | 'stale' };
+
+  before(async () => {
+    await buildWebApp();
+    // A scripted OpenAI-compatible LLM: an answer long enough to talk over.
+    llm = await startFakeLlm(() => 'The weather today is mild. There will be a light breeze in the morning, some clouds around noon, and a clear evening. Take a light jacket if you go out late.');
+    host = await startHost(() => server, mode);
+    server = await startServer({ 'tls.mode': 'off', 'access.apiKeys': KEY, 'access.allowedOrigins': host.origin, 'llm.url': llm.url, 'llm.model': 'fake-model' });
+  });
+
+  after(async () => {
+    await server?.close();
+    await host?.close();
+    await llm?.close();
+    await closeSpeech();
+  });
+
+  it('stops the spoken answer when the visitor talks over it', async () => {
+    const audio = await makeSpeechWav(path.join(media, 'again.wav'), 'what is the weather like today', { padMs: 1500 });
+    const browser = await launchBrowser({ fakeDevices: { audio } });
+    try {
+      const { page } = browser;
+      await page.goto(host.origin);
+      await inWidget(page, '.launcher').click();
+      await inWidget(page, '.consent button.primary').click();
+      // The looped question comes round again while the answer is being spoken.
+      const interrupted = inWidget(page, 'li.assistant[data-state="cancelled"]').first();
+      await interrupted.waitFor({ timeout: 60_000 });
+      assert.match((await interrupted.textContent()) ?? '', /\(interrupted\)/);
+      assert.ok(Number(await inWidget(page, '.panel').getAttribute('data-played-ms')) > 0, 'some of it was heard first');
+      await screenshot(page, 'widget-barge-in');
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('falls back to typing when the microphone is denied', async () => {
+    const browser = await launchBrowser({ allowMedia: false, fakeDevices: true });
+    try {
+      const { page } = browser;
+      await page.goto(host.origin);
+      await inWidget(page, '.launcher').click();
+      await inWidget(page, '.consent button.primary').click();
+      const problem = inWidget(page, '.problem');
+      await problem.waitFor();
+      assert.match((await problem.textContent()) ?? '', /permission was denied/i);
+      assert.equal(await inWidget(page, 'input').evaluate((i: any) => i === i.getRootNode().activeElement), true, 'the text box has the focus');
+      await page.keyboard.type('what is the weather like today');
+      await page.keyboard.press('Enter');
+      await inWidget(page, 'li.assistant[data-state="final"]').first().waitFor({ timeout: 30_000 });
+      assert.match((await inWidget(page, 'li.assistant').first().textContent()) ?? '', /weather today is mild/);
+    } finally {
+      await browser.close();
+    }
   });
 });

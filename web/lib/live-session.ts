@@ -253,6 +253,9 @@ export class LiveSession {
         (error) => {
           if (run === this.#run && error instanceof AccessProblem) {
             this.store.set({ ws: 'closed', problem: { kind: 'access', message: error.message } });
+          } else if (run === this.#run && this.#options.credential) {
+            // A browser cannot see why an upgrade was refused: if the server answers, it was the credential.
+            void this.#explainRefusal(url, run);
           } else if (run === this.#run) {
             this.store.set({
               ws: 'unreachable',
@@ -266,6 +269,16 @@ export class LiveSession {
         this.#connecting = null;
       });
     return this.#connecting;
+  }
+
+  async #explainRefusal(url: string, run: number): Promise<void> {
+    const up = await fetch(this.#serverUrl('/healthz'), { cache: 'no-store' }).then((r) => r.ok, () => false);
+    if (run !== this.#run) return;
+    this.store.set(
+      up
+        ? { ws: 'closed', problem: { kind: 'access', retry: true, message: 'The assistant refused the session: its token may have expired or been used already. Retry to get a new one.' } }
+        : { ws: 'unreachable', problem: { kind: 'unreachable', retry: true, message: `The OmniLive server is unreachable (${url}). Check that it is running, then retry.` } },
+    );
   }
 
   #onLost(client: RealtimeClient, info: CloseInfo): void {

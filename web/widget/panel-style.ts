@@ -20,7 +20,7 @@ button:focus-visible, input:focus-visible { outline: 3px solid var(--omnilive-fo
 .consent { background: var(--omnilive-note, #f1f5ff); border-radius: 10px; padding: 10px; display: flex; flex-direction: column; gap: 8px; }
 .consent[hidden], .problem[hidden] { display: none; }
 .consent p, .problem, .partial { margin: 0; }
-.problem { background: var(--omnilive-error-bg, #fdecea); color: var(--omnilive-error-text, #7a1c14); border-radius: 10px; padding: 8px 10px; }
+.problem { display: flex; gap: 8px; align-items: center; justify-content: space-between; background: var(--omnilive-error-bg, #fdecea); color: var(--omnilive-error-text, #7a1c14); border-radius: 10px; padding: 8px 10px; }
 .log { list-style: none; margin: 0; padding: 0; overflow-y: auto; flex: 1; min-height: 60px; display: flex; flex-direction: column; gap: 6px; }
 .log li { padding: 6px 10px; border-radius: 12px; max-width: 85%; white-space: pre-wrap; }
 .log li.user { align-self: flex-end; background: var(--omnilive-user, #e8f0fe); }

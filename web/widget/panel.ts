@@ -46,6 +46,7 @@ class Panel implements WidgetPanel {
   readonly #log: HTMLOListElement;
   readonly #partial: HTMLElement;
   readonly #problem: HTMLElement;
+  readonly #problemText: HTMLElement;
   readonly #consent: HTMLElement;
   readonly #input: HTMLInputElement;
   readonly #muteButton: HTMLButtonElement;
@@ -79,7 +80,10 @@ class Panel implements WidgetPanel {
     this.#log.setAttribute('aria-label', 'Conversation');
     this.#partial = el('p', { className: 'partial' });
     this.#partial.setAttribute('aria-hidden', 'true');
-    this.#problem = el('p', { className: 'problem', part: 'problem', hidden: true });
+    this.#problemText = el('span');
+    const retry = el('button', { type: 'button', className: 'quiet', textContent: 'Retry', part: 'button' });
+    retry.addEventListener('click', () => this.#session.retry());
+    this.#problem = el('div', { className: 'problem', part: 'problem', hidden: true }, this.#problemText, retry);
     this.#problem.setAttribute('role', 'alert');
 
     const allow = el('button', { type: 'button', className: 'primary', textContent: 'Use my microphone', part: 'button' });
@@ -170,7 +174,7 @@ class Panel implements WidgetPanel {
       this.#emit('omnilive:state', { state });
     }
     this.#problem.hidden = !s.problem;
-    this.#problem.textContent = s.problem?.message ?? '';
+    this.#problemText.textContent = s.problem?.message ?? '';
     if (s.problem?.kind === 'permission' || s.problem?.kind === 'no-microphone') this.#input.focus();
     this.#box.dataset.playedMs = String(Math.round(s.playback.playedMs));
     let partial = '';
