@@ -1,6 +1,7 @@
 // The embeddable widget in Chromium, on a host page of another origin that sets a strict CSP and
 // hostile CSS: token-url and agent sessions, typed and spoken questions, keyboard, refusals.
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
-import { launchBrowser, makeSpeechWav, screenshot, type TestBrowser } from '../helpers/browser.ts';
+import { launchBrowser, makeSpeechWav, makeY4m, screenshot, type TestBrowser } from '../helpers/browser.ts';
 import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { closeSpeech } from '../helpers/speech.ts';
@@ -47,7 +48,7 @@ async function startHost(omnilive: () => TestServer, mode: { token: 'ok' | 'refu
 <html><head><title>Example Shop</title><link rel="stylesheet" href="/host.css">
 <script type="module" src="${o}/widget/omnilive.js"></script></head>
 <body><h1>Example Shop</h1><button id="host-button">Add to cart</button>
-<omnilive-assistant server="${o}" ${attrs} mode="${url.searchParams.get('mode') ?? 'inline'}"></omnilive-assistant>
+<omnilive-assistant server="${o}" ${attrs} mode="${url.searchParams.get('mode') ?? 'inline'}"${url.searchParams.has('vision') ? ' vision' : ''}></omnilive-assistant>
 </body></html>`);
   });
   await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
@@ -119,6 +120,36 @@ describe('the embeddable widget on another site', () => {
     const hostButton = await page.locator('#host-button').evaluate((b) => (globalThis as any).getComputedStyle(b).backgroundColor as string);
     assert.equal(hostButton, 'rgb(255, 0, 0)', 'the widget’s styles do not leak out');
     assert.deepEqual(await violations(), []);
+  });
+
+  it('is served versioned, with Subresource Integrity hashes that match, and loads with them', async () => {
+    const o = `http://127.0.0.1:${server.port}`;
+    const integrity = (await (await fetch(`${o}/widget/v1/integrity.json`)).json()) as Record<string, string>;
+    assert.ok(integrity['omnilive.js']);
+    for (const [file, hash] of Object.entries(integrity)) {
+      const res = await fetch(`${o}/widget/v1/${file}`);
+      assert.equal(res.headers.get('access-control-allow-origin'), '*', 'module scripts from another origin need CORS');
+      const body = Buffer.from(await res.arrayBuffer());
+      assert.equal(`sha384-${crypto.createHash('sha384').update(body).digest('base64')}`, hash, file);
+    }
+    const { page } = browser;
+    await page.goto(host.origin);
+    const loaded = await page.evaluate(
+      ([src, hash]) =>
+        new Promise<string>((resolve) => {
+          const d = (globalThis as any).document;
+          const s = d.createElement('script');
+          s.type = 'module';
+          s.src = src;
+          s.integrity = hash;
+          s.crossOrigin = 'anonymous';
+          s.onload = () => resolve('loaded');
+          s.onerror = () => resolve('refused');
+          d.head.append(s);
+        }),
+      [`${o}/widget/v1/omnilive.js`, integrity['omnilive.js']!] as const,
+    );
+    assert.equal(loaded, 'loaded');
   });
 
   it('answers a typed question with the keyboard alone, then Escape ends it', async () => {
@@ -269,5 +300,52 @@ describe('the widget: talking over an answer, and a denied microphone', () => {
     } finally {
       await browser.close();
     }
+  });
+});
+
+describe('the widget with vision: the visitor shows the assistant something', () => {
+  let server: TestServer;
+  let host: Awaited<ReturnType<typeof startHost>>;
+  let browser: TestBrowser;
+  const mode = { token: 'ok' as 'ok' | 'refuse' | 'stale' };
+
+  before(async () => {
+    await buildWebApp();
+    host = await startHost(() => server, mode);
+    server = await startServer({ 'tls.mode': 'off', 'access.apiKeys': KEY, 'access.allowedOrigins': host.origin, 'memory.enabled': 'on', 'vision.enabled': 'on', 'vision.facts': 'ocr', 'vision.modelsDir': '/nonexistent' });
+    const [video, audio] = await Promise.all([
+      makeY4m(path.join(media, 'error-screen.y4m'), { scenes: [{ text: 'ERROR 42', background: 'navy', color: 'white' }], seconds: 4 }),
+      makeSpeechWav(path.join(media, 'quiet.wav'), 'hello', { padMs: 6000 }),
+    ]);
+    browser = await launchBrowser({ fakeDevices: { video, audio } });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+    await host?.close();
+  });
+
+  it("puts the visitor's camera frame into the visitor's memory when they choose to show it", async () => {
+    const { page } = browser;
+    await page.goto(`${host.origin}/?vision`);
+    await inWidget(page, '.launcher').click();
+    await inWidget(page, 'button.camera').click();
+    await inWidget(page, '.panel[data-state="listening"], .panel[data-state="thinking"], .panel[data-state="speaking"]').first().waitFor({ timeout: 20_000 });
+    await page.waitForTimeout(4000); // a few frames at 1 fps
+    await inWidget(page, 'input').fill('what does my screen say?');
+    await inWidget(page, 'input').press('Enter');
+    // A question cuts the open clip: what is on camera becomes memory (the answer itself may be talked over by the looped mic).
+    await inWidget(page, 'li.assistant').first().waitFor({ timeout: 30_000 });
+    const deadline = Date.now() + 20_000;
+    let clips: { kind: string; ocr_text?: string }[] = [];
+    while (Date.now() < deadline) {
+      const res = await fetch(`http://127.0.0.1:${server.port}/v1/memory?user=shopper-1`, { headers: { authorization: `Bearer ${KEY}` } });
+      clips = ((await res.json()) as { data: { kind: string; ocr_text?: string }[] }).data.filter((i) => i.kind === 'clip');
+      if (clips.some((c) => /ERROR/.test(c.ocr_text ?? ''))) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.ok(clips.some((c) => /ERROR\s*42/.test(c.ocr_text ?? '')), JSON.stringify(clips));
+    await screenshot(page, 'widget-vision');
   });
 });

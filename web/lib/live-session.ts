@@ -53,8 +53,16 @@ export class LiveSession {
   #run = 0;
   #lastAction: 'start' | 'ask' = 'ask';
 
+  #camera: boolean;
+
   constructor(options: LiveSessionOptions = {}) {
     this.#options = options;
+    this.#camera = options.camera ?? true;
+  }
+
+  /** Whether the next start opens the camera too (the widget asks the visitor). */
+  set camera(on: boolean) {
+    this.#camera = on;
   }
 
   /** A path on the OmniLive server. */
@@ -87,7 +95,7 @@ export class LiveSession {
     this.store.set({ activity: 'Opening camera and microphone…' });
     let opened;
     try {
-      opened = await openCameraAndMic(this.#options.camera ?? true);
+      opened = await openCameraAndMic(this.#camera);
     } catch (error) {
       if (run !== this.#run) return;
       const problem = error instanceof MediaProblem ? { kind: error.kind, message: error.message } : { kind: 'other' as const, message: String(error) };

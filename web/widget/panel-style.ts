@@ -25,8 +25,12 @@ button:focus-visible, input:focus-visible { outline: 3px solid var(--omnilive-fo
 .log li { padding: 6px 10px; border-radius: 12px; max-width: 85%; white-space: pre-wrap; }
 .log li.user { align-self: flex-end; background: var(--omnilive-user, #e8f0fe); }
 .log li.assistant { align-self: flex-start; background: var(--omnilive-answer, #f3f4f6); }
+.log li:empty { display: none; }
+video { width: 100%; max-height: 160px; border-radius: 10px; background: #0d0f12; object-fit: cover; }
+video[hidden] { display: none; }
 .partial { color: var(--omnilive-muted, #5d6778); font-style: italic; min-height: 1.2em; }
-.row { display: flex; gap: 6px; align-items: center; }
+.row { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; }
+button[hidden] { display: none; }
 input { all: unset; box-sizing: border-box; flex: 1; min-width: 0; padding: 8px 10px; border: 1px solid var(--omnilive-border, #dde1e8); border-radius: 10px; background: var(--omnilive-bg, #fff); font: 14px/1.2 var(--omnilive-font, system-ui, sans-serif); }
 @media (max-width: 480px) { .panel:not(.inline) { width: calc(100vw - 16px); max-height: calc(100vh - 16px); } }
 `;

@@ -50,6 +50,8 @@ class Panel implements WidgetPanel {
   readonly #consent: HTMLElement;
   readonly #input: HTMLInputElement;
   readonly #muteButton: HTMLButtonElement;
+  /** What the camera shows, so the visitor sees what the assistant sees. */
+  readonly #preview: HTMLVideoElement;
   readonly #unsubscribe: () => void;
   readonly #rendered = new Map<string, HTMLLIElement>();
   #state = '';
@@ -60,7 +62,7 @@ class Panel implements WidgetPanel {
     this.#host = host;
     this.#root = root;
     this.#config = config;
-    this.#session = new LiveSession({ server: config.server, credential: widgetCredential(config), camera: config.vision, audioContext: audio, onEvent: (e) => this.#onEvent(e) });
+    this.#session = new LiveSession({ server: config.server, credential: widgetCredential(config), camera: false, audioContext: audio, onEvent: (e) => this.#onEvent(e) });
     const sheet = new CSSStyleSheet();
     sheet.replaceSync(PANEL_CSS);
     root.adoptedStyleSheets = [...root.adoptedStyleSheets, sheet];
@@ -87,13 +89,16 @@ class Panel implements WidgetPanel {
     this.#problem.setAttribute('role', 'alert');
 
     const allow = el('button', { type: 'button', className: 'primary', textContent: 'Use my microphone', part: 'button' });
-    allow.addEventListener('click', () => this.#startVoice());
+    allow.addEventListener('click', () => this.#startVoice(false));
+    // With `vision`, the visitor may also show the assistant something: the camera is their choice.
+    const withCamera = el('button', { type: 'button', className: 'quiet camera', textContent: 'Microphone and camera', part: 'button', hidden: !config.vision });
+    withCamera.addEventListener('click', () => this.#startVoice(true));
     const typeOnly = el('button', { type: 'button', className: 'quiet', textContent: 'Type instead', part: 'button' });
     typeOnly.addEventListener('click', () => {
       this.#consent.hidden = true;
       this.#input.focus();
     });
-    this.#consent = el('div', { className: 'consent', part: 'consent' }, el('p', { textContent: config.vision ? `${config.labels.consent} You can also turn on your camera to show it something.` : config.labels.consent }), el('div', { className: 'row' }, allow, typeOnly));
+    this.#consent = el('div', { className: 'consent', part: 'consent' }, el('p', { textContent: config.vision ? `${config.labels.consent} You can also turn on your camera to show it something.` : config.labels.consent }), el('div', { className: 'row' }, allow, withCamera, typeOnly));
 
     this.#input = el('input', { type: 'text', placeholder: 'Type a message…', part: 'input' });
     this.#input.setAttribute('aria-label', 'Message to the assistant');
@@ -106,7 +111,9 @@ class Panel implements WidgetPanel {
       this.sendText(text);
     });
 
-    this.#box = el('section', { className: `panel ${config.mode}`, part: 'panel' }, header, this.#consent, this.#problem, this.#log, this.#partial, form);
+    this.#preview = el('video', { muted: true, autoplay: true, playsInline: true, hidden: true, part: 'camera' });
+    this.#preview.setAttribute('aria-label', 'Your camera, as the assistant sees it');
+    this.#box = el('section', { className: `panel ${config.mode}`, part: 'panel' }, header, this.#consent, this.#problem, this.#preview, this.#log, this.#partial, form);
     this.#box.setAttribute('role', 'dialog');
     this.#box.setAttribute('aria-label', config.labels.title);
     this.#box.addEventListener('keydown', (e) => {
@@ -124,7 +131,8 @@ class Panel implements WidgetPanel {
     (this.#consent.querySelector('button.primary') as HTMLButtonElement | null)?.focus();
   }
 
-  #startVoice(): void {
+  #startVoice(camera: boolean): void {
+    this.#session.camera = camera;
     this.#consent.hidden = true;
     this.#voice = true;
     void this.#session.start();
@@ -177,6 +185,9 @@ class Panel implements WidgetPanel {
     this.#problemText.textContent = s.problem?.message ?? '';
     if (s.problem?.kind === 'permission' || s.problem?.kind === 'no-microphone') this.#input.focus();
     this.#box.dataset.playedMs = String(Math.round(s.playback.playedMs));
+    const camera = s.stream && s.stream.getVideoTracks().length > 0 ? s.stream : null;
+    if (this.#preview.srcObject !== camera) this.#preview.srcObject = camera;
+    this.#preview.hidden = !camera;
     let partial = '';
     for (const turn of s.conversation.turns) {
       if (turn.role === 'note') continue;
