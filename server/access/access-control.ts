@@ -214,9 +214,10 @@ export class AccessControl {
   mintForAgent(req: http.IncomingMessage, name: string, body: unknown) {
     const agent = this.#agents.get(name);
     if (!agent) throw new AccessDenied(404, 'unknown_agent', `no agent named '${name.slice(0, 64)}' on this server`);
-    const { ip, origin } = this.#checkOrigin(req);
+    const { ip, origin, ownPage } = this.#checkOrigin(req);
     const own = origin === undefined ? undefined : normalizeOrigin(origin);
-    if (!own || !agent.origins.includes(own)) throw new AccessDenied(403, 'origin_not_allowed', `agent '${name}' can only be started from its own sites' pages`);
+    // This server's own pages too: /embed, which only the agent's sites may frame (CSP frame-ancestors).
+    if (!own || !(agent.origins.includes(own) || ownPage)) throw new AccessDenied(403, 'origin_not_allowed', `agent '${name}' can only be started from its own sites' pages`);
     const parsed = agentMintSchema.safeParse(body);
     if (!parsed.success) throw new AccessDenied(400, 'invalid_request', describeIssue(parsed.error).message);
     const perIp = this.#agentMints.take(`${name}|${ip}`, agent.mintsPerIpPerMinute);

@@ -15,6 +15,7 @@ import { loadTls } from './tls.ts';
 import { AccessControl, AccessDenied, loadAgents, type Grant } from '../access/index.ts';
 import { ClientError } from '../errors.ts';
 import { ApiRoutes, refusalResponse } from './api-routes.ts';
+import { embedPage } from './embed-page.ts';
 
 /** The web app's static export (`node web/build.mjs`, run by `npm install` and `npm start`). */
 const WEB_ROOT = fileURLToPath(new URL('../../web/out/', import.meta.url));
@@ -181,6 +182,16 @@ export class OmniLiveServer extends TypedEmitter<OmniLiveServerEvents> {
 
   #onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/embed') {
+      const agent = this.access.agents.find((a) => a.name === url.searchParams.get('agent'));
+      if (!agent) {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end(`no agent named '${(url.searchParams.get('agent') ?? '').slice(0, 64)}' on this server (/embed?agent=NAME; agents come from --agents)\n`);
+        return;
+      }
+      const page = embedPage(agent, url.searchParams.has('vision'));
+      res.writeHead(200, page.headers).end(page.body);
+      return;
+    }
     if (ApiRoutes.handles(url.pathname)) {
       void this.#api.handle(req, res, url);
       return;

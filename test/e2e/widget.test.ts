@@ -42,6 +42,12 @@ async function startHost(omnilive: () => TestServer, mode: { token: 'ok' | 'refu
       return void res.writeHead(minted.status, { 'content-type': 'application/json' }).end(await minted.text());
     }
     if (url.pathname === '/host.css') return void res.writeHead(200, { 'content-type': 'text/css' }).end(HOSTILE_CSS);
+    if (url.searchParams.has('iframe')) {
+      const allow = url.searchParams.get('iframe') === 'bare' ? '' : ' allow="microphone; camera; autoplay"';
+      return void res.writeHead(200, { 'content-type': 'text/html', 'content-security-policy': `default-src 'self'; frame-src ${o}` }).end(`<!doctype html>
+<html><head><title>Example CMS page</title></head><body><h1>Example CMS page</h1>
+<iframe id="assistant" src="${o}/embed?agent=shop" width="420" height="520"${allow}></iframe></body></html>`);
+    }
     const attrs = url.searchParams.get('agent') ? `agent="${url.searchParams.get('agent')}"` : 'token-url="/api/omnilive-token"';
     const csp = `default-src 'self'; script-src 'self' ${o}; connect-src 'self' ${o} ws://127.0.0.1:${omnilive().port}; style-src 'self'; img-src 'self' data:; media-src 'self' blob:`;
     res.writeHead(200, { 'content-type': 'text/html', 'content-security-policy': csp }).end(`<!doctype html>
@@ -219,6 +225,38 @@ describe('the embeddable widget on another site', () => {
     await inWidget(page, 'input').press('Enter');
     await inWidget(page, 'li.assistant[data-state="final"]').first().waitFor({ timeout: 30_000 });
     assert.equal(await problem.isHidden(), true);
+  });
+
+  it('works as an iframe (/embed) on a site that cannot add scripts, bridged by postMessage to that site only', async () => {
+    const { page } = browser;
+    const o = `http://127.0.0.1:${server.port}`;
+    await page.goto(`${host.origin}/?iframe`);
+    await page.evaluate(() => {
+      const g = globalThis as any;
+      g.__messages = [];
+      g.addEventListener('message', (e: any) => g.__messages.push({ origin: e.origin, type: e.data?.type }));
+    });
+    const frame = page.frameLocator('#assistant');
+    await frame.locator('omnilive-assistant .launcher').click();
+    await frame.locator('omnilive-assistant button:text-is("Type instead")').click();
+    await frame.locator('omnilive-assistant input').fill('hello from the frame');
+    await frame.locator('omnilive-assistant input').press('Enter');
+    await frame.locator('omnilive-assistant li.assistant[data-state="final"]').first().waitFor({ timeout: 30_000 });
+    const messages = (await page.evaluate('globalThis.__messages')) as { origin: string; type: string }[];
+    assert.ok(messages.some((m) => m.type === 'omnilive:response' && m.origin === o), JSON.stringify(messages));
+    await page.evaluate(([target]) => (globalThis as any).document.getElementById('assistant').contentWindow.postMessage({ omnilive: 'sendText', text: 'and a question from the page' }, target), [o] as const);
+    await frame.locator('omnilive-assistant li.user', { hasText: 'a question from the page' }).waitFor({ timeout: 10_000 });
+    assert.equal(await frame.locator('#popout').isHidden(), true, 'the microphone is allowed here');
+    await screenshot(page, 'widget-iframe');
+
+    await page.goto(`${host.origin}/?iframe=bare`);
+    await page.frameLocator('#assistant').locator('#popout').waitFor({ timeout: 10_000 });
+
+    await page.goto(`${stranger.origin}/?iframe`);
+    await page.waitForTimeout(1000);
+    const framed = page.frames().find((f) => f !== page.mainFrame());
+    assert.ok(framed);
+    assert.equal(await framed.locator('omnilive-assistant').count(), 0, "another site cannot frame the agent's page");
   });
 
   it('starts a named agent from its own site, and not from another', async () => {
