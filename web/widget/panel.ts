@@ -185,6 +185,7 @@ class Panel implements WidgetPanel {
     this.#problemText.textContent = s.problem?.message ?? '';
     if (s.problem?.kind === 'permission' || s.problem?.kind === 'no-microphone') this.#input.focus();
     this.#box.dataset.playedMs = String(Math.round(s.playback.playedMs));
+    this.#box.dataset.uplink = s.uplink.mode;
     const camera = s.stream && s.stream.getVideoTracks().length > 0 ? s.stream : null;
     if (this.#preview.srcObject !== camera) this.#preview.srcObject = camera;
     this.#preview.hidden = !camera;
