@@ -184,7 +184,13 @@ export class ApiKeyRing {
       this.#fileKeys = [];
       return;
     }
-    const parsed = JSON.parse(text) as { keys?: StoredKey[] };
+    let parsed: { keys?: StoredKey[] };
+    try {
+      parsed = JSON.parse(text) as { keys?: StoredKey[] };
+    } catch (error) {
+      this.#seen = ''; // read it again next time: it may be fixed by then
+      throw new Error(`${this.#keysFile} is not valid JSON (${(error as Error).message}): no key is accepted until it is fixed`);
+    }
     this.#fileKeys = (parsed.keys ?? []).map((k) => ({ ...k, source: 'file' as const }));
   }
 

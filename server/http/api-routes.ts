@@ -32,7 +32,7 @@ const forgetSchema = z
   .refine((f) => f.ids || f.all || f.from_ms !== undefined || f.to_ms !== undefined, 'say what to forget: ids, from_ms/to_ms, or all: true');
 
 function statusText(status: number): string {
-  return (({ 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 429: 'Too Many Requests' }) as Record<number, string>)[status] ?? 'Error';
+  return (({ 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 429: 'Too Many Requests', 500: 'Internal Server Error' }) as Record<number, string>)[status] ?? 'Error';
 }
 
 /** The body of a refusal, for HTTP responses and refused WebSocket upgrades alike. */
@@ -119,7 +119,9 @@ export class ApiRoutes {
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store', ...cors }).end(JSON.stringify(body));
     } catch (error) {
       if (!(error instanceof HttpError || error instanceof AccessDenied)) {
-        const internal = new HttpError(500, 'server_error', (error as Error)?.message ?? String(error));
+        // What went wrong inside (paths, engine errors) is for the operator's log, not the caller.
+        console.error(`omnilive: ${req.method} ${url.pathname} failed: ${(error as Error)?.message ?? String(error)}`);
+        const internal = new HttpError(500, 'server_error', 'the server failed to answer this request; see its log');
         res.writeHead(500, { 'content-type': 'application/json', ...cors }).end(errorBody(internal));
         return;
       }

@@ -14,7 +14,7 @@ import { TypedEmitter } from '../events/emitter.ts';
 import { loadTls } from './tls.ts';
 import { AccessControl, AccessDenied, loadAgents, type Grant } from '../access/index.ts';
 import { ClientError } from '../errors.ts';
-import { ApiRoutes, refusalResponse } from './api-routes.ts';
+import { ApiRoutes, HttpError, refusalResponse } from './api-routes.ts';
 import { embedPage } from './embed-page.ts';
 
 /** The web app's static export (`node web/build.mjs`, run by `npm install` and `npm start`). */
@@ -238,7 +238,12 @@ export class OmniLiveServer extends TypedEmitter<OmniLiveServerEvents> {
       grant = this.access.authorizeUpgrade(req);
       release = this.access.admitSession(grant, grant.user);
     } catch (error) {
-      if (!(error instanceof AccessDenied)) throw error;
+      if (!(error instanceof AccessDenied)) {
+        // e.g. a hand-edited keys.json that no longer parses: refuse (fail closed), keep serving.
+        console.error(`omnilive: could not check a connection's access: ${(error as Error).message}`);
+        socket.end(refusalResponse(new HttpError(500, 'server_error', 'the server could not check access; see its log')));
+        return;
+      }
       console.warn(`omnilive: refused a connection from ${req.socket.remoteAddress ?? '?'}: ${error.status} ${error.code}`);
       socket.end(refusalResponse(error));
       return;
@@ -264,7 +269,12 @@ export class OmniLiveServer extends TypedEmitter<OmniLiveServerEvents> {
       },
     });
     // A client secret's config is the session's starting point (applied before anyone listens).
-    if (grant.pinned) session.update(grant.pinned);
+    try {
+      if (grant.pinned) session.update(grant.pinned);
+    } catch (error) {
+      session.close();
+      throw error;
+    }
     this.#sessions.add(session);
     let expiry: NodeJS.Timeout | undefined;
     session.once('close', () => {

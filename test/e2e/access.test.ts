@@ -205,6 +205,22 @@ describe('access: API keys and client secrets', () => {
     assert.equal((await mint(server, {}, {})).status, 401);
   });
 
+  it('a keys.json that no longer parses refuses connections (500) and the server keeps running', async () => {
+    const file = path.join(server.dataDir, 'access', 'keys.json');
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, '{ "keys": [ oops');
+    try {
+      const refused = await tryUpgrade(url(server), { headers: { authorization: `Bearer ${SITE_KEY}` } });
+      assert.ok(!refused.opened && refused.status === 500);
+      assert.equal((await mint(server, {})).status, 500);
+    } finally {
+      fs.rmSync(file);
+    }
+    const ok = await tryUpgrade(url(server), { headers: { authorization: `Bearer ${SITE_KEY}` } });
+    assert.ok(ok.opened, 'fixed, it works again');
+    ok.ws.close();
+  });
+
   it('a revoked key stops working at once, and so do the secrets it minted', async () => {
     const { key } = server.server.access.keys.create('short-lived');
     const res = await mint(server, {}, { authorization: `Bearer ${key}` });
