@@ -54,6 +54,11 @@ export interface Grant {
   origin?: string;
 }
 
+/** A user of one secret's sessions only: nothing it remembers is shared. */
+function anonymousUser(): string {
+  return `anon_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
+}
+
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 const SUBPROTOCOL_KEY = 'openai-insecure-api-key.';
 
@@ -193,7 +198,7 @@ export class AccessControl {
       throw new AccessDenied(400, 'invalid_request', 'session.omnilive.user and omnilive.user name different users');
     }
     // A secret always pins its user: the one named, the key's own, or one of its own.
-    const user = request.omnilive?.user ?? inSession ?? key.user ?? `anon_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
+    const user = request.omnilive?.user ?? inSession ?? key.user ?? anonymousUser();
     const session = request.session ? { ...request.session } : undefined;
     if (session?.omnilive) {
       const { user: _user, ...omnilive } = session.omnilive;
@@ -225,7 +230,7 @@ export class AccessControl {
     const perAgent = this.#agentMints.take(name, agent.mintsPerMinute);
     if (perAgent) throw new AccessDenied(429, 'rate_limited', `agent '${name}' is at its limit of ${agent.mintsPerMinute} sessions a minute`, perAgent);
     const visitor = parsed.data.visitor;
-    const user = agent.persistUsers && visitor ? `${name}.${visitor}` : `anon_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
+    const user = agent.persistUsers && visitor ? `${name}.${visitor}` : anonymousUser();
     return this.secrets.mint(
       { session: agent.session, omnilive: { origins: [own], ...(agent.maxSessionSeconds ? { max_session_seconds: agent.maxSessionSeconds } : {}) } },
       { keyId: agentKeyId(name), user, maxSessionSeconds: this.limits.secretSessionSeconds },

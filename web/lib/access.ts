@@ -61,10 +61,11 @@ export function authHeaders(): Record<string, string> {
   return key ? { authorization: `Bearer ${key}` } : {};
 }
 
-async function errorMessage(res: Response): Promise<string> {
+/** Why a request failed: OpenAI's error shape (`{ error: { message } }`), a bare `{ error: "…" }`, or the status. */
+export async function errorMessage(res: Response): Promise<string> {
   try {
-    const body = (await res.json()) as { error?: { message?: string } };
-    return body.error?.message ?? `HTTP ${res.status}`;
+    const body = (await res.json()) as { error?: { message?: string } | string };
+    return typeof body.error === 'string' ? body.error : (body.error?.message ?? `HTTP ${res.status}`);
   } catch {
     return `HTTP ${res.status}`;
   }

@@ -1,7 +1,7 @@
 // How the widget gets a session: a client secret from the site's own backend (token-url), or
 // from a named agent on the OmniLive server; without either, no credential (a keyless server's
 // own pages and allowlisted sites).
-import { AccessProblem } from '../lib/access';
+import { AccessProblem, errorMessage } from '../lib/access';
 import type { WidgetConfig } from './attributes';
 
 const VISITOR_ITEM = 'omnilive.visitor';
@@ -18,15 +18,6 @@ function visitorId(): string | undefined {
     return id;
   } catch {
     return undefined; // storage blocked: an anonymous visit
-  }
-}
-
-async function reason(res: Response): Promise<string> {
-  try {
-    const body = (await res.json()) as { error?: { message?: string } | string };
-    return typeof body.error === 'string' ? body.error : (body.error?.message ?? `HTTP ${res.status}`);
-  } catch {
-    return `HTTP ${res.status}`;
   }
 }
 
@@ -53,7 +44,7 @@ export function widgetCredential(config: WidgetConfig): () => Promise<string[] |
       return undefined;
     }
     if (res.status === 429) throw new AccessProblem(`The assistant is busy right now; try again in ${res.headers.get('retry-after') ?? 'a few'} seconds.`);
-    if (!res.ok) throw new AccessProblem(`The assistant is not available here: ${await reason(res)}`);
+    if (!res.ok) throw new AccessProblem(`The assistant is not available here: ${await errorMessage(res)}`);
     const body = (await res.json()) as { value?: string; client_secret?: { value?: string } };
     const value = body.value ?? body.client_secret?.value;
     if (!value) throw new AccessProblem('The assistant is not available here: the token has no value.');
