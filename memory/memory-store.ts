@@ -14,7 +14,7 @@ import path from 'node:path';
 import * as lancedb from '@lancedb/lancedb';
 import type { Connection, ConnectionOptions, Table } from '@lancedb/lancedb';
 import type { ClipRecord, EpisodeRecord, MemoryHit, MemoryQuery, UtteranceRecord } from './types.ts';
-import { TypedEmitter } from '../server/events/emitter.ts';
+import { TypedEmitter } from '../common/typed-emitter.ts';
 import { contentWords } from './transcript-log.ts';
 import { parseTimeExpression, type TimeRange } from './time-expressions.ts';
 import { bucketOf, DEFAULT_EPISODE_MINUTES, episodeId, summarizeClips, type EpisodeClip, type EpisodeKey } from './episodes.ts';

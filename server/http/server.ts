@@ -10,7 +10,7 @@ import { RealtimeConnection, type WebRtcAccess } from '../protocol/realtime-conn
 import { MediaServer } from '../webrtc/media-server.ts';
 import { Session, describeEngines, type SessionEngines } from '../session/session.ts';
 import { defaultInstructionFilterOptions } from '../reasoning/index.ts';
-import { TypedEmitter } from '../events/emitter.ts';
+import { TypedEmitter } from '../../common/typed-emitter.ts';
 import { loadTls } from './tls.ts';
 import { AccessControl, AccessDenied, loadAgents, type Grant } from '../access/index.ts';
 import { ClientError } from '../errors.ts';

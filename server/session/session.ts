@@ -1,7 +1,7 @@
 import { concatPcm, int16ToFloat32, samplesToMs } from '../audio/pcm.ts';
 import { Resampler } from '../audio/resampler.ts';
 import { ClientError, InvalidStateError } from '../errors.ts';
-import { TypedEmitter } from '../events/emitter.ts';
+import { TypedEmitter } from '../../common/typed-emitter.ts';
 import type { AsrEngine, AsrRecognizer } from '../perception/asr/types.ts';
 import { SILERO_FRAME, SILERO_SAMPLE_RATE, SpeechSegmenter, defaultServerVadOptions } from '../perception/vad/index.ts';
 import type { SegmenterEvent, SileroStream, SileroVad } from '../perception/vad/index.ts';

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import * as mediasoup from 'mediasoup';
 import type { types as ms } from 'mediasoup';
-import { TypedEmitter } from '../events/emitter.ts';
+import { TypedEmitter } from '../../common/typed-emitter.ts';
 import { RtpPortPool } from './rtp-ports.ts';
 
 export interface WebRtcConfig {
