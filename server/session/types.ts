@@ -2,9 +2,7 @@ import type { ServerVadOptions } from '../perception/vad/index.ts';
 import type { InstructionFilterOptions } from '../reasoning/index.ts';
 import type { ClipperOptions } from '../perception/video/clipper.ts';
 
-/** A server event before the session stamps its event_id. */
-export type ServerEventBody = { type: string } & Record<string, unknown>;
-export type ServerEvent = ServerEventBody & { event_id: string };
+export type { ServerEvent, ServerEventBody } from '../protocol/server-events.ts';
 
 /** How a session treats time: see DESIGN "The clock". */
 export type SessionClock = 'live' | 'media';

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
+import type { VadEngine, VadStream } from './types.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -20,7 +21,8 @@ const CONTEXT = 64;
  * Loads the model once; each session gets its own SileroStream (recurrent state).
  * onnxruntime runs inference on its own thread pool, so the event loop is not blocked.
  */
-export class SileroVad {
+export class SileroVad implements VadEngine {
+  readonly name = 'silero-v5';
   static async load(modelPath = defaultSileroModelPath()): Promise<SileroVad> {
     const session = await ort.InferenceSession.create(modelPath, {
       intraOpNumThreads: 1,
@@ -49,7 +51,7 @@ export class SileroVad {
   }
 }
 
-export class SileroStream {
+export class SileroStream implements VadStream {
   #state: ort.Tensor = new ort.Tensor('float32', new Float32Array(2 * 128), [2, 1, 128]);
   #context = new Float32Array(CONTEXT);
   readonly #sr = new ort.Tensor('int64', BigInt64Array.from([BigInt(SILERO_SAMPLE_RATE)]), []);

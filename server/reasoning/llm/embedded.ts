@@ -1,7 +1,7 @@
 import { contentWords } from '../../../memory/index.ts';
 import { isQuestion } from '../turn/instruction-filter.ts';
 import { formatMediaTime } from './media-clock.ts';
-import type { Reasoner, ReasonerRequest } from './types.ts';
+import type { Reasoner, ReasonerDelta, ReasonerRequest } from './types.ts';
 
 interface Quote {
   startMs: number;
@@ -49,7 +49,11 @@ export class EmbeddedAnswerer implements Reasoner {
 
   constructor(readonly options: { maxQuotes?: number } = {}) {}
 
-  async *respond(request: ReasonerRequest, signal: AbortSignal): AsyncIterable<string> {
+  async *respond(request: ReasonerRequest, signal: AbortSignal): AsyncIterable<ReasonerDelta> {
+    for await (const text of this.#answer(request, signal)) yield { type: 'text', text };
+  }
+
+  async *#answer(request: ReasonerRequest, signal: AbortSignal): AsyncIterable<string> {
     if (!isQuestion(request.question)) {
       yield 'Noted. No language model is configured, so I only answer questions by searching what I have heard and seen.';
       return;

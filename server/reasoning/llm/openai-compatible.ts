@@ -2,7 +2,7 @@ import OpenAI from 'openai';
 import { formatMediaTime } from './media-clock.ts';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import type { MemoryHit } from '../../../memory/types.ts';
-import type { Reasoner, ReasonerRequest } from './types.ts';
+import type { Reasoner, ReasonerDelta, ReasonerRequest } from './types.ts';
 
 export interface OpenAICompatibleOptions {
   /** Base URL ending in /v1 (vLLM, LMDeploy, SGLang, llama.cpp server, Ollama, OpenAI). */
@@ -35,7 +35,7 @@ export class OpenAICompatibleReasoner implements Reasoner {
     this.#client = new OpenAI({ baseURL: options.baseURL, apiKey: options.apiKey || 'none', maxRetries: 1, timeout: 60_000 });
   }
 
-  async *respond(request: ReasonerRequest, signal: AbortSignal): AsyncIterable<string> {
+  async *respond(request: ReasonerRequest, signal: AbortSignal): AsyncIterable<ReasonerDelta> {
     const create = (withImages: boolean) =>
       this.#client.chat.completions.create(
         {
@@ -59,7 +59,7 @@ export class OpenAICompatibleReasoner implements Reasoner {
     }
     for await (const chunk of stream) {
       const delta = chunk.choices[0]?.delta?.content;
-      if (delta) yield delta;
+      if (delta) yield { type: 'text', text: delta };
     }
   }
 
@@ -117,18 +117,21 @@ export function buildMessages(request: ReasonerRequest, withImages = true): Chat
   const system = [SYSTEM_PROMPT, request.instructions ?? ''].filter(Boolean).join('\n\n');
   const memory = lines.length ? `Memory of this session (media time):\n${lines.join('\n')}` : 'Memory of this session: nothing yet.';
   const images = withImages ? request.images : [];
-  const question: ChatCompletionMessageParam = images.length
-    ? {
+  const question: ChatCompletionMessageParam[] = !request.question
+    ? [] // a response that continues the conversation (its last question was answered)
+    : images.length
+    ? [{
         role: 'user',
         content: [
           { type: 'text', text: `${request.question}\n(The images are the latest frames, at ${images.map((i) => formatMediaTime(i.t)).join(', ')}.)` },
           ...images.map((i) => ({ type: 'image_url' as const, image_url: { url: `data:image/jpeg;base64,${Buffer.from(i.jpeg).toString('base64')}` } })),
         ],
-      }
-    : { role: 'user', content: request.question };
+      }]
+    : [{ role: 'user', content: request.question }];
   return [
     { role: 'system', content: `${system}\n\nNow: ${formatMediaTime(request.nowMs)}.\n${memory}` },
     ...request.conversation.slice(-12),
-    question,
+    ...question,
+    ...(request.followUp ?? []),
   ];
 }

@@ -18,8 +18,10 @@ export interface ReasonerRequest {
   question: string;
   /** The question's own utterance id, so memory search can leave it out. */
   questionId?: string;
-  /** Earlier turns of this session, oldest first. */
+  /** Earlier turns of this session, oldest first (all of them when `question` is empty). */
   conversation: ChatMessage[];
+  /** Messages added after the question (system notes; later, tool calls and their outputs). */
+  followUp?: ChatMessage[];
   /** Everything heard and said so far in this session. */
   transcript: TranscriptLog;
   /** Session instructions (session.update `instructions`), if any. */
@@ -32,12 +34,18 @@ export interface ReasonerRequest {
   images: FrameImage[];
 }
 
+/**
+ * What a reasoner streams: text now; tool calls join this union next, so `Response` can turn
+ * each kind into its own output item.
+ */
+export type ReasonerDelta = { type: 'text'; text: string };
+
 export interface Reasoner {
   readonly name: string;
   /** False for the embedded answerer: it never pretends a language model answered. */
   readonly usesLanguageModel: boolean;
-  /** Streams the answer as text deltas. Stops promptly when `signal` aborts. */
-  respond(request: ReasonerRequest, signal: AbortSignal): AsyncIterable<string>;
+  /** Streams the answer as typed deltas. Stops promptly when `signal` aborts. */
+  respond(request: ReasonerRequest, signal: AbortSignal): AsyncIterable<ReasonerDelta>;
   /** Whether the utterance is addressed to the assistant (LLM instruction check). */
   isInstruction?(text: string, signal: AbortSignal): Promise<boolean>;
   close(): Promise<void>;

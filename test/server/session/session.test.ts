@@ -30,7 +30,7 @@ async function runSession(engines: Engines, drive: (s: Session) => Promise<void>
   return events;
 }
 
-const types = (events: ServerEvent[]) => events.map((e) => e.type);
+const types = (events: ServerEvent[]) => events.map((e): string => e.type);
 
 describe('Session', () => {
   let engines: Engines;

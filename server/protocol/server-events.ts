@@ -1,0 +1,153 @@
+/**
+ * Every event the server sends, declared once: the Realtime GA events OmniLive emits and its own
+ * `omnilive.*` events. The session, responses and the WebRTC peer build events only through
+ * these types, and the web app and widget import them (type-only) instead of reading `any`.
+ * Self-contained on purpose (no imports): the browser bundle's type check reads this file too.
+ */
+
+export type ItemStatus = 'in_progress' | 'completed' | 'incomplete';
+
+export type ContentPart =
+  | { type: 'input_text'; text: string }
+  | { type: 'input_audio'; transcript: string | null }
+  | { type: 'output_text'; text: string }
+  | { type: 'output_audio'; transcript: string };
+
+/** A conversation item as the wire shows it (`realtime.item`). */
+export interface WireItem {
+  id: string;
+  object: 'realtime.item';
+  type: 'message';
+  role: 'user' | 'assistant' | 'system';
+  status: ItemStatus;
+  content: ContentPart[];
+}
+
+/** The content part a response streams into (`response.content_part.*`). */
+export type ResponsePart = { type: 'audio'; transcript: string } | { type: 'text'; text: string };
+
+export type ResponseStatus = 'in_progress' | 'completed' | 'cancelled' | 'failed';
+
+export interface WireResponse {
+  object: 'realtime.response';
+  id: string;
+  status: ResponseStatus;
+  status_details: { type: 'cancelled'; reason: string } | { type: 'failed'; error: { type: string; message: string } } | null;
+  output: WireItem[];
+  output_modalities: ('text' | 'audio')[];
+  audio: { output: { format: { type: 'audio/pcm'; rate: number } } };
+  metadata: { reasoner: string; language_model: boolean; audio_sent_ms: number; audio_heard_ms?: number };
+  usage: null;
+}
+
+/** The session object of `session.created`/`session.updated` (built by protocol/session-config.ts). */
+export type WireSession = { type: 'realtime'; object: 'realtime.session'; id: string } & Record<string, unknown>;
+
+export interface WireError {
+  type: 'invalid_request_error' | 'server_error';
+  code: string;
+  message: string;
+  param?: string | null;
+  event_id?: string | null;
+}
+
+/** Addresses a piece of a response's output. */
+interface OutputRef {
+  response_id: string;
+  item_id: string;
+  output_index: number;
+  content_index: number;
+}
+
+
+export interface WireClip {
+  id: string;
+  start_ms: number;
+  end_ms: number;
+  frame_count: number;
+  keyframe_ms: number;
+  keyframe_jpeg: string;
+  ocr_text: string;
+  /** The OCR lines with their boxes and confidence. */
+  ocr: { text: string }[];
+  objects: { label: string; count: number }[];
+  has_embedding: boolean;
+  /** Which facts were skipped for this keyframe (the facts queue was full). */
+  skipped: string[];
+  scene_comparer: string;
+}
+
+/** A memory hit (built by protocol/memory-wire.ts). */
+export type WireMemoryHit = Record<string, unknown>;
+
+type Nullable = number | null;
+
+export type ServerEventBody =
+  | { type: 'session.created' | 'session.updated'; session: WireSession }
+  | { type: 'error'; error: WireError }
+  | { type: 'input_audio_buffer.speech_started'; audio_start_ms: number; item_id: string }
+  | { type: 'input_audio_buffer.speech_stopped'; audio_end_ms: number; item_id: string }
+  | { type: 'input_audio_buffer.committed'; previous_item_id: string | null; item_id: string }
+  | { type: 'input_audio_buffer.cleared' }
+  | { type: 'conversation.item.added' | 'conversation.item.done'; previous_item_id: string | null; item: WireItem }
+  | { type: 'conversation.item.input_audio_transcription.delta'; item_id: string; content_index: number; delta: string }
+  | { type: 'conversation.item.input_audio_transcription.completed'; item_id: string; content_index: number; transcript: string; usage: { type: 'duration'; seconds: number } }
+  | { type: 'response.created' | 'response.done'; response: WireResponse }
+  | { type: 'response.output_item.added' | 'response.output_item.done'; response_id: string; output_index: number; item: WireItem }
+  | ({ type: 'response.content_part.added' | 'response.content_part.done'; part: ResponsePart } & OutputRef)
+  | ({ type: 'response.output_text.delta' | 'response.output_audio.delta' | 'response.output_audio_transcript.delta'; delta: string } & OutputRef)
+  | ({ type: 'response.output_text.done'; text: string } & OutputRef)
+  | ({ type: 'response.output_audio_transcript.done'; transcript: string } & OutputRef)
+  | ({ type: 'response.output_audio.done' } & OutputRef)
+  | { type: 'omnilive.turn.ignored'; item_id: string; reason: string }
+  | {
+      type: 'omnilive.metrics';
+      response_id: string;
+      status: ResponseStatus;
+      latency_ms: { end_of_turn: Nullable; asr_final: Nullable; retrieval: Nullable; first_llm_token: Nullable; first_tts_audio: Nullable; first_audio_delta: Nullable };
+      compute_ms: { asr_finish: Nullable; retrieval: Nullable; llm_first_token: Nullable; tts_first_sentence: Nullable };
+      pipeline_overhead_ms: Nullable;
+    }
+  | { type: 'omnilive.memory.results'; query: string; results: WireMemoryHit[] }
+  | { type: 'omnilive.clip.committed'; clip: WireClip }
+  | { type: 'omnilive.webrtc.joined'; request_id?: string | null; router_rtp_capabilities: unknown }
+  | { type: 'omnilive.webrtc.transport.created'; request_id?: string | null; transport: { id: string; iceParameters: unknown; iceCandidates: unknown; dtlsParameters: unknown } }
+  | { type: 'omnilive.webrtc.transport.connected'; request_id?: string | null; transport_id: string }
+  | { type: 'omnilive.webrtc.produced'; request_id?: string | null; producer_id: string; kind: 'audio' | 'video' }
+  | { type: 'omnilive.webrtc.consumed'; request_id?: string | null; consumer: { id: string; producer_id: string; kind: 'audio' | 'video'; rtp_parameters: unknown } }
+  | { type: 'omnilive.webrtc.left'; request_id?: string | null }
+  | { type: 'omnilive.webrtc.state'; transport_id: string; ice_state: string; dtls_state: string }
+  | { type: 'omnilive.media.stats'; audio_ms: number; video_frames: number; rtp_audio_packets: number; rtp_video_packets: number; keyframe_requests: number; answer_rtp_ms: number };
+
+/** A server event as sent: every one carries an `event_id`. */
+export type ServerEvent = ServerEventBody & { event_id: string };
+
+export type ServerEventType = ServerEventBody['type'];
+
+/** The event of one type, for handlers: `EventOf<'response.done'>`. */
+export type EventOf<T extends ServerEventType> = Extract<ServerEvent, { type: T }>;
+
+/** Narrows an event by type (for `events.find(isEvent('response.done'))`). */
+export function isEvent<T extends ServerEventType>(type: T): (event: ServerEvent) => event is EventOf<T> {
+  return (event): event is EventOf<T> => event.type === type;
+}
+
+// Encoders of the shapes several events share.
+
+/** The words of a content part, whichever kind it is (text, or an audio part's transcript). */
+export function partText(part: ContentPart): string {
+  return 'text' in part ? part.text : (part.transcript ?? '');
+}
+
+export function wireItem(id: string, role: WireItem['role'], status: ItemStatus, content: ContentPart[]): WireItem {
+  return { id, object: 'realtime.item', type: 'message', role, status, content };
+}
+
+export function serverError(code: string, error: unknown): ServerEventBody {
+  const message = error instanceof Error ? error.message : String(error);
+  return { type: 'error', error: { type: 'server_error', code, message } };
+}
+
+export function clientError(code: string, message: string, param?: string, eventId?: string): ServerEventBody {
+  return { type: 'error', error: { type: 'invalid_request_error', code, message, param: param ?? null, event_id: eventId ?? null } };
+}

@@ -1,0 +1,207 @@
+import { concatPcm, int16ToFloat32 } from '../../audio/pcm.ts';
+import type { AsrEngine, AsrRecognizer, AsrResult } from '../../perception/asr/types.ts';
+import { FRAME_MS, type AudioFrame, type AudioInput } from '../../perception/audio/audio-input.ts';
+import { SILERO_FRAME } from '../../perception/vad/index.ts';
+import type { VadEngine, VadStream } from '../../perception/vad/index.ts';
+import { newId } from '../../session/ids.ts';
+import type { Endpointing } from './endpointing.ts';
+
+/** Frames handed to ASR per call: fewer native round trips, partials still every 128 ms. */
+const ASR_BATCH_FRAMES = 4;
+
+/** A user utterance while it is heard and after it ends. */
+export interface HeardUtterance {
+  itemId: string;
+  /** Where its audio starts: the detected start of speech less the prefix padding. */
+  startMs: number;
+  /** Where the speech itself starts: what "at 13:00 you said" refers to. */
+  speechStartMs: number;
+  /** Found by VAD (server_vad), not opened by appended audio under manual turns. */
+  detected: boolean;
+  /** The ASR hypothesis so far (what deltas have been sent). */
+  partial: string;
+}
+
+/** How a turn ended, as measured: for the end-of-turn event and the latency metrics. */
+export interface EndOfTurn {
+  audioEndMs: number;
+  /** performance.now() when the audio where speech ended reached the server. */
+  speechEndWall: number;
+  /** performance.now() of the end-of-turn decision. */
+  decidedWall: number;
+}
+
+/**
+ * What recognition tells its owner (the turn controller), in LiveKit's RecognitionHooks style:
+ * recognition decides nothing about answers, the owner decides nothing about audio.
+ */
+export interface RecognitionHooks {
+  onStartOfSpeech(utterance: HeardUtterance): void;
+  onTranscriptDelta(utterance: HeardUtterance, delta: string): void;
+  /** The turn is over (endpointing or a commit); its final transcript follows. */
+  onEndOfTurn(utterance: HeardUtterance, end: EndOfTurn): void;
+  onFinalTranscript(utterance: HeardUtterance, end: EndOfTurn, result: AsrResult, finalWall: number): void;
+  onError(code: string, error: unknown): void;
+}
+
+export interface AudioRecognitionOptions {
+  vad: VadEngine;
+  asr: AsrEngine;
+  input: AudioInput;
+  endpointing: Endpointing;
+  hooks: RecognitionHooks;
+}
+
+interface OpenUtterance extends HeardUtterance {
+  pending: Int16Array[];
+}
+
+/**
+ * VAD → endpointing → ASR for one session. Frames come in media order; ASR calls run on one
+ * chain so the decoder sees one utterance at a time; partials reach endpointing as well as the
+ * owner. Engines stay behind their interfaces, so tests drive it with stand-ins.
+ */
+export class AudioRecognition {
+  readonly #options: AudioRecognitionOptions;
+  readonly #vad: VadStream;
+  #endpointing: Endpointing;
+  #recognizer: AsrRecognizer | undefined;
+  #asr: Promise<unknown> = Promise.resolve();
+  #utterance: OpenUtterance | undefined;
+  /** Finals not yet handed to the owner: idle() waits for them. */
+  readonly #finals = new Set<Promise<void>>();
+  readonly #float = new Float32Array(SILERO_FRAME);
+  #closed = false;
+
+  constructor(options: AudioRecognitionOptions) {
+    this.#options = options;
+    this.#vad = options.vad.createStream();
+    this.#endpointing = options.endpointing;
+  }
+
+  async open(): Promise<void> {
+    this.#recognizer = await this.#options.asr.createRecognizer();
+  }
+
+  get endpointing(): Endpointing {
+    return this.#endpointing;
+  }
+
+  /** Swaps the end-of-turn policy (a session.update of turn_detection). */
+  set endpointing(policy: Endpointing) {
+    this.#endpointing = policy;
+  }
+
+  /** Whether heard audio awaits its end of turn. */
+  get utteranceOpen(): boolean {
+    return this.#utterance !== undefined;
+  }
+
+  /** Whether the user is speaking now, as endpointing sees it. */
+  get userSpeaking(): boolean {
+    return this.#endpointing.speaking;
+  }
+
+  /** One frame, in media order. Resolves once endpointing has seen it (ASR may still run). */
+  async push(frame: AudioFrame): Promise<void> {
+    if (this.#closed) return;
+    const policy = this.#endpointing;
+    let event;
+    let begun = false;
+    if (policy.usesVad) {
+      const p = await this.#vad.probability(int16ToFloat32(frame.pcm, this.#float));
+      if (this.#closed) return;
+      event = policy.push(frame.startMs, FRAME_MS, p);
+      if (event?.type === 'speech_started') begun = this.#begin(event.audioStartMs, true);
+    } else if (!this.#utterance) {
+      begun = this.#begin(frame.startMs, false);
+    }
+    const u = this.#utterance;
+    if (u) {
+      if (!begun) u.pending.push(frame.pcm); // a new utterance took it from the history
+      if (u.pending.length >= ASR_BATCH_FRAMES) this.#feed(u);
+    }
+    if (event?.type === 'speech_stopped') {
+      // Latency counts from when the audio where speech ended reached us.
+      this.#end(event.audioEndMs, this.#options.input.arrivalOf(event.audioEndMs) ?? frame.arrivedWall);
+    }
+  }
+
+  /** input_audio_buffer.commit: ends the open utterance now. Returns false when there is none. */
+  commit(atMs: number): boolean {
+    if (!this.#utterance) return false;
+    this.#endpointing.reset();
+    this.#end(atMs, performance.now());
+    return true;
+  }
+
+  /** input_audio_buffer.clear: drops the open utterance and all VAD state built on that audio. */
+  clear(): void {
+    if (this.#utterance) this.#asr = this.#asr.then(() => this.#recognizer?.cancel());
+    this.#utterance = undefined;
+    this.#endpointing.reset();
+    this.#vad.reset();
+  }
+
+  /** Resolves when every ASR call and every final transcript queued so far is handled. */
+  async idle(): Promise<void> {
+    await this.#asr;
+    while (this.#finals.size) await Promise.all(this.#finals);
+  }
+
+  /** The session closed: drop the open utterance, then free the decoder after queued calls. */
+  parentClosed(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#utterance = undefined;
+    this.#asr = this.#asr.then(() => this.#recognizer?.close());
+  }
+
+  /** Opens an utterance with the history from its padded start, the current frame included. */
+  #begin(audioStartMs: number, detected: boolean): true {
+    const startMs = Math.max(0, audioStartMs - this.#endpointing.prefixPaddingMs);
+    const pending = this.#options.input.historyFrom(startMs).map((h) => h.pcm);
+    const u: OpenUtterance = { itemId: newId('item'), startMs, speechStartMs: audioStartMs, detected, partial: '', pending };
+    this.#utterance = u;
+    this.#asr = this.#asr.then(() => this.#recognizer?.start());
+    if (detected) this.#options.hooks.onStartOfSpeech(u);
+    return true;
+  }
+
+  #feed(u: OpenUtterance): void {
+    const audio = concatPcm(u.pending);
+    u.pending = [];
+    this.#asr = this.#asr
+      .then(async () => {
+        const partial = (await this.#recognizer?.accept(audio)) ?? '';
+        if (this.#closed || this.#utterance !== u || !partial) return;
+        this.#endpointing.onTranscript(partial);
+        // Realtime deltas only append: send the new words when the hypothesis extends what was sent.
+        if (partial.startsWith(u.partial) && partial.length > u.partial.length) {
+          const delta = partial.slice(u.partial.length);
+          u.partial = partial;
+          this.#options.hooks.onTranscriptDelta(u, delta);
+        }
+      })
+      .catch((error) => this.#options.hooks.onError('transcription_failed', error));
+  }
+
+  #end(audioEndMs: number, speechEndWall: number): void {
+    const u = this.#utterance;
+    if (!u) return;
+    const end: EndOfTurn = { audioEndMs, speechEndWall, decidedWall: performance.now() };
+    if (u.pending.length) this.#feed(u);
+    this.#utterance = undefined;
+    const hooks = this.#options.hooks;
+    hooks.onEndOfTurn(u, end);
+    const finished = this.#asr.then(() => this.#recognizer!.finish());
+    this.#asr = finished.catch(() => {});
+    const final = finished
+      .then((result) => {
+        if (!this.#closed) hooks.onFinalTranscript(u, end, result, performance.now());
+      })
+      .catch((error) => hooks.onError('transcription_failed', error));
+    this.#finals.add(final);
+    final.finally(() => this.#finals.delete(final));
+  }
+}
