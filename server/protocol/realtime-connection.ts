@@ -55,6 +55,7 @@ export class RealtimeConnection {
   #peer: WebRtcPeer | undefined;
   #ownEvents = 0;
   readonly #access: ConnectionAccess;
+  #closed = false;
 
   constructor(socket: WebSocket, session: Session, options: RealtimeConnectionOptions = {}) {
     this.#socket = socket;
@@ -65,14 +66,24 @@ export class RealtimeConnection {
     this.#tokens = this.#limits.maxMessagesPerSecond * 2;
     session.on('event', (event) => this.#send(event));
     socket.on('message', (data, isBinary) => (this.#early ? this.#early.push([data, isBinary]) : this.#onMessage(data, isBinary)));
-    socket.on('close', () => session.close());
-    socket.on('error', () => session.close());
+    socket.on('close', () => this.close());
+    socket.on('error', () => this.close());
+  }
+
+  /** Idempotent: leaves the SFU and closes the session (the socket is closing or closed). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#early = undefined;
+    this.#peer?.close();
+    this.#session.close();
   }
 
   /** Call once the session is open: handles the messages that came early, then the rest live. */
   start(): void {
     const early = this.#early ?? [];
     this.#early = undefined;
+    if (this.#closed) return;
     for (const [data, isBinary] of early) this.#onMessage(data, isBinary);
   }
 
@@ -114,6 +125,7 @@ export class RealtimeConnection {
   }
 
   #onMessage(data: RawData, isBinary: boolean): void {
+    if (this.#closed) return;
     const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer).byteLength;
     if (!this.#takeToken()) return this.#error('rate_limited', `more than ${this.#limits.maxMessagesPerSecond} messages per second; message dropped`);
     if (size > this.#limits.maxMessageBytes) {
@@ -163,7 +175,7 @@ export class RealtimeConnection {
         return session.clearAudio();
       case 'conversation.item.create': {
         const text = event.item.content.map((c) => c.text).join('\n');
-        session.addItem({ id: event.item.id, role: event.item.role, text });
+        session.addItem({ id: event.item.id, role: event.item.role, text, previousItemId: event.previous_item_id });
         return;
       }
       case 'response.create':

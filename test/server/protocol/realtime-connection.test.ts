@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { WebSocket } from 'ws';
+import { RealtimeConnection } from '../../../server/protocol/realtime-connection.ts';
+import { Session } from '../../../server/session/session.ts';
+import { ScriptedReasoner, standInEngines } from '../../helpers/stand-ins.ts';
+
+/** The part of a ws WebSocket the connection uses: messages in, JSON text out. */
+class SocketStandIn extends EventEmitter {
+  readonly OPEN = 1;
+  readyState = 1;
+  readonly sent: any[] = [];
+  closedWith: [number, string] | undefined;
+  send(data: string): void {
+    this.sent.push(JSON.parse(data));
+  }
+  close(code: number, reason: string): void {
+    this.closedWith = [code, reason];
+    this.readyState = 3;
+    this.emit('close');
+  }
+  message(event: unknown): void {
+    this.emit('message', Buffer.from(typeof event === 'string' ? event : JSON.stringify(event)), false);
+  }
+}
+
+async function connect() {
+  const socket = new SocketStandIn();
+  const session = new Session({ engines: standInEngines({ reasoner: new ScriptedReasoner({ answers: ['Hi.', 'Again.'] }) }), settings: { modalities: ['text'], clock: 'media' } });
+  const connection = new RealtimeConnection(socket as unknown as WebSocket, session);
+  await session.open();
+  connection.start();
+  const of = (type: string) => socket.sent.filter((e) => e.type === type);
+  return { socket, session, connection, of };
+}
+
+describe('RealtimeConnection', () => {
+  it('bad input becomes an error event naming what was wrong; the connection goes on', async () => {
+    const { socket, of } = await connect();
+    socket.message('{not json');
+    socket.message({ event_id: 'e1', type: 'conversation.item.remix' });
+    socket.message({ event_id: 'e2', type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [] } });
+    socket.message({ event_id: 'e3', type: 'conversation.item.create', previous_item_id: 'item_missing', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hi' }] } });
+    const errors = of('error').map((e) => [e.error.code, e.error.event_id ?? null]);
+    assert.deepEqual(errors, [['invalid_json', null], ['unknown_event_type', 'e1'], ['invalid_value', 'e2'], ['item_not_found', 'e3']]);
+    socket.message({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hello' }] } });
+    socket.message({ type: 'response.create' });
+    while (!of('response.done').length) await sleep(5);
+    assert.equal(of('response.done')[0].response.status, 'completed');
+    assert.equal(of('response.done')[0].response.output[0].content[0].text.trim(), 'Hi.');
+  });
+
+  it('messages sent before the session opens wait, so session.created goes first', async () => {
+    const socket = new SocketStandIn();
+    const session = new Session({ engines: standInEngines(), settings: { modalities: ['text'], clock: 'media' } });
+    const connection = new RealtimeConnection(socket as unknown as WebSocket, session);
+    socket.message({ type: 'session.update', session: { instructions: 'be brief' } });
+    await session.open();
+    connection.start();
+    assert.deepEqual(socket.sent.map((e) => e.type), ['session.created', 'session.updated']);
+    assert.equal(socket.sent[1].session.instructions, 'be brief');
+  });
+
+  it('response.cancel of nothing is an error; a second response.create while one runs is refused', async () => {
+    const { socket, of } = await connect();
+    socket.message({ type: 'response.cancel' });
+    assert.equal(of('error').at(-1).error.code, 'response_cancel_not_active');
+    socket.message({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hello' }] } });
+    socket.message({ type: 'response.create' });
+    socket.message({ type: 'response.create' });
+    assert.equal(of('error').at(-1).error.code, 'conversation_already_has_active_response');
+  });
+
+  it('close() closes the session and ignores anything that arrives after', async () => {
+    const { socket, session, connection } = await connect();
+    connection.close();
+    assert.equal(session.closed, true);
+    const before = socket.sent.length;
+    socket.message({ type: 'response.create' });
+    assert.equal(socket.sent.length, before);
+    connection.close(); // idempotent
+  });
+
+  it('a socket that closes closes its session', async () => {
+    const { socket, session } = await connect();
+    socket.close(1000, 'bye');
+    assert.equal(session.closed, true);
+  });
+});

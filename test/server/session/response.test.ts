@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ServerEventBody } from '../../../server/protocol/server-events.ts';
+import { Response, type ResponseOptions } from '../../../server/session/response.ts';
+import { ScriptedReasoner, ToneTts } from '../../helpers/stand-ins.ts';
+import { TranscriptLog } from '../../../memory/index.ts';
+
+function response(options: Partial<ResponseOptions> = {}) {
+  const events: ServerEventBody[] = [];
+  const r = new Response({
+    reasoner: new ScriptedReasoner({ answers: ['Hello there. How are you?'] }),
+    tts: new ToneTts(),
+    voice: 'slt',
+    modalities: ['audio'],
+    outputRate: 24000,
+    audioLeadMs: 0,
+    timings: {},
+    emit: (e) => events.push(e),
+    request: { question: 'hi', conversation: [], transcript: new TranscriptLog(), nowMs: 0, evidence: [], images: [] },
+    ...options,
+  });
+  return { r, events, types: () => events.map((e) => e.type) };
+}
+
+describe('Response', () => {
+  it('streams text, sentence by sentence speech, then closes every part in order', async () => {
+    const { r, events, types } = response();
+    await r.start();
+    const t = types();
+    assert.deepEqual(t.slice(0, 4), ['response.created', 'response.output_item.added', 'conversation.item.added', 'response.content_part.added']);
+    assert.deepEqual(t.slice(-7), ['response.output_audio.done', 'response.output_audio_transcript.done', 'response.output_text.done', 'response.content_part.done', 'response.output_item.done', 'conversation.item.done', 'response.done']);
+    const transcript = events.filter((e) => e.type === 'response.output_audio_transcript.delta').map((e) => e.delta);
+    assert.deepEqual(transcript, ['Hello there. ', 'How are you? '], 'one transcript delta per spoken sentence');
+    const done = events.at(-1);
+    assert.ok(done?.type === 'response.done');
+    assert.equal(done.response.status, 'completed');
+    assert.equal(done.response.output.length, 1);
+    assert.equal(done.response.output[0]!.id, r.itemId);
+    assert.deepEqual(done.response.output[0]!.content, [{ type: 'output_audio', transcript: 'Hello there. How are you?' }]);
+    assert.ok(Math.abs(done.response.metadata.audio_sent_ms - 500) <= 20, `5 words of 100 ms tone: ${done.response.metadata.audio_sent_ms}`);
+  });
+
+  it('cancel: response.done cancelled at once, and not one event after it', async () => {
+    const { r, events, types } = response({ tts: new ToneTts({ delayMs: 30 }), reasoner: new ScriptedReasoner({ deltaDelayMs: 10, answers: ['One. Two. Three. Four. Five. Six.'] }) });
+    const run = r.start();
+    while (!types().includes('response.output_audio.delta')) await new Promise((res) => setTimeout(res, 5));
+    r.cancel('turn_detected');
+    const at = events.length;
+    assert.equal(events.at(-1)?.type, 'response.done');
+    await run;
+    await new Promise((res) => setTimeout(res, 100));
+    assert.equal(events.length, at, `nothing after the cancel: ${types().slice(at).join(', ')}`);
+    const done = events.at(-1);
+    assert.ok(done?.type === 'response.done');
+    assert.deepEqual(done.response.status_details, { type: 'cancelled', reason: 'turn_detected' });
+    assert.equal(done.response.output[0]!.status, 'incomplete');
+    assert.ok(r.spokenText.startsWith('One.') && !r.spokenText.includes('Six'), r.spokenText);
+  });
+
+  it('prepare gets the abort signal: a cancel stops the gathering of context too', async () => {
+    let seen: AbortSignal | undefined;
+    const { r } = response({
+      prepare: async (signal) => {
+        seen = signal;
+        await new Promise((res) => signal.addEventListener('abort', res));
+        return {};
+      },
+    });
+    const run = r.start();
+    await new Promise((res) => setTimeout(res, 10));
+    r.cancel('client_cancelled');
+    await run;
+    assert.equal(seen?.aborted, true);
+    assert.equal(r.status, 'cancelled');
+  });
+
+  it('a failing reasoner ends the response as failed, with an error naming why', async () => {
+    const { r, events } = response({ reasoner: new ScriptedReasoner({ fail: 'model server said 503' }) });
+    await r.start();
+    const error = events.find((e) => e.type === 'error');
+    assert.ok(error?.type === 'error');
+    assert.equal(error.error.code, 'response_failed');
+    assert.match(error.error.message, /503/);
+    const done = events.at(-1);
+    assert.ok(done?.type === 'response.done' && done.response.status === 'failed');
+  });
+
+  it('text only: no audio events, the text is what was said', async () => {
+    const { r, types } = response({ modalities: ['text'] });
+    await r.start();
+    assert.ok(!types().some((t) => t.startsWith('response.output_audio')));
+    assert.equal(r.spokenText.trim(), 'Hello there. How are you?');
+    assert.equal(r.speaks, false);
+  });
+});
