@@ -125,7 +125,7 @@ export type ServerEvent = ServerEventBody & { event_id: string };
 export type ServerEventType = ServerEventBody['type'];
 
 /** The event of one type, for handlers: `EventOf<'response.done'>`. */
-export type EventOf<T extends ServerEventType> = Extract<ServerEvent, { type: T }>;
+export type EventOf<T extends ServerEventType> = ServerEvent extends infer E ? (E extends { type: infer U } ? (T extends U ? E & { type: T } : never) : never) : never;
 
 /** Narrows an event by type (for `events.find(isEvent('response.done'))`). */
 export function isEvent<T extends ServerEventType>(type: T): (event: ServerEvent) => event is EventOf<T> {

@@ -50,7 +50,7 @@ export class ServerVadEndpointing implements Endpointing {
     return this.#segmenter.push(frameStartMs, frameMs, probability);
   }
 
-  onTranscript(): void {} // silence alone decides
+  onTranscript(_partial: string): void {} // silence alone decides
 
   reset(): void {
     this.#segmenter.reset();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Session } from '../../../server/session/session.ts';
-import type { ServerEvent } from '../../../server/protocol/server-events.ts';
+import { isEvent, type ServerEvent } from '../../../server/protocol/server-events.ts';
 import { ScriptedReasoner, standInEngines } from '../../helpers/stand-ins.ts';
 
 async function textSession(reasoner: ScriptedReasoner) {
@@ -60,7 +60,7 @@ describe('Conversation: what a response answers', () => {
     session.addItem({ id: 'item_b', role: 'user', text: 'second', previousItemId: a });
     session.addItem({ id: 'item_0', role: 'system', text: 'zeroth', previousItemId: null });
     assert.deepEqual(session.conversation.items.map((i) => i.id), ['item_0', 'item_a', 'item_b', 'item_c']);
-    const added = events.filter((e) => e.type === 'conversation.item.added');
+    const added = events.filter(isEvent('conversation.item.added'));
     assert.deepEqual(added.map((e) => e.previous_item_id), [null, 'item_a', 'item_a', null]);
     assert.throws(() => session.addItem({ role: 'user', text: 'x', previousItemId: 'item_nope' }), /previous_item_id 'item_nope'/);
     assert.throws(() => session.addItem({ id: 'item_a', role: 'user', text: 'again' }), /already exists/);

@@ -29,7 +29,7 @@ describe('Response', () => {
     const t = types();
     assert.deepEqual(t.slice(0, 4), ['response.created', 'response.output_item.added', 'conversation.item.added', 'response.content_part.added']);
     assert.deepEqual(t.slice(-7), ['response.output_audio.done', 'response.output_audio_transcript.done', 'response.output_text.done', 'response.content_part.done', 'response.output_item.done', 'conversation.item.done', 'response.done']);
-    const transcript = events.filter((e) => e.type === 'response.output_audio_transcript.delta').map((e) => e.delta);
+    const transcript = events.flatMap((e) => (e.type === 'response.output_audio_transcript.delta' ? [e.delta] : []));
     assert.deepEqual(transcript, ['Hello there. ', 'How are you? '], 'one transcript delta per spoken sentence');
     const done = events.at(-1);
     assert.ok(done?.type === 'response.done');

@@ -83,7 +83,7 @@ describe('Turns, with engine stand-ins', () => {
   it('ASR partials reach endpointing (where semantic end of turn will read them)', async () => {
     const seen: string[] = [];
     const endpointing = new ServerVadEndpointing();
-    endpointing.onTranscript = (partial) => void seen.push(partial);
+    endpointing.onTranscript = (partial: string) => void seen.push(partial);
     const input = new AudioInput({ inputRate: 16000, clock: 'media', maxLeadMs: 0 });
     const deltas: string[] = [];
     const hooks: RecognitionHooks = {
