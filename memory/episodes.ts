@@ -1,7 +1,7 @@
 /**
  * Episodes: a session's clips rolled up per few minutes of media time, so a question over a
  * long stretch touches hundreds of rows, not hundreds of thousands. Pure functions; the
- * MemoryStore decides when to roll up and writes the rows.
+ * EpisodeRoller (episode-roller.ts) decides when to roll up and writes the rows.
  */
 import type { ClipRecord, EpisodeRecord } from './types.ts';
 import { mergeText, meanDirection } from './compression.ts';

@@ -1,18 +1,14 @@
 export { TranscriptLog, tokenize, contentWords } from './transcript-log.ts';
 export type { Utterance, UtteranceHit } from './transcript-log.ts';
-export { MemoryStore, MemoryStoreClosedError, defaultMemoryStoreOptions, RRF_K, RECENT_FALLBACK } from './memory-store.ts';
+export { MemoryStore, defaultMemoryStoreOptions } from './memory-store.ts';
+export type { MemoryStoreOptions, MemoryStoreStats, MemoryStoreEvents } from './memory-store.ts';
+export type { ListEpisodesOptions } from './episode-roller.ts';
+export { MemoryStoreClosedError } from './errors.ts';
+export { RetrievalQuery, VectorRetrievalQuery, RRF_K, RECENT_FALLBACK } from './retrieval.ts';
+export type { MemorySearchQuery, RetrievalExecutionOptions } from './retrieval.ts';
+export type { ListOptions, ForgetSelector, ExportedRecord } from './admin.ts';
+export type { RetentionOptions, DeletedCounts } from './maintenance.ts';
 export { clipEvidenceText } from './rows.ts';
-export type {
-  MemoryStoreOptions,
-  MemorySearchQuery,
-  RetentionOptions,
-  ListOptions,
-  ForgetSelector,
-  DeletedCounts,
-  ExportedRecord,
-  MemoryStoreStats,
-  MemoryStoreEvents,
-} from './memory-store.ts';
 export { compressClipVectors, mergeText, l2Normalize, cosineSimilarity } from './compression.ts';
 export type { CompressedClipVectors } from './compression.ts';
 export { parseTimeExpression } from './time-expressions.ts';

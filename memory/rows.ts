@@ -1,12 +1,14 @@
 /**
- * Rows in and out of LanceDB: column lists, Arrow row → record conversion, evidence text,
- * and the SQL (DataFusion) filter helpers the MemoryStore builds its queries with.
+ * Rows in and out of LanceDB: column lists, record → row and Arrow row → record conversion,
+ * evidence text, and the SQL (DataFusion) filter helpers the MemoryStore builds its queries with.
  */
 import type { ClipRecord, EpisodeRecord, UtteranceRecord } from './types.ts';
 import type { TimeRange } from './time-expressions.ts';
 
 /** LanceDB returns Arrow StructRow proxies; nested values are Arrow Vectors. */
 export type ArrowRow = Record<string, any>;
+/** A row as written with `table.add()`. */
+export type Row = Record<string, unknown>;
 
 export const CLIP_COLUMNS = ['id', 'memoryId', 'sessionId', 'startMs', 'endMs', 'wallStartMs', 'frameCount', 'thumbnail', 'ocrText', 'objects', 'transcript', 'soundEvents'];
 export const UTTERANCE_COLUMNS = ['id', 'memoryId', 'sessionId', 'role', 'text', 'startMs', 'endMs', 'wallStartMs'];
@@ -35,6 +37,48 @@ export function overlapWhere(range: Pick<TimeRange, 'basis' | 'fromMs' | 'toMs'>
 
 // ---------------------------------------------------------------------------------------
 // Row conversion
+
+/**
+ * The clip's row, copied (the caller may reuse its buffers once `addClip()` returns). Vector
+ * columns exist only in a store with `vectorDims`; elsewhere vectors are dropped.
+ */
+export function clipRow(record: ClipRecord, vectorDims: number | undefined): Row {
+  const objects = (record.objects ?? []).map((o) => ({ label: String(o.label), count: Math.round(o.count) }));
+  const soundEvents = (record.soundEvents ?? []).map(String);
+  const row: Row = {
+    id: record.id,
+    memoryId: record.memoryId,
+    sessionId: record.sessionId,
+    startMs: record.startMs,
+    endMs: record.endMs,
+    wallStartMs: record.wallStartMs,
+    frameCount: Math.round(record.frameCount),
+    thumbnail: record.thumbnail.slice(),
+    ocrText: record.ocrText ?? '',
+    objects,
+    transcript: record.transcript ?? '',
+    soundEvents,
+    searchText: clipSearchText({ ocrText: record.ocrText ?? '', objects, transcript: record.transcript ?? '', soundEvents }),
+  };
+  if (vectorDims !== undefined) {
+    row.globalVector = record.globalVector ? record.globalVector.slice() : null;
+    row.frameVectors = record.frameVectors?.length ? record.frameVectors.map((v) => v.slice()) : null;
+  }
+  return row;
+}
+
+export function utteranceRow(record: UtteranceRecord): Row {
+  return {
+    id: record.id,
+    memoryId: record.memoryId,
+    sessionId: record.sessionId,
+    role: record.role,
+    text: String(record.text ?? ''),
+    startMs: record.startMs,
+    endMs: record.endMs,
+    wallStartMs: record.wallStartMs,
+  };
+}
 
 export function copyVector(v: unknown): Float32Array | undefined {
   if (v == null) return undefined;

@@ -19,7 +19,8 @@ export const arrow = createRequire(import.meta.url)('apache-arrow') as typeof Ar
 export const SCHEMA_VERSION = 1;
 
 export const TABLES = { clips: 'clips', utterances: 'utterances', episodes: 'episodes', meta: 'meta' } as const;
-export type DataTableName = 'clips' | 'utterances' | 'episodes';
+export const DATA_TABLES = ['clips', 'utterances', 'episodes'] as const;
+export type DataTableName = (typeof DATA_TABLES)[number];
 
 /**
  * Per-table index plan: BTree on ids and time columns, Bitmap on the scope columns, FTS on
@@ -156,7 +157,7 @@ export const MIGRATIONS: readonly Migration[] = [
 export async function ensureTables(db: Connection, vectorDims?: number): Promise<Record<DataTableName, Table>> {
   const names = new Set(await db.tableNames());
   const out = {} as Record<DataTableName, Table>;
-  for (const name of ['clips', 'utterances', 'episodes'] as const) {
+  for (const name of DATA_TABLES) {
     const declared = schemaFor(name, vectorDims);
     if (!names.has(name)) {
       out[name] = await db.createEmptyTable(name, declared, { existOk: true });
@@ -174,7 +175,7 @@ export async function ensureTables(db: Connection, vectorDims?: number): Promise
 export async function readSchemaVersion(db: Connection): Promise<{ version: number; fresh: boolean }> {
   const names = new Set(await db.tableNames());
   if (!names.has(TABLES.meta)) {
-    const fresh = !(['clips', 'utterances', 'episodes'] as const).some((n) => names.has(n));
+    const fresh = !DATA_TABLES.some((n) => names.has(n));
     return { version: fresh ? SCHEMA_VERSION : 0, fresh };
   }
   const meta = await db.openTable(TABLES.meta);

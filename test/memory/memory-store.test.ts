@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as lancedb from '@lancedb/lancedb';
+import pino from 'pino';
 import { MemoryStore, MemoryStoreClosedError, SCHEMA_VERSION } from '../../memory/index.ts';
 import type { MemoryHit } from '../../memory/index.ts';
 import { arrow } from '../../memory/schema.ts';
@@ -389,4 +390,18 @@ test('a flush commits while a compaction runs, without waiting for it or conflic
   const hits = await store.search({ memoryId: 'mem-a', text: 'during', nowMs: 99_100_000, nowWallMs: WALL0 + 99_100_000 });
   assert.equal(hits[0]?.id, 'during');
   assert.equal((await store.stats()).clips, 3001);
+});
+
+test('warnings go to the injected logger as structured lines, and to warning listeners', async (t) => {
+  const { open } = scope(t);
+  const lines: Record<string, unknown>[] = [];
+  const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+  const store = await open({ flushIntervalMs: 50, logger });
+  const warnings: string[] = [];
+  store.on('warning', (w) => warnings.push(w));
+  store.addClip(clip({ id: 'c1', globalVector: new Float32Array(4) }));
+  assert.deepEqual(warnings, ['clip vectors ignored: the memory store was opened without vectorDims']);
+  assert.equal(lines.length, 1);
+  assert.equal(lines[0]!.msg, 'clip vectors ignored: the memory store was opened without vectorDims');
+  assert.equal(lines[0]!.component, 'memory');
 });
