@@ -343,9 +343,8 @@ export class Session extends TypedEmitter<SessionEvents> {
   async searchMemory(text: string, limit: number, signal?: AbortSignal): Promise<MemoryHit[]> {
     const memory = this.#engines.memory;
     if (!memory) throw new ClientError('memory_unavailable', 'long-term memory is off on this server');
-    await memory.flush(); // what was just said or seen counts too
-    signal?.throwIfAborted();
-    return memory.search({ memoryId: this.memoryId, text, nowMs: this.mediaMs, nowWallMs: Date.now(), limit });
+    await memory.flush({ signal }); // what was just said or seen counts too
+    return memory.query(this.memoryId).text(text).at(this.mediaMs, Date.now()).limit(limit).toArray({ signal });
   }
 
   reportMemoryResults(query: string, hits: MemoryHit[]): void {
