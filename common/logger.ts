@@ -7,7 +7,9 @@ import pino from 'pino';
  */
 export type Logger = pino.Logger;
 
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+/** Most severe first; a logger at one level writes it and those above it. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Keys whose values never reach a log line, wherever they appear. */
 const REDACT = ['key', 'apiKey', 'api_key', 'secret', 'token', 'authorization', 'headers.authorization', 'req.headers.authorization', '*.key', '*.apiKey', '*.secret', '*.token'];

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { createLogger, type Logger } from './logger.ts';
 
 /** Maps each event name to its argument tuple. */
 export type EventMap = Record<string, unknown[]>;
@@ -8,6 +9,13 @@ export type EventMap = Record<string, unknown[]>;
  * 'listenererror' (or logged) so it cannot abort the emitter's own work or teardown.
  */
 export class TypedEmitter<E extends EventMap> extends EventEmitter {
+  /**
+   * Where a throwing listener is logged when nobody listens to 'listenererror'. An owner that
+   * has the process's logger sets it; unset, the failure still reaches stderr (a logger made
+   * for that line), never silence.
+   */
+  protected logger: Logger | undefined;
+
   override on<K extends keyof E & string>(event: K, listener: (...args: E[K]) => void): this {
     return super.on(event, listener as (...args: unknown[]) => void);
   }
@@ -27,7 +35,7 @@ export class TypedEmitter<E extends EventMap> extends EventEmitter {
       if (event !== 'listenererror' && this.listenerCount('listenererror') > 0) {
         super.emit('listenererror', event, error);
       } else {
-        console.error(`omnilive: listener for '${event}' threw:`, error);
+        (this.logger ?? createLogger()).error({ err: error, event }, `listener for '${event}' threw`);
       }
       return true;
     }

@@ -7,7 +7,6 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { types } from 'node:util';
-import type { RgbImage } from '../server/perception/video/types.ts';
 
 const ADDON_PATH = path.join(path.dirname(fileURLToPath(import.meta.url)), 'build', 'Release', 'omnilive_native.node');
 
@@ -175,7 +174,13 @@ export function createDecoder(options: PocketsphinxOptions): Promise<Pocketsphin
 // Plain TypeScript versions of every kernel: server/perception/kernels/reference.ts.
 // ---------------------------------------------------------------------------------------
 
-export type { RgbImage };
+/** An RGB24 image: row-major, 3 bytes a pixel; what every image kernel takes and returns. */
+export interface RgbImage {
+  width: number;
+  height: number;
+  /** width × height × 3 bytes, R G B. */
+  data: Uint8Array;
+}
 
 /** 'area' = box filter (use it to downscale); 'bilinear' = half-pixel centres, like OpenCV INTER_LINEAR. */
 export type ResizeMode = 'area' | 'bilinear';

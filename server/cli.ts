@@ -9,8 +9,9 @@ import { ApiKeyRing } from './access/index.ts';
 import { ingestFile, type IngestQuestion } from './ingest/ingest.ts';
 import { defaultInstructionFilterOptions } from './reasoning/index.ts';
 import { formatMediaTime } from './reasoning/llm/media-clock.ts';
-import type { ServerEvent } from './session/types.ts';
-import { EVAL_USAGE, evalCommand } from '../benchmarks/streamingbench/cli.ts';
+import { partText, type ServerEvent } from './protocol/server-events.ts';
+import { EVAL_USAGE, evalCommand } from './eval/streamingbench/index.ts';
+import { createLogger, type Logger } from '../common/logger.ts';
 
 const USAGE = `Usage: omnilive <command> [options]
 
@@ -38,7 +39,7 @@ ${SETTINGS.filter((s) => s[1])
   --help`;
 
 export async function main(argv = process.argv.slice(2)): Promise<number> {
-  // eval has its own flags (benchmarks/streamingbench/cli.ts).
+  // eval has its own flags (server/eval/streamingbench/cli.ts).
   if (argv[0] === 'eval') return evalCommand(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
@@ -66,19 +67,22 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     return command || values.help ? 0 : 2;
   }
   const config = loadConfig(settingValues(values));
-  if (command === 'serve') return serve(config);
+  // The process's one logger: JSON lines on stderr. What a command prints for its user
+  // (addresses, keys made, tables, transcripts) is its output, not a log line.
+  const logger = createLogger({ level: config.logLevel });
+  if (command === 'serve') return serve(config, logger);
   if (command === 'ingest') {
     if (rest.length !== 1) throw new TypeError('ingest takes exactly one FILE');
-    return ingest(config, rest[0]!, values.speed!, values.ask ?? [], values.jsonl!, values['memory-id']);
+    return ingest(config, logger, rest[0]!, values.speed!, values.ask ?? [], values.jsonl!, values['memory-id']);
   }
   if (command === 'memory') return memoryCommand(config, rest, values);
   if (command === 'keys') return keysCommand(config, rest, values);
   throw new TypeError(`unknown command '${command}' (try --help)`);
 }
 
-async function serve(config: ReturnType<typeof loadConfig>): Promise<number> {
-  const engines = await createEngines(config);
-  const server = new OmniLiveServer(config, engines);
+async function serve(config: ReturnType<typeof loadConfig>, logger: Logger): Promise<number> {
+  const engines = await createEngines(config, { logger });
+  const server = new OmniLiveServer(config, engines, { logger });
   const { host, port, tls } = await server.listen();
   const shown = host.includes(':') ? `[${host}]` : host;
   console.log(`omnilive: listening on http://${shown}:${port}${tls ? ` and https://${shown}:${port}` : ''}`);
@@ -95,7 +99,7 @@ async function serve(config: ReturnType<typeof loadConfig>): Promise<number> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
-  console.log('omnilive: shutting down');
+  logger.info('shutting down');
   await server.close();
   await engines.close();
   return 0;
@@ -208,10 +212,10 @@ async function memoryCommand(config: ReturnType<typeof loadConfig>, args: string
   }
 }
 
-async function ingest(config: ReturnType<typeof loadConfig>, file: string, speedFlag: string, asks: string[], jsonl: boolean, memoryId?: string): Promise<number> {
+async function ingest(config: ReturnType<typeof loadConfig>, logger: Logger, file: string, speedFlag: string, asks: string[], jsonl: boolean, memoryId?: string): Promise<number> {
   if (speedFlag !== '1' && speedFlag !== 'max') throw new TypeError(`--speed takes 1 or max, got '${speedFlag}'`);
   const questions = asks.map(parseQuestion);
-  const engines = await createEngines(config);
+  const engines = await createEngines(config, { logger });
   const bar = process.stderr.isTTY || process.env.OMNILIVE_PROGRESS
     ? new cliProgress.SingleBar({ stream: process.stderr, format: 'ingest [{bar}] {percentage}% | {media} / {total} | {speed}× real time', hideCursor: true }, cliProgress.Presets.shades_classic)
     : undefined;
@@ -264,7 +268,7 @@ function printEvent(event: ServerEvent): void {
       if (e.item?.role === 'user' && e.item.content?.[0]?.type === 'input_text') console.log(`you (typed): ${e.item.content[0].text}`);
       break;
     case 'response.done':
-      if (e.response.status === 'completed') console.log(`assistant: ${e.response.output?.[0]?.content?.[0]?.transcript ?? e.response.output?.[0]?.content?.[0]?.text ?? ''}`);
+      if (e.response.status === 'completed') console.log(`assistant: ${e.response.output.flatMap((item) => item.content.map(partText)).join(' ')}`);
       else console.log(`assistant: (${e.response.status})`);
       break;
     case 'error':

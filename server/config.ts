@@ -4,6 +4,7 @@ import { defaultAccessLimits, normalizeOrigin, type AccessLimits } from './acces
 import { defaultConnectionLimits, type ConnectionLimits } from './protocol/realtime-connection.ts';
 import { defaultSessionLimits, type SessionLimits } from './session/types.ts';
 import { defaultWebRtcConfig, type WebRtcConfig } from './webrtc/media-server.ts';
+import { LOG_LEVELS, type LogLevel } from '../common/logger.ts';
 
 export interface RemoteEndpoint {
   /** OpenAI-compatible base URL, ending in /v1. */
@@ -16,6 +17,8 @@ export interface OmniLiveConfig {
   host: string;
   port: number;
   dataDir: string;
+  /** The least severe log line written (JSON lines on stderr). */
+  logLevel: LogLevel;
   /** 'auto': a self-signed certificate kept in the data dir, unless cert and key are given. */
   tls: { mode: 'auto' | 'off'; cert?: string; key?: string };
   limits: ConnectionLimits & SessionLimits;
@@ -39,6 +42,7 @@ export const SETTINGS = [
   ['host', '--host', 'OMNILIVE_HOST', '127.0.0.1', 'address to listen on'],
   ['port', '--port', 'OMNILIVE_PORT', '8787', 'port for HTTP, HTTPS and WebSocket (one port)'],
   ['dataDir', '--data', 'OMNILIVE_DATA', '~/.omnilive/data', 'data directory (certificate, memory)'],
+  ['logLevel', '--log-level', 'OMNILIVE_LOG_LEVEL', 'info', `log lines kept (JSON on stderr; never a key or secret): ${LOG_LEVELS.join(', ')}`],
   ['tls.mode', '--tls', 'OMNILIVE_TLS', 'auto', "'auto': also serve https/wss with a self-signed certificate; 'off': plain http/ws only"],
   ['tls.cert', '--tls-cert', 'OMNILIVE_TLS_CERT', '', 'PEM certificate file (with --tls-key) instead of the self-signed one'],
   ['tls.key', '--tls-key', 'OMNILIVE_TLS_KEY', '', 'PEM private key file'],
@@ -149,6 +153,7 @@ export function loadConfig(flags: SettingValues = {}, env: NodeJS.ProcessEnv = p
     host: get('host'),
     port: integer('port', get('port'), 0, 65535),
     dataDir,
+    logLevel: oneOf('log level', get('logLevel'), LOG_LEVELS),
     tls: { mode: oneOf('tls', get('tls.mode'), ['auto', 'off']), cert: optional('tls.cert'), key: optional('tls.key') },
     limits: {
       maxMessageBytes: integer('max message bytes', get('limits.maxMessageBytes'), 1024, 64 * 1024 * 1024),

@@ -1,4 +1,5 @@
 import type { OmniLiveConfig } from './config.ts';
+import type { Logger } from '../common/logger.ts';
 import type { AsrEngine } from './perception/asr/types.ts';
 import { RemoteAsrEngine } from './perception/asr/remote.ts';
 import { SileroVad } from './perception/vad/index.ts';
@@ -36,8 +37,13 @@ export async function createVision(config: OmniLiveConfig): Promise<{ vision: No
   return { vision: { comparer, facts: new FrameFactsScheduler(host) }, close: () => host.close() };
 }
 
+export interface EngineOptions {
+  /** The process's logger, for the engines that log. @defaultValue silentLogger */
+  logger?: Logger;
+}
+
 /** Loads the engines the configuration names. Shared by every session of a process. */
-export async function createEngines(config: OmniLiveConfig): Promise<SessionEngines & { close(): Promise<void> }> {
+export async function createEngines(config: OmniLiveConfig, options: EngineOptions = {}): Promise<SessionEngines & { close(): Promise<void> }> {
   const vad = await SileroVad.load();
   let asr: AsrEngine;
   if (config.asr.engine === 'remote') {
@@ -52,7 +58,7 @@ export async function createEngines(config: OmniLiveConfig): Promise<SessionEngi
   const tts: TtsEngine =
     config.tts.engine === 'remote'
       ? new RemoteTts({ baseURL: config.tts.url!, model: config.tts.model ?? 'tts-1', voice: config.tts.voice, apiKey: config.tts.apiKey })
-      : new FliteTts(config.tts.voice as FliteVoice);
+      : new FliteTts(config.tts.voice as FliteVoice, { logger: options.logger });
   const seeing = config.vision.enabled ? await createVision(config) : undefined;
   const memory = config.memory.enabled
     ? await MemoryStore.open({

@@ -6,8 +6,8 @@ import http from 'node:http';
 import net from 'node:net';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
-import { describeMachine, loadNow } from '../machine.ts';
-import { quantile } from '../stats.ts';
+import { describeMachine, loadNow } from '../../server/eval/machine.ts';
+import { quantile } from '../../server/eval/stats.ts';
 import { startServer, type TestServer } from '../../test/helpers/server.ts';
 
 const { values } = parseArgs({ options: { connections: { type: 'string', default: '100' }, mints: { type: 'string', default: '200' }, runs: { type: 'string', default: '3' } } });

@@ -16,7 +16,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import * as native from '../../server/perception/kernels/index.ts';
 import { reference } from '../../server/perception/kernels/index.ts';
-import { describeMachine } from '../machine.ts';
+import { describeMachine } from '../../server/eval/machine.ts';
 
 const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '15' }, warmup: { type: 'string', default: '3' } } });
 const RUNS = positive('runs', args.runs);

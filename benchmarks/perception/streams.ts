@@ -37,8 +37,8 @@ import { thumbnail, type SceneComparer } from '../../server/perception/video/pip
 import type { VideoFrame } from '../../server/perception/video/types.ts';
 import { Session, type SessionEngines } from '../../server/session/session.ts';
 import { listProcesses, procStat } from '../../test/helpers/proc.ts';
-import { describeMachine, loadNow } from '../machine.ts';
-import { quantile } from '../stats.ts';
+import { describeMachine, loadNow } from '../../server/eval/machine.ts';
+import { quantile } from '../../server/eval/stats.ts';
 
 // ---- arguments ----
 

@@ -15,7 +15,7 @@ import { pcm16ToBase64, pcm16FromBase64 } from '../../server/audio/pcm.ts';
 import { Resampler } from '../../server/audio/resampler.ts';
 import { EventLog, startServer } from '../../test/helpers/server.ts';
 import { closeSpeech, speak } from '../../test/helpers/speech.ts';
-import { describeMachine } from '../machine.ts';
+import { describeMachine } from '../../server/eval/machine.ts';
 import { seededRandom } from '../seeded-random.ts';
 
 // ---- arguments ----

@@ -34,9 +34,9 @@ import { OmniLiveServer } from '../../server/http/server.ts';
 import type { Session } from '../../server/session/session.ts';
 import { pcm16ToBase64 } from '../../server/audio/pcm.ts';
 import { childProcesses, listProcesses, procStat } from '../../test/helpers/proc.ts';
-import { describeMachine, loadNow } from '../machine.ts';
+import { describeMachine, loadNow } from '../../server/eval/machine.ts';
 import { readStamp } from './stamp.ts';
-import { quantile } from '../stats.ts';
+import { quantile } from '../../server/eval/stats.ts';
 
 const { values: args } = parseArgs({
   options: {

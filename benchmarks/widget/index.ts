@@ -12,8 +12,8 @@ import type { Page } from 'playwright-core';
 import { launchBrowser, makeSpeechWav } from '../../test/helpers/browser.ts';
 import { startServer } from '../../test/helpers/server.ts';
 import { buildWebApp } from '../../test/helpers/web-app.ts';
-import { describeMachine, loadNow } from '../machine.ts';
-import { quantile } from '../stats.ts';
+import { describeMachine, loadNow } from '../../server/eval/machine.ts';
+import { quantile } from '../../server/eval/stats.ts';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
 const RUNS = Number(values.runs);

@@ -4,6 +4,7 @@ import { AccessDenied, type AccessControl } from '../access/index.ts';
 import { describeIssue } from '../protocol/client-events.ts';
 import { clipToWire, memoryHitToWire, utteranceToWire } from '../protocol/memory-wire.ts';
 import type { MemoryStore } from '../../memory/index.ts';
+import { silentLogger, type Logger } from '../../common/logger.ts';
 
 /** JSON bodies of the HTTP API are small: a client secret request, a forget selector. */
 const MAX_BODY_BYTES = 64 * 1024;
@@ -86,6 +87,11 @@ function intParam(url: URL, name: string, min: number, max: number): number | un
   return n;
 }
 
+export interface ApiRoutesOptions {
+  /** Internal failures go here, never to the caller. @defaultValue silentLogger */
+  logger?: Logger;
+}
+
 /**
  * The HTTP API beside the Realtime WebSocket: client secrets for site backends, and the memory
  * controls of the web app (timeline, search, forget) — always the caller's own user's memory.
@@ -95,11 +101,13 @@ export class ApiRoutes {
   readonly #memory: MemoryStore | undefined;
   /** Validates a secret's session config against this server's engines (voices, …). */
   readonly #checkSession: (session: Record<string, unknown>) => void;
+  readonly #log: Logger;
 
-  constructor(access: AccessControl, memory: MemoryStore | undefined, checkSession: (session: Record<string, unknown>) => void) {
+  constructor(access: AccessControl, memory: MemoryStore | undefined, checkSession: (session: Record<string, unknown>) => void, options: ApiRoutesOptions = {}) {
     this.#access = access;
     this.#memory = memory;
     this.#checkSession = checkSession;
+    this.#log = (options.logger ?? silentLogger).child({ component: 'api' });
   }
 
   static handles(pathname: string): boolean {
@@ -120,7 +128,7 @@ export class ApiRoutes {
     } catch (error) {
       if (!(error instanceof HttpError || error instanceof AccessDenied)) {
         // What went wrong inside (paths, engine errors) is for the operator's log, not the caller.
-        console.error(`omnilive: ${req.method} ${url.pathname} failed: ${(error as Error)?.message ?? String(error)}`);
+        this.#log.error({ err: error, method: req.method, path: url.pathname }, `${req.method} ${url.pathname} failed: ${(error as Error)?.message ?? String(error)}`);
         const internal = new HttpError(500, 'server_error', 'the server failed to answer this request; see its log');
         res.writeHead(500, { 'content-type': 'application/json', ...cors }).end(errorBody(internal));
         return;

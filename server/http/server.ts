@@ -11,6 +11,7 @@ import { MediaServer } from '../webrtc/media-server.ts';
 import { Session, describeEngines, type SessionEngines } from '../session/session.ts';
 import { defaultInstructionFilterOptions } from '../reasoning/index.ts';
 import { TypedEmitter } from '../../common/typed-emitter.ts';
+import { silentLogger, type Logger } from '../../common/logger.ts';
 import { loadTls } from './tls.ts';
 import { AccessControl, AccessDenied, loadAgents, type Grant } from '../access/index.ts';
 import { ClientError } from '../errors.ts';
@@ -65,6 +66,13 @@ function isFile(file: string): boolean {
   return fs.statSync(file, { throwIfNoEntry: false })?.isFile() ?? false;
 }
 
+export interface OmniLiveServerOptions {
+  /** Made from the configuration when not given. */
+  access?: AccessControl;
+  /** The process's logger; the server and its parts log through children of it. @defaultValue silentLogger */
+  logger?: Logger;
+}
+
 export type OmniLiveServerEvents = {
   sessionopen: [Session];
   sessionclose: [Session];
@@ -78,6 +86,9 @@ export type OmniLiveServerEvents = {
 export class OmniLiveServer extends TypedEmitter<OmniLiveServerEvents> {
   readonly #config: OmniLiveConfig;
   readonly #engines: SessionEngines;
+  /** The process's logger, for the parts; #log is this server's own child of it. */
+  readonly #logger: Logger;
+  readonly #log: Logger;
   readonly #sessions = new Set<Session>();
   readonly #tcp: net.Server;
   readonly #http: http.Server;
@@ -91,13 +102,16 @@ export class OmniLiveServer extends TypedEmitter<OmniLiveServerEvents> {
   /** A first start beyond loopback with no key made this admin key: shown once, by the CLI. */
   newAdminKey: string | undefined;
 
-  constructor(config: OmniLiveConfig, engines: SessionEngines, access?: AccessControl) {
+  constructor(config: OmniLiveConfig, engines: SessionEngines, options: OmniLiveServerOptions = {}) {
     super();
     this.#config = config;
     this.#engines = engines;
+    this.#logger = options.logger ?? silentLogger;
+    this.#log = this.#logger.child({ component: 'http' });
+    if (options.logger) this.logger = this.#log; // else a throwing listener still reaches stderr
     const { apiKeys, allowedOrigins, agentsFile, limits } = config.access;
-    this.access = access ?? new AccessControl({ dataDir: config.dataDir, host: config.host, apiKeys, allowedOrigins, limits, agents: agentsFile ? loadAgents(agentsFile) : [] });
-    this.#api = new ApiRoutes(this.access, engines.memory, (session) => checkVoice(engines, session));
+    this.access = options.access ?? new AccessControl({ dataDir: config.dataDir, host: config.host, apiKeys, allowedOrigins, limits, agents: agentsFile ? loadAgents(agentsFile) : [] });
+    this.#api = new ApiRoutes(this.access, engines.memory, (session) => checkVoice(engines, session), { logger: this.#logger });
     for (const agent of this.access.agents) {
       try {
         checkVoice(engines, agent.session);
@@ -160,12 +174,12 @@ export class OmniLiveServer extends TypedEmitter<OmniLiveServerEvents> {
   /** A missing or broken mediasoup worker costs WebRTC, not the server: media then goes over WebSocket. */
   async #startMedia(): Promise<void> {
     try {
-      const media = await MediaServer.start(this.#config.webrtc);
-      media.on('workerdied', (worker, error) => console.error(`omnilive: mediasoup worker ${worker.pid} died (${error.message}); its sessions lost WebRTC`));
+      const media = await MediaServer.start(this.#config.webrtc, { logger: this.#logger });
+      media.on('workerdied', (worker, error) => this.#log.error({ pid: worker.pid, err: error }, `mediasoup worker ${worker.pid} died (${error.message}); its sessions lost WebRTC`));
       this.#webrtc = { media };
     } catch (error) {
       this.#webrtc = { unavailable: (error as Error).message };
-      console.error(`omnilive: WebRTC unavailable: ${(error as Error).message}`);
+      this.#log.error({ err: error }, `WebRTC unavailable: ${(error as Error).message}`);
     }
   }
 
@@ -240,11 +254,11 @@ export class OmniLiveServer extends TypedEmitter<OmniLiveServerEvents> {
     } catch (error) {
       if (!(error instanceof AccessDenied)) {
         // e.g. a hand-edited keys.json that no longer parses: refuse (fail closed), keep serving.
-        console.error(`omnilive: could not check a connection's access: ${(error as Error).message}`);
+        this.#log.error({ err: error }, `could not check a connection's access: ${(error as Error).message}`);
         socket.end(refusalResponse(new HttpError(500, 'server_error', 'the server could not check access; see its log')));
         return;
       }
-      console.warn(`omnilive: refused a connection from ${req.socket.remoteAddress ?? '?'}: ${error.status} ${error.code}`);
+      this.#log.warn({ remoteAddress: req.socket.remoteAddress, status: error.status, code: error.code }, `refused a connection from ${req.socket.remoteAddress ?? '?'}: ${error.status} ${error.code}`);
       socket.end(refusalResponse(error));
       return;
     }

@@ -1,8 +1,7 @@
 import OpusScript from 'opusscript';
 import type { types as ms } from 'mediasoup';
+import { FRAME_MS, type Ticking, type VoicePacer } from './voice-pacer.ts';
 
-/** Opus frames of 20 ms: what browsers send and expect. */
-const FRAME_MS = 20;
 /** RTP clock of Opus in WebRTC, whatever the sample rate encoded. */
 const RTP_CLOCK = 48_000;
 const PAYLOAD_TYPE = 100;
@@ -10,35 +9,6 @@ const PAYLOAD_TYPE = 100;
 const MAX_CATCH_UP_FRAMES = 10;
 /** Between answers one silent frame in this many is sent, as Opus DTX does (every 400 ms). */
 const IDLE_EVERY = 20;
-
-/**
- * One timer drives every voice of the process: every 10 ms while some voice is speaking,
- * every 100 ms while all are quiet (a wake-up every 10 ms alone cost ~3 % of a core).
- */
-interface Ticking {
-  tick(): void;
-  readonly busy: boolean;
-}
-const voices = new Set<Ticking>();
-let ticker: NodeJS.Timeout | undefined;
-let fast = false;
-const FAST_TICK_MS = FRAME_MS / 2;
-const IDLE_TICK_MS = 100;
-
-function pace(): void {
-  let wantFast = false;
-  for (const v of voices) wantFast ||= v.busy; // every tick: no array made
-  if (ticker && wantFast === fast) return;
-  clearInterval(ticker);
-  ticker = undefined;
-  fast = wantFast;
-  if (voices.size) ticker = setInterval(tickAll, fast ? FAST_TICK_MS : IDLE_TICK_MS).unref();
-}
-
-function tickAll(): void {
-  for (const v of voices) v.tick();
-  pace();
-}
 
 /**
  * The assistant's voice as a WebRTC audio track: answer pcm16 is Opus-encoded in 20 ms frames
@@ -55,6 +25,7 @@ function tickAll(): void {
 export class AnswerVoice implements Ticking {
   readonly producer: ms.Producer;
   readonly #transport: ms.DirectTransport;
+  readonly #pacer: VoicePacer;
   #rate = 24000;
   #frameSamples = 0;
   #encoder: OpusScript | undefined;
@@ -74,15 +45,17 @@ export class AnswerVoice implements Ticking {
   /** Answer audio sent as RTP (not silence), in ms. */
   spokenMs = 0;
 
-  private constructor(transport: ms.DirectTransport, producer: ms.Producer, ssrc: number) {
+  private constructor(transport: ms.DirectTransport, producer: ms.Producer, ssrc: number, pacer: VoicePacer) {
     this.#transport = transport;
+    this.#pacer = pacer;
     this.producer = producer;
     this.#ssrc = ssrc;
     this.#useRate(24000);
     producer.observer.once('close', () => this.close());
   }
 
-  static async create(router: ms.Router): Promise<AnswerVoice> {
+  /** The voice is sent on `pacer`'s timer, shared with the other voices it paces. */
+  static async create(router: ms.Router, pacer: VoicePacer): Promise<AnswerVoice> {
     const transport = await router.createDirectTransport();
     const ssrc = 1 + Math.floor(Math.random() * 0x7ffffffe);
     try {
@@ -94,7 +67,7 @@ export class AnswerVoice implements Ticking {
         },
         appData: { voice: true },
       });
-      const voice = new AnswerVoice(transport, producer, ssrc);
+      const voice = new AnswerVoice(transport, producer, ssrc, pacer);
       voice.#start();
       return voice;
     } catch (error) {
@@ -123,7 +96,7 @@ export class AnswerVoice implements Ticking {
     this.#queuedSamples += pcm.length;
     if (wasQuiet) {
       this.tick();
-      pace();
+      this.#pacer.pace();
     }
   }
 
@@ -136,8 +109,7 @@ export class AnswerVoice implements Ticking {
   close(): void {
     if (!this.#open) return;
     this.#open = false;
-    voices.delete(this);
-    pace();
+    this.#pacer.delete(this);
     this.clear();
     this.#encoder?.delete();
     this.#encoder = undefined;
@@ -164,8 +136,7 @@ export class AnswerVoice implements Ticking {
   #start(): void {
     this.#startedAt = this.#epoch = performance.now();
     this.#open = true;
-    voices.add(this);
-    pace();
+    this.#pacer.add(this);
   }
 
   /** Sends the frames due by the wall clock since the start. For the shared timer. */

@@ -3,6 +3,8 @@ import os from 'node:os';
 import * as mediasoup from 'mediasoup';
 import type { types as ms } from 'mediasoup';
 import { TypedEmitter } from '../../common/typed-emitter.ts';
+import { silentLogger, type Logger } from '../../common/logger.ts';
+import { VoicePacer } from './voice-pacer.ts';
 import { RtpPortPool } from './rtp-ports.ts';
 
 export interface WebRtcConfig {
@@ -17,6 +19,11 @@ export interface WebRtcConfig {
   ports: { min: number; max: number };
   /** Loopback UDP ports for the RTP that goes to the ffmpeg decoders (pairs: RTP even, RTCP odd). */
   decodePorts: { min: number; max: number };
+}
+
+export interface MediaServerOptions {
+  /** @defaultValue silentLogger */
+  logger?: Logger;
 }
 
 export const defaultWebRtcConfig: WebRtcConfig = {
@@ -61,25 +68,30 @@ export interface MediaServerCounts {
 export class MediaServer extends TypedEmitter<MediaServerEvents> {
   readonly config: WebRtcConfig;
   readonly decodePorts: RtpPortPool;
+  /** The one timer that paces the answer voices of every session on this server. */
+  readonly voicePacer = new VoicePacer();
+  readonly #log: Logger;
   readonly #workers: ms.Worker[] = [];
   readonly #counts = { routers: 0, transports: 0, producers: 0, consumers: 0 };
   #next = 0;
   #closed = false;
 
-  private constructor(config: WebRtcConfig) {
+  private constructor(config: WebRtcConfig, logger: Logger | undefined) {
     super();
     this.config = config;
     this.decodePorts = new RtpPortPool(config.decodePorts);
+    this.#log = (logger ?? silentLogger).child({ component: 'webrtc' });
+    if (logger) this.logger = this.#log; // else a throwing listener still reaches stderr
   }
 
   /** Starts the workers; throws a readable error when the worker binary is missing or fails. */
-  static async start(config: Partial<WebRtcConfig> = {}): Promise<MediaServer> {
+  static async start(config: Partial<WebRtcConfig> = {}, options: MediaServerOptions = {}): Promise<MediaServer> {
     const full = { ...defaultWebRtcConfig, ...config };
     const bin = mediasoup.workerBin;
     if (!fs.existsSync(bin)) {
       throw new Error(`mediasoup worker not found at ${bin}: run 'npm install' (it builds the worker) or set MEDIASOUP_WORKER_BIN`);
     }
-    const server = new MediaServer(full);
+    const server = new MediaServer(full, options.logger);
     try {
       for (let i = 0; i < full.workers; i++) await server.#addWorker();
     } catch (error) {
@@ -103,7 +115,7 @@ export class MediaServer extends TypedEmitter<MediaServerEvents> {
       const at = this.#workers.indexOf(worker);
       if (at >= 0) this.#workers.splice(at, 1);
       this.safeEmit('workerdied', worker, error);
-      if (!this.#closed) this.#addWorker().catch((e) => console.error(`omnilive: could not replace a dead mediasoup worker: ${(e as Error).message}`));
+      if (!this.#closed) this.#addWorker().catch((e) => this.#log.error({ err: e }, `could not replace a dead mediasoup worker: ${(e as Error).message}`));
     });
     worker.observer.on('newrouter', (router) => this.#track(router));
     this.#workers.push(worker);
@@ -152,5 +164,6 @@ export class MediaServer extends TypedEmitter<MediaServerEvents> {
     if (this.#closed) return;
     this.#closed = true;
     for (const worker of this.#workers.splice(0)) worker.close();
+    this.voicePacer.close();
   }
 }

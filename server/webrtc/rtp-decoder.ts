@@ -1,6 +1,6 @@
-import ffmpeg from 'fluent-ffmpeg';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import fs from 'node:fs';
-import { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { types as ms } from 'mediasoup';
 import { TypedEmitter } from '../../common/typed-emitter.ts';
@@ -10,11 +10,11 @@ import { udpPortBound, type RtpPortPair, type RtpPortPool } from './rtp-ports.ts
 
 /**
  * ffmpeg runs through this wrapper where util-linux's setpriv exists, so it gets SIGKILL when
- * the server dies: a killed server leaves no decoder behind listening on its port.
+ * the server dies: a killed server leaves no decoder behind listening on its port. The wrapper
+ * runs the ffmpeg named by OMNILIVE_FFMPEG in the environment each decoder is spawned with.
  */
 const TIED_FFMPEG = fileURLToPath(new URL('./ffmpeg-tied.sh', import.meta.url));
 const CAN_TIE = fs.existsSync('/usr/bin/setpriv') || fs.existsSync('/bin/setpriv');
-process.env.OMNILIVE_FFMPEG ??= FFMPEG_PATH;
 
 export interface RtpDecoderOptions {
   router: ms.Router;
@@ -51,7 +51,7 @@ export class RtpDecoder extends TypedEmitter<RtpDecoderEvents> {
   #transport: ms.PlainTransport | undefined;
   #consumer: ms.Consumer | undefined;
   #ports: RtpPortPair | undefined;
-  #command: ffmpeg.FfmpegCommand | undefined;
+  #ffmpeg: ChildProcessByStdio<Writable, Readable, Readable> | undefined;
   #stallTimer: NodeJS.Timeout | undefined;
   #lastOutput = 0;
   #closed = false;
@@ -107,36 +107,38 @@ export class RtpDecoder extends TypedEmitter<RtpDecoderEvents> {
 
   #spawn(sdp: string): void {
     const { audioRate, video } = this.#options;
-    const input = Readable.from([sdp]);
-    const command = ffmpeg(input)
-      .setFfmpegPath(CAN_TIE ? TIED_FFMPEG : FFMPEG_PATH)
-      .inputFormat('sdp')
-      // Live input: no probing delay, no input buffering, tolerate the odd late packet.
-      .inputOptions(['-protocol_whitelist', 'pipe,udp,rtp', '-fflags', '+nobuffer', '-flags', 'low_delay', '-analyzeduration', '0', '-probesize', '32', '-reorder_queue_size', '32']);
-    if (this.kind === 'audio') {
-      command.noVideo().audioChannels(1).audioFrequency(audioRate).audioCodec('pcm_s16le').format('s16le').outputOptions(['-flush_packets', '1']);
-    } else {
-      command
-        .noAudio()
-        .videoFilters([`fps=${video.fps}`, `scale=${video.width}:${video.height}:force_original_aspect_ratio=decrease`, `pad=${video.width}:${video.height}:(ow-iw)/2:(oh-ih)/2`])
-        .outputOptions(['-pix_fmt', 'rgb24', '-flush_packets', '1'])
-        .format('rawvideo');
-    }
-    command.on('error', (error: Error, _stdout: string | null, stderr: string | null) => {
-      if (this.#closed) return;
-      const detail = stderr?.trim().split('\n').slice(-3).join(' | ') ?? '';
-      this.safeEmit('failed', new Error(`the ${this.kind} decoder (ffmpeg) stopped: ${error.message}${detail ? ` (${detail})` : ''}`));
-      this.close();
+    // Live input: no probing delay, no input buffering, tolerate the odd late packet.
+    const input = ['-f', 'sdp', '-protocol_whitelist', 'pipe,udp,rtp', '-fflags', '+nobuffer', '-flags', 'low_delay', '-analyzeduration', '0', '-probesize', '32', '-reorder_queue_size', '32', '-i', 'pipe:0'];
+    const output =
+      this.kind === 'audio'
+        ? ['-ac', '1', '-ar', String(audioRate), '-acodec', 'pcm_s16le', '-vn', '-f', 's16le', '-flush_packets', '1', 'pipe:1']
+        : ['-an', '-filter:v', `fps=${video.fps},scale=${video.width}:${video.height}:force_original_aspect_ratio=decrease,pad=${video.width}:${video.height}:(ow-iw)/2:(oh-ih)/2`, '-pix_fmt', 'rgb24', '-flush_packets', '1', '-f', 'rawvideo', 'pipe:1'];
+    const child = spawn(CAN_TIE ? TIED_FFMPEG : FFMPEG_PATH, [...input, ...output], {
+      env: { ...process.env, OMNILIVE_FFMPEG: FFMPEG_PATH },
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
-    command.on('end', () => {
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr = (stderr + text).slice(-4096)));
+    child.stdin.on('error', () => {}); // ffmpeg gone before it read the SDP: 'close' tells
+    child.stdin.end(sdp);
+    const stopped = (why: string) => {
       if (this.#closed) return;
-      this.safeEmit('failed', new Error(`the ${this.kind} decoder (ffmpeg) ended unexpectedly`));
+      const detail = stderr.trim().split('\n').slice(-3).join(' | ');
+      this.safeEmit('failed', new Error(`the ${this.kind} decoder (ffmpeg) stopped: ${why}${detail ? ` (${detail})` : ''}`));
       this.close();
+    };
+    child.once('error', (error) => stopped(error.message));
+    child.once('close', (code, signal) => {
+      if (signal) stopped(`ffmpeg was killed with signal ${signal}`);
+      else if (code) stopped(`ffmpeg exited with code ${code}`);
+      else if (!this.#closed) {
+        this.safeEmit('failed', new Error(`the ${this.kind} decoder (ffmpeg) ended unexpectedly`));
+        this.close();
+      }
     });
-    const out = command.pipe() as NodeJS.ReadableStream;
-    if (this.kind === 'audio') this.#readAudio(out);
-    else void this.#readFrames(out);
-    this.#command = command;
+    if (this.kind === 'audio') this.#readAudio(child.stdout);
+    else void this.#readFrames(child.stdout);
+    this.#ffmpeg = child;
   }
 
   /** ffmpeg binds its RTP port once it has read the SDP; until then packets would be dropped.
@@ -179,7 +181,7 @@ export class RtpDecoder extends TypedEmitter<RtpDecoderEvents> {
         this.safeEmit('frame', { t: 0, width, height, data: new Uint8Array(piece) });
       }
     } catch {
-      // ffmpeg killed: close() or the 'error' handler has it
+      // ffmpeg killed: close() or the exit handler has it
     }
   }
 
@@ -189,7 +191,7 @@ export class RtpDecoder extends TypedEmitter<RtpDecoderEvents> {
     this.#closed = true;
     clearInterval(this.#stallTimer);
     try {
-      this.#command?.kill('SIGKILL');
+      this.#ffmpeg?.kill('SIGKILL');
     } catch {
       // already gone
     }

@@ -156,7 +156,7 @@ export class WebRtcPeer {
     const router = this.#router;
     if (!router) throw new ClientError('webrtc_not_joined', 'send omnilive.webrtc.join first');
     const transport = this.#transport(transportId);
-    this.#voicing ??= AnswerVoice.create(router).catch((error) => {
+    this.#voicing ??= AnswerVoice.create(router, this.#media.voicePacer).catch((error) => {
       this.#voicing = undefined;
       throw error;
     });

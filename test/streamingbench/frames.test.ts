@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { prefixFrameTimes, readFramesAt } from '../../benchmarks/streamingbench/frames.ts';
+import { prefixFrameTimes, readFramesAt } from '../../server/eval/streamingbench/frames.ts';
 import { FFMPEG_PATH } from '../../server/ingest/decode.ts';
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { OptionScorer, chooseOption, conditionHolds, parseMultipleChoice, type EvidenceDoc, type MultipleChoice } from '../../benchmarks/streamingbench/option-scorer.ts';
-import { multipleChoicePrompt, proactivePrompt, proactiveQuery, promptsFor } from '../../benchmarks/streamingbench/prompts.ts';
-import { parseQuestionFile } from '../../benchmarks/streamingbench/questions.ts';
+import { OptionScorer, chooseOption, conditionHolds, parseMultipleChoice, type EvidenceDoc, type MultipleChoice } from '../../server/eval/streamingbench/option-scorer.ts';
+import { multipleChoicePrompt, proactivePrompt, proactiveQuery, promptsFor } from '../../server/eval/streamingbench/prompts.ts';
+import { parseQuestionFile } from '../../server/eval/streamingbench/questions.ts';
 import { TranscriptLog } from '../../memory/index.ts';
 import type { MemoryHit } from '../../memory/types.ts';
 
@@ -94,7 +94,7 @@ describe('option scorer: multiple choice without a language model', () => {
     const scorer = new OptionScorer({ exclude: new Set(['p1']) });
     const ask = async (question: string, nowMs = 6000, instructions?: string) => {
       let out = '';
-      for await (const d of scorer.respond({ question, instructions, conversation: [], transcript: new TranscriptLog(), nowMs, evidence: hits, images: [] }, new AbortController().signal)) out += d;
+      for await (const d of scorer.respond({ question, instructions, conversation: [], transcript: new TranscriptLog(), nowMs, evidence: hits, images: [] }, new AbortController().signal)) out += d.text;
       return out;
     };
     const prompt = multipleChoicePrompt({ question: 'What text is displayed?', options: ['A. EXIT 12', 'B. ROOM 204', 'C. GATE B7', 'D. DOCK 7'] });

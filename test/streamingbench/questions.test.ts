@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { QuestionFileError, loadQuestionFile, parseQuestionFile, parseTimeStamp, resolveAllMedia } from '../../benchmarks/streamingbench/questions.ts';
+import { QuestionFileError, loadQuestionFile, parseQuestionFile, parseTimeStamp, resolveAllMedia } from '../../server/eval/streamingbench/questions.ts';
 
 // Entries shaped exactly like the official files (values shortened).
 const real = () => [

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { multipleChoicePrompt, officialOptions, proactivePrompt, proactiveQuery, promptsFor } from '../../benchmarks/streamingbench/prompts.ts';
-import { parseQuestionFile } from '../../benchmarks/streamingbench/questions.ts';
-import { MODEL_KEY, formatScoreTable, hasResponse, isCorrectChoice, scoreQuestions } from '../../benchmarks/streamingbench/scoring.ts';
+import { multipleChoicePrompt, officialOptions, proactivePrompt, proactiveQuery, promptsFor } from '../../server/eval/streamingbench/prompts.ts';
+import { parseQuestionFile } from '../../server/eval/streamingbench/questions.ts';
+import { MODEL_KEY, formatScoreTable, hasResponse, isCorrectChoice, scoreQuestions } from '../../server/eval/streamingbench/scoring.ts';
 
 const mc = (task: string, answer: string, response?: string) => ({
   task_type: task,

@@ -1,13 +1,11 @@
+import type { RgbImage } from '../../../native/index.ts';
+
 /**
- * What the assistant sees. Frames are RGB24 (row-major, 3 bytes a pixel) on the session's
- * media clock; engines behind these small interfaces turn keyframes into facts.
+ * What the assistant sees. Frames are RGB24 (row-major, 3 bytes a pixel; the native layer's
+ * RgbImage) on the session's media clock; engines behind these small interfaces turn
+ * keyframes into facts.
  */
-export interface RgbImage {
-  width: number;
-  height: number;
-  /** width × height × 3 bytes, R G B. */
-  data: Uint8Array;
-}
+export type { RgbImage };
 
 /** The engines' shared argument check: a clear TypeError for anything that is not an RgbImage. */
 export function assertRgbImage(image: RgbImage): void {

@@ -6,11 +6,17 @@ import { parseWav } from '../../audio/pcm.ts';
 import { ChildRpc, type ChildReply } from '../../child-rpc.ts';
 import { InvalidStateError } from '../../errors.ts';
 import type { SpeechAudio, SynthesizeOptions, TtsEngine } from './types.ts';
+import { silentLogger, type Logger } from '../../../common/logger.ts';
 
 const require = createRequire(import.meta.url);
 
 export const FLITE_VOICES = ['slt', 'awb', 'rms', 'kal', 'kal16'] as const;
 export type FliteVoice = (typeof FLITE_VOICES)[number];
+
+export interface FliteTtsOptions {
+  /** @defaultValue silentLogger */
+  logger?: Logger;
+}
 
 interface Reply extends ChildReply {
   wav?: Uint8Array;
@@ -27,10 +33,15 @@ export class FliteTts implements TtsEngine {
   /** The running child, started again after it dies. */
   #child: Promise<ChildRpc<Reply>> | undefined;
   #closed = false;
+  readonly #log: Logger;
 
-  constructor(readonly voice: FliteVoice = 'slt') {
+  constructor(
+    readonly voice: FliteVoice = 'slt',
+    options: FliteTtsOptions = {},
+  ) {
     if (!FLITE_VOICES.includes(voice)) throw new TypeError(`unknown Flite voice '${voice}': use one of ${FLITE_VOICES.join(', ')}`);
     this.name = `flite:${voice}`;
+    this.#log = (options.logger ?? silentLogger).child({ component: 'flite' });
     this.#scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'omnilive-flite-'));
     this.#start().catch(() => {}); // warm up; a failure shows at the first sentence
   }
@@ -41,7 +52,7 @@ export class FliteTts implements TtsEngine {
       errorPrefix: 'Flite failed: ',
       onExit: (why) => {
         if (this.#child === child) this.#child = undefined;
-        console.error(`omnilive: the Flite process stopped (${why}); it restarts for the next sentence`);
+        this.#log.warn({ why }, `the Flite process stopped (${why}); it restarts for the next sentence`);
       },
     }).then(({ rpc }) => rpc);
     this.#child = child;

@@ -2,10 +2,11 @@
  * One evaluation run: check the input, find every video, take over earlier answers, answer
  * the rest video by video (several videos at once with `concurrency`), score the official way.
  */
-import type { OmniLiveConfig } from '../../server/config.ts';
-import { createEngines, createVision } from '../../server/engines.ts';
-import { defaultInstructionFilterOptions } from '../../server/reasoning/index.ts';
-import { describeEngines, type SessionEngines } from '../../server/session/session.ts';
+import type { OmniLiveConfig } from '../../config.ts';
+import type { Logger } from '../../../common/logger.ts';
+import { createEngines, createVision } from '../../engines.ts';
+import { defaultInstructionFilterOptions } from '../../reasoning/index.ts';
+import { describeEngines, type SessionEngines } from '../../session/session.ts';
 import { describeMachine, loadNow } from '../machine.ts';
 import { OPTION_SCORER, OptionScorer } from './option-scorer.ts';
 import { modelAnswerer, modelReasonerName, runPrefixVideo, type PrefixAnswerer } from './prefix.ts';
@@ -35,6 +36,8 @@ export interface StreamingBenchOptions {
   config: OmniLiveConfig;
   /** Engines to use instead of loading them (stream mode; tests share them between runs). */
   engines?: SessionEngines;
+  /** For the engines it loads. @defaultValue silentLogger */
+  logger?: Logger;
   /** Called before work starts, then after every question. */
   onProgress?: (progress: { done: number; total: number; mediaS: number; wallS: number }) => void;
   signal?: AbortSignal;
@@ -113,7 +116,7 @@ export async function runStreamingBench(o: StreamingBenchOptions): Promise<Strea
   if (o.mode === 'stream') {
     if (o.engines) engines = o.engines;
     else {
-      const created = await createEngines(o.config);
+      const created = await createEngines(o.config, { logger: o.logger });
       engines = created;
       close = () => created.close();
     }

@@ -20,9 +20,9 @@
  * Coverage decides; the others separate options the evidence supports alike. Exact ties are
  * broken by a hash of the question and its options: deterministic, and favouring no letter.
  */
-import { contentWords, tokenize } from '../../memory/index.ts';
-import type { MemoryHit } from '../../memory/types.ts';
-import { EmbeddedAnswerer, type Reasoner, type ReasonerRequest } from '../../server/reasoning/index.ts';
+import { contentWords, tokenize } from '../../../memory/index.ts';
+import type { MemoryHit } from '../../../memory/types.ts';
+import { EmbeddedAnswerer, type Reasoner, type ReasonerDelta, type ReasonerRequest } from '../../reasoning/index.ts';
 import { BEST_OPTION } from './prompts.ts';
 
 /** A piece of evidence: what one clip, frame or utterance said, and when. */
@@ -321,7 +321,11 @@ export class OptionScorer implements Reasoner {
     this.#options = options;
   }
 
-  async *respond(request: ReasonerRequest, signal: AbortSignal): AsyncIterable<string> {
+  async *respond(request: ReasonerRequest, signal: AbortSignal): AsyncIterable<ReasonerDelta> {
+    for await (const text of this.#answerText(request, signal)) yield { type: 'text', text };
+  }
+
+  async *#answerText(request: ReasonerRequest, signal: AbortSignal): AsyncIterable<string> {
     const exclude = new Set([...(this.#options.exclude ?? []), ...(request.questionId ? [request.questionId] : [])]);
     const evidence = hitsToEvidence(request.evidence, exclude);
     const retrieve = async (text: string, limit: number) => (this.#options.retrieve ? (await this.#options.retrieve(text, limit)).filter((d) => !exclude.has(d.id)) : []);
@@ -348,7 +352,7 @@ export class OptionScorer implements Reasoner {
       yield instruction[2]!;
       return;
     }
-    yield* this.#fallback.respond(request, signal);
+    for await (const delta of this.#fallback.respond(request, signal)) yield delta.text;
   }
 
   /** The answer text for a multiple-choice question: the letter first, as the official scorer reads it. */

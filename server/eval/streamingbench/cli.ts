@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
-import { loadConfig, settingFlags, settingValues } from '../../server/config.ts';
+import { loadConfig, settingFlags, settingValues } from '../../config.ts';
+import { createLogger } from '../../../common/logger.ts';
 import { runStreamingBench, type EvalMode, type StreamingBenchReport } from './run.ts';
 import { formatScoreTable } from './scoring.ts';
 
@@ -113,6 +114,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
       concurrency: integer('concurrency', values.concurrency)!,
       out,
       config,
+      logger: createLogger({ level: config.logLevel }),
       signal: abort.signal,
       onProgress: ({ done, total, mediaS, wallS }) => {
         if (!bar) return;

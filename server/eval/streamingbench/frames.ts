@@ -5,8 +5,8 @@
  * past its frame budget (64 for MiniCPM-V), samples it uniformly: index ⌊i·gap + gap/2⌋ with
  * gap = n / budget.
  */
-import { decodeVideo } from '../../server/ingest/decode.ts';
-import type { VideoFrame } from '../../server/perception/video/types.ts';
+import { decodeVideo } from '../../ingest/decode.ts';
+import type { VideoFrame } from '../../perception/video/types.ts';
 
 /** The seconds of the video shown for a question at `t` s with `context` s before it. */
 export function prefixFrameTimes(t: number, context: number, maxFrames = 64): number[] {

@@ -7,11 +7,11 @@
  */
 import OpenAI from 'openai';
 import type { ChatCompletionContentPart } from 'openai/resources/chat/completions';
-import { thumbnail } from '../../server/perception/video/pipeline.ts';
-import type { FrameFacts, FactsReader } from '../../server/perception/video/facts.ts';
-import type { VideoFrame } from '../../server/perception/video/types.ts';
-import type { RemoteEndpoint } from '../../server/config.ts';
-import { mergeText } from '../../memory/index.ts';
+import { thumbnail } from '../../perception/video/pipeline.ts';
+import type { FrameFacts, FactsReader } from '../../perception/video/facts.ts';
+import type { VideoFrame } from '../../perception/video/types.ts';
+import type { RemoteEndpoint } from '../../config.ts';
+import { mergeText } from '../../../memory/index.ts';
 import { prefixFrameTimes, readFramesAt } from './frames.ts';
 import { OptionScorer, parseMultipleChoice, type EvidenceDoc } from './option-scorer.ts';
 import { proactivePrompt, proactiveQuery } from './prompts.ts';

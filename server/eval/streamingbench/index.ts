@@ -10,4 +10,3 @@ export { prefixFrameTimes } from './frames.ts';
 export { OptionScorer, chooseOption, conditionHolds, parseMultipleChoice, matchTerms } from './option-scorer.ts';
 export type { EvidenceDoc, MultipleChoice } from './option-scorer.ts';
 export { ResultsFile } from './results.ts';
-export { generateMiniSuite } from './mini-suite.ts';

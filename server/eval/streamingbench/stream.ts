@@ -15,12 +15,13 @@
  * instructions, which is how the official streaming script gives a model both.
  */
 import { randomUUID } from 'node:crypto';
-import { concatPcm, samplesToMs } from '../../server/audio/pcm.ts';
-import { decodeAudio } from '../../server/ingest/decode.ts';
-import { CHUNK_MS, PLAY_RATE as RATE, pcmChunks, playMedia, settle } from '../../server/ingest/play.ts';
-import { defaultServerVadOptions } from '../../server/perception/vad/index.ts';
-import { Session, type SessionEngines } from '../../server/session/session.ts';
-import type { ServerEvent, SessionSettings } from '../../server/session/types.ts';
+import { concatPcm, samplesToMs } from '../../audio/pcm.ts';
+import { decodeAudio } from '../../ingest/decode.ts';
+import { CHUNK_MS, PLAY_RATE as RATE, pcmChunks, playMedia, settle } from '../../ingest/play.ts';
+import { defaultServerVadOptions } from '../../perception/vad/index.ts';
+import { Session, type SessionEngines } from '../../session/session.ts';
+import type { SessionSettings } from '../../session/types.ts';
+import { partText, type ServerEvent } from '../../protocol/server-events.ts';
 import { OptionScorer, hitsToEvidence } from './option-scorer.ts';
 import { proactivePrompt, proactiveQuery } from './prompts.ts';
 import type { BenchQuestion } from './questions.ts';
@@ -114,7 +115,7 @@ export class StreamDriver {
     const ev = e as ServerEvent & Record<string, any>;
     if (ev.type === 'response.done') {
       const item = ev.response.output?.[0];
-      this.#responses.push({ itemId: item?.id ?? '', status: ev.response.status, text: item?.content?.[0]?.text ?? item?.content?.[0]?.transcript ?? '' });
+      this.#responses.push({ itemId: item?.id ?? '', status: ev.response.status, text: item?.content.map(partText).join(' ') ?? '' });
     } else if (ev.type === 'conversation.item.input_audio_transcription.completed') {
       this.#transcripts.push({ itemId: ev.item_id, text: ev.transcript });
     } else if (ev.type === 'omnilive.turn.ignored') {
