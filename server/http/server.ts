@@ -277,6 +277,7 @@ export class OmniLiveServer extends TypedEmitter<OmniLiveServerEvents> {
       engines: this.#engines,
       limits: this.#config.limits,
       memoryId: grant.user,
+      logger: this.#logger,
       settings: {
         voice: this.#config.tts.voice,
         filter: { ...defaultInstructionFilterOptions, mode: this.#config.instructionFilter, wakeWord: this.#config.wakeWord },

@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { ClientError, InvalidStateError } from '../errors.ts';
 import { TypedEmitter } from '../../common/typed-emitter.ts';
+import { silentLogger, type Logger } from '../../common/logger.ts';
 import type { AsrEngine } from '../perception/asr/types.ts';
 import type { VadEngine } from '../perception/vad/index.ts';
 import { AudioInput } from '../perception/audio/audio-input.ts';
@@ -60,6 +61,8 @@ export interface SessionOptions {
   settings?: Partial<SessionSettings>;
   /** Share long-term memory with other sessions of this id. @defaultValue the session id */
   memoryId?: string;
+  /** The process's logger: server-side failures of this session are logged with its id. */
+  logger?: Logger;
 }
 
 export type SessionEvents = {
@@ -100,6 +103,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   #draining = false;
   #eventCounter = 0;
   readonly #children = new Set<SessionChild>();
+  readonly #log: Logger;
 
   readonly #input: AudioInput;
   readonly #recognition: AudioRecognition;
@@ -114,6 +118,8 @@ export class Session extends TypedEmitter<SessionEvents> {
   constructor(options: SessionOptions) {
     super();
     this.#engines = options.engines;
+    this.#log = (options.logger ?? silentLogger).child({ session: this.id });
+    if (options.logger) this.logger = this.#log;
     this.#memoryId = options.memoryId ?? this.id;
     this.#limits = { ...defaultSessionLimits, ...options.limits };
     this.#settings = { ...defaultSessionSettings(defaultClipperOptions, defaultInstructionFilterOptions), ...options.settings };
@@ -466,7 +472,9 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.safeEmit('event', { event_id: `event_${this.id.slice(5, 13)}_${++this.#eventCounter}`, ...body });
   }
 
+  /** A server-side failure: the client gets an error event, the operator a log line. */
   #fail(code: string, error: unknown): void {
+    this.#log.error({ err: error, code }, 'session work failed');
     const message = error instanceof Error ? error.message : String(error);
     this.#emit({ type: 'error', error: { type: 'server_error', code, message } });
   }
