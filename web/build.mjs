@@ -26,7 +26,8 @@ function newestMtime(file) {
 }
 
 function sourcesMtime() {
-  const entries = ['app', 'components', 'lib', 'public', 'widget', 'tsconfig.json', ...fs.readdirSync(webDir).filter((f) => f.startsWith('next.config.'))];
+  // The server's event types are type-checked with the web app (web/lib imports them).
+  const entries = ['app', 'components', 'lib', 'public', 'widget', 'tsconfig.json', '../server/protocol/server-events.ts', ...fs.readdirSync(webDir).filter((f) => f.startsWith('next.config.'))];
   return Math.max(...entries.map((e) => newestMtime(path.join(webDir, e))));
 }
 

@@ -83,9 +83,9 @@ export class SessionLock {
   }
 
   /** A session description as the browser may see it: pinned instructions stay the site's. */
-  redact<T extends Record<string, unknown>>(session: T): T {
-    if (!this.#locked.includes('instructions')) return session;
+  redact<T extends object>(session: T): T | Omit<T, 'instructions'> {
+    if (!this.#locked.includes('instructions') || !('instructions' in session)) return session;
     const { instructions: _hidden, ...rest } = session;
-    return rest as T;
+    return rest;
   }
 }

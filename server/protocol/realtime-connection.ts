@@ -90,7 +90,7 @@ export class RealtimeConnection {
   #send(event: ServerEvent): void {
     if (this.#socket.readyState !== this.#socket.OPEN) return;
     const shown = (event.type === 'session.created' || event.type === 'session.updated') && event.session
-      ? { ...event, session: this.#access.lock.redact(event.session as Record<string, unknown>) }
+      ? { ...event, session: this.#access.lock.redact(event.session) }
       : event;
     this.#socket.send(JSON.stringify(shown));
   }

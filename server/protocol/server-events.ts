@@ -41,7 +41,38 @@ export interface WireResponse {
 }
 
 /** The session object of `session.created`/`session.updated` (built by protocol/session-config.ts). */
-export type WireSession = { type: 'realtime'; object: 'realtime.session'; id: string } & Record<string, unknown>;
+export interface WireSession {
+  type: 'realtime';
+  object: 'realtime.session';
+  id: string;
+  model: string;
+  instructions: string;
+  output_modalities: ('text' | 'audio')[];
+  audio: {
+    input: {
+      format: { type: 'audio/pcm'; rate: number };
+      transcription: { model: string };
+      turn_detection: {
+        type: 'server_vad';
+        threshold: number;
+        prefix_padding_ms: number;
+        silence_duration_ms: number;
+        create_response: boolean;
+        interrupt_response: boolean;
+      } | null;
+    };
+    output: { format: { type: 'audio/pcm'; rate: number }; voice: string };
+  };
+  omnilive: {
+    user: string;
+    clock: 'live' | 'media';
+    video_fps: number;
+    clipper: { min_frames: number; max_frames: number; cut_similarity: number };
+    instruction_filter: string;
+    /** Which engine plays each role. */
+    engines: Record<string, unknown>;
+  };
+}
 
 export interface WireError {
   type: 'invalid_request_error' | 'server_error';

@@ -1,5 +1,5 @@
 // The transcript and the memory clip strip, derived from server events (pure: event in, new state out).
-import type { ServerEvent } from './realtime-client';
+import type { ServerEvent } from '../../server/protocol/server-events';
 
 export type TurnState = 'partial' | 'final' | 'cancelled' | 'failed';
 
@@ -57,9 +57,9 @@ export function applyEvent(conv: Conversation, ev: ServerEvent, spokenDefault: b
     case 'conversation.item.added': {
       const item = ev.item;
       if (item?.role !== 'user') return conv;
-      const content: { type: string; text?: string }[] = item.content ?? [];
+      const content = item.content;
       if (content[0]?.type === 'input_text') {
-        const text = content.map((c) => c.text ?? '').join('\n');
+        const text = content.map((c) => ('text' in c ? c.text : '')).join('\n');
         return upsert(conv, item.id, 'user', () => ({ text, state: 'final', typed: true }), newUserTurn(item.id));
       }
       return upsert(conv, item.id, 'user', () => ({}), newUserTurn(item.id));
@@ -92,26 +92,28 @@ export function applyEvent(conv: Conversation, ev: ServerEvent, spokenDefault: b
         'assistant',
         (t) => {
           if (r.status === 'completed') {
-            const content = r.output?.[0]?.content?.[0];
-            const final: string | undefined = (t.spoken ? content?.transcript : content?.text) ?? content?.transcript ?? content?.text;
+            const content = r.output[0]?.content[0];
+            // An answer's part has either a transcript (spoken) or a text, never both.
+            const final = content && ('text' in content ? content.text : content.transcript);
             return { text: (final ?? t.text).trim(), state: 'final' };
           }
           if (r.status === 'cancelled') {
-            const flag = r.status_details?.reason === 'turn_detected' ? 'cancelled — you interrupted' : 'cancelled';
+            const flag = r.status_details?.type === 'cancelled' && r.status_details.reason === 'turn_detected' ? 'cancelled — you interrupted' : 'cancelled';
             return { text: t.text.trim(), state: 'cancelled', flag };
           }
-          const message = r.status_details?.error?.message;
+          const message = r.status_details?.type === 'failed' ? r.status_details.error.message : undefined;
           return { state: 'failed', flag: `failed${message ? `: ${message}` : ''}` };
         },
         newAnswer(r.id, spoken),
       );
     }
     case 'omnilive.metrics': {
-      const l = ev.latency_ms ?? {};
-      if (typeof l.first_audio_delta !== 'number') return conv;
+      const l = ev.latency_ms;
+      const firstAudio = l.first_audio_delta;
+      if (typeof firstAudio !== 'number') return conv;
       return upsert(conv, ev.response_id, 'assistant', (t) => ({
-        latencyMs: Math.round(l.first_audio_delta),
-        details: [...t.details, `first audio ${ms(l.first_audio_delta)} after you stopped (transcript ${ms(l.asr_final)}, first token ${ms(l.first_llm_token)})`],
+        latencyMs: Math.round(firstAudio),
+        details: [...t.details, `first audio ${ms(firstAudio)} after you stopped (transcript ${ms(l.asr_final)}, first token ${ms(l.first_llm_token)})`],
       }));
     }
     case 'omnilive.clip.committed': {

@@ -8,10 +8,11 @@ import { MicCapture, meterValue, type MicLevel } from './mic-capture';
 import { pcm16Base64ToFloat32, bytesToBase64 } from './pcm';
 import { PcmPlayer } from './pcm-player';
 import { AccessProblem, forgetKey, saveKey, sessionProtocols } from './access';
-import { ConnectError, RealtimeClient, realtimeUrl, type CloseInfo, type ServerEvent } from './realtime-client';
+import { ConnectError, RealtimeClient, realtimeUrl, type CloseInfo } from './realtime-client';
 import { initialState, type SessionState } from './session-state';
 import { Store } from './store';
 import { WebRtcUplink, WebRtcVoice } from './webrtc';
+import type { ServerEvent, WireError, WireSession } from '../../server/protocol/server-events';
 
 /** pcm16 rate of the WebSocket audio path: the session default, asked for explicitly. */
 const INPUT_RATE = 24000;
@@ -305,7 +306,7 @@ export class LiveSession {
     });
   }
 
-  #onSession(session: ServerEvent['session']): void {
+  #onSession(session: WireSession): void {
     if (!session) return;
     if (this.#player) this.#player.rate = session.audio?.output?.format?.rate ?? 24000;
     this.#spokenDefault = (session.output_modalities ?? ['audio']).includes('audio');
@@ -422,14 +423,14 @@ export class LiveSession {
         if (this.#state.uplink.mode === 'connecting' || ev.transport_id === this.#uplink?.transportId) this.#setUplink({ detail: `ICE ${ev.ice_state}, DTLS ${ev.dtls_state}` });
         break;
       case 'error':
-        this.#onServerError(ev.error ?? {});
+        this.#onServerError(ev.error);
         break;
     }
     const conversation = applyEvent(this.#state.conversation, ev, this.#spokenDefault);
     if (conversation !== this.#state.conversation) this.store.set({ conversation });
   }
 
-  #onServerError(error: { code?: string; message?: string; event_id?: string }): void {
+  #onServerError(error: WireError): void {
     if (error.code === 'video_unavailable') {
       this.#frames?.stop();
       this.#frames = null;

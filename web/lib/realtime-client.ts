@@ -1,7 +1,8 @@
 // The /v1/realtime WebSocket: server events in, client events out, and request/reply
 // correlation for the omnilive.webrtc.* signalling (reply.request_id === request.event_id).
 
-export type ServerEvent = { type: string; [key: string]: any };
+// Declared once, on the server; type-only, so nothing of server/ ends up in the bundle.
+import type { EventOf, ServerEvent, ServerEventType, WireSession } from '../../server/protocol/server-events';
 
 export type CloseInfo = { code: number; reason: string };
 
@@ -44,7 +45,8 @@ export class RealtimeClient {
   readonly #pending = new Map<string, Pending>();
   #onClose: ((info: CloseInfo) => void) | undefined;
   #closedByUs = false;
-  session: ServerEvent['session'];
+  /** Set before connect() resolves (from session.created). */
+  session!: WireSession;
 
   private constructor(ws: WebSocket) {
     this.#ws = ws;
@@ -120,9 +122,11 @@ export class RealtimeClient {
   }
 
   /** Sends `event` with a fresh event_id; resolves with the reply of `replyType` carrying it as request_id. */
-  request(event: Record<string, unknown>, replyType: string, timeoutMs = 5000): Promise<ServerEvent> {
+  request<T extends ServerEventType>(event: Record<string, unknown>, replyType: T, timeoutMs = 5000): Promise<EventOf<T>> {
     const eventId = newEventId();
-    return new Promise((resolve, reject) => {
+    return new Promise<EventOf<T>>((res, reject) => {
+      // #dispatch resolves only with an event whose type is replyType.
+      const resolve = res as (event: ServerEvent) => void;
       const timer = setTimeout(() => {
         this.#pending.delete(eventId);
         reject(new RequestError('timeout', `no ${replyType} within ${timeoutMs / 1000} s`));
@@ -144,7 +148,7 @@ export class RealtimeClient {
     if (event.type === 'error' && event.error?.event_id) {
       const { code, message } = event.error;
       this.#settle(event.error.event_id)?.reject(new RequestError(code ?? 'error', message ?? 'request failed'));
-    } else if (typeof event.request_id === 'string') {
+    } else if ('request_id' in event && typeof event.request_id === 'string') {
       const pending = this.#pending.get(event.request_id);
       if (pending?.replyType === event.type) this.#settle(event.request_id)!.resolve(event);
     }

@@ -1,7 +1,7 @@
 // Camera and microphone to the server over WebRTC (a mediasoup send transport), and the
 // answers' voice back on a receive transport, signalled with omnilive.webrtc.* requests on the
 // realtime WebSocket.
-import type { Consumer, Device, Transport } from 'mediasoup-client/types';
+import type { Consumer, Device, RtpCapabilities, RtpParameters, Transport, TransportOptions } from 'mediasoup-client/types';
 import type { RealtimeClient } from './realtime-client';
 
 export type TransportState = 'new' | 'connecting' | 'connected' | 'failed' | 'disconnected' | 'closed';
@@ -41,9 +41,10 @@ export class WebRtcUplink {
       // Loaded on demand: only a started session needs it.
       const { Device } = await import('mediasoup-client');
       const device = new Device();
-      await device.load({ routerRtpCapabilities: joined.router_rtp_capabilities });
+      // server-events.ts imports nothing, so mediasoup's shapes are `unknown` there: cast to them here.
+      await device.load({ routerRtpCapabilities: joined.router_rtp_capabilities as RtpCapabilities });
       const created = await client.request({ type: 'omnilive.webrtc.transport.create' }, 'omnilive.webrtc.transport.created');
-      const transport = device.createSendTransport(created.transport);
+      const transport = device.createSendTransport(created.transport as TransportOptions);
       uplink = new WebRtcUplink(client, transport, device);
       connectOverSignalling(client, transport);
       transport.on('produce', ({ kind, rtpParameters }, callback, errback) => {
@@ -117,14 +118,14 @@ export class WebRtcVoice {
   /** A receive transport on the uplink's device, connected, with the voice consumed on it. */
   static async start(client: RealtimeClient, device: Device, onPlayback: (playback: VoicePlayback) => void, connectTimeoutMs = 10_000): Promise<WebRtcVoice> {
     const created = await client.request({ type: 'omnilive.webrtc.transport.create' }, 'omnilive.webrtc.transport.created');
-    const transport = device.createRecvTransport(created.transport);
+    const transport = device.createRecvTransport(created.transport as TransportOptions);
     try {
       connectOverSignalling(client, transport);
       const reply = await client.request({ type: 'omnilive.webrtc.consume', transport_id: transport.id, rtp_capabilities: device.rtpCapabilities }, 'omnilive.webrtc.consumed');
       const { id, producer_id: producerId, kind, rtp_parameters: rtpParameters } = reply.consumer;
       const connected = waitConnected(transport, connectTimeoutMs, () => {});
       connected.catch(() => {}); // awaited below unless consuming fails first
-      const consumer = await transport.consume({ id, producerId, kind, rtpParameters });
+      const consumer = await transport.consume({ id, producerId, kind, rtpParameters: rtpParameters as RtpParameters });
       await connected;
       return new WebRtcVoice(transport, consumer, onPlayback);
     } catch (error) {

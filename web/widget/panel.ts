@@ -2,7 +2,7 @@
 // app (WebRTC uplink and voice, WebSocket fallback, barge-in), rendered with plain DOM inside
 // the element's shadow root, its events re-dispatched on the element.
 import { LiveSession } from '../lib/live-session';
-import type { ServerEvent } from '../lib/realtime-client';
+import type { ServerEvent } from '../../server/protocol/server-events';
 import type { SessionState } from '../lib/session-state';
 import type { Turn } from '../lib/conversation';
 import type { WidgetConfig } from './attributes';
