@@ -13,8 +13,8 @@
  */
 import type { ConnectionOptions } from '@lancedb/lancedb';
 import type { ClipRecord, EpisodeRecord, MemoryHit, UtteranceRecord } from './types.ts';
-import { TypedEmitter } from '../common/typed-emitter.ts';
-import { silentLogger, type Logger } from '../common/logger.ts';
+import { EventEmitter } from 'node:events';
+import pino, { type Logger } from 'pino';
 import { DEFAULT_EPISODE_MINUTES } from './episodes.ts';
 import { assertFinite, assertString } from './errors.ts';
 import { clipRow, utteranceRow } from './rows.ts';
@@ -60,7 +60,7 @@ export interface MemoryStoreOptions {
   connection?: Partial<ConnectionOptions>;
   /** Called for each migration step run while opening an older store. */
   onMigrate?: (step: { from: number; to: number; description: string }) => void;
-  /** Where warnings and failed background work are logged. @defaultValue silentLogger */
+  /** Where warnings and failed background work are logged (pino's interface). @defaultValue silent */
   logger?: Logger;
 }
 
@@ -94,13 +94,12 @@ export type MemoryStoreEvents = {
   flusherror: [Error];
   optimize: [{ ms: number }];
   warning: [string];
-  listenererror: [string, unknown];
   close: [];
 };
 
 type ResolvedOptions = Required<Omit<MemoryStoreOptions, 'vectorDims' | 'retention' | 'connection' | 'onMigrate' | 'logger'>> & { retention: RetentionOptions };
 
-export class MemoryStore extends TypedEmitter<MemoryStoreEvents> {
+export class MemoryStore extends EventEmitter<MemoryStoreEvents> {
   readonly uri: string;
   /** Embedding dimension of the vector columns, or undefined when the store has none. */
   readonly vectorDims: number | undefined;
@@ -127,12 +126,12 @@ export class MemoryStore extends TypedEmitter<MemoryStoreEvents> {
       flushed: (report, complete) => this.#flushed(report, complete),
       flushFailed: (error) => {
         this.#log.warn({ err: error, pending: this.pending }, 'memory flush failed; rows stay queued');
-        this.safeEmit('flusherror', error);
+        this.#announce('flusherror', error);
       },
     });
     this.#maintenance = new Maintenance(state, opts, {
       flushWrites: () => this.#writes.flush(),
-      optimized: (report) => this.safeEmit('optimize', report),
+      optimized: (report) => this.#announce('optimize', report),
       warn: (message, error) => this.#warn(message, error),
     });
     this.#admin = new MemoryAdmin(state, this.#writes, this.#maintenance, this.#episodes);
@@ -146,7 +145,7 @@ export class MemoryStore extends TypedEmitter<MemoryStoreEvents> {
     }
     const opts: ResolvedOptions = { ...defaultMemoryStoreOptions, ...stripUndefined(options), uri: options.uri, retention: options.retention ?? {} };
     const state = await openTables(options);
-    const store = new MemoryStore(state, opts, (options.logger ?? silentLogger).child({ component: 'memory' }));
+    const store = new MemoryStore(state, opts, (options.logger ?? pino({ level: 'silent' })).child({ component: 'memory' }));
     store.#maintenance.startSchedule();
     return store;
   }
@@ -206,7 +205,7 @@ export class MemoryStore extends TypedEmitter<MemoryStoreEvents> {
 
   /** A flush is over: new rows reach the FTS index of a cold table, closed episodes roll up. */
   #flushed(report: FlushReport, complete: boolean): void {
-    this.safeEmit('flush', report);
+    this.#announce('flush', report);
     if (!complete) return;
     this.#maintenance.warmFts(SEARCHED_TABLES.filter((name) => report[name].length > 0));
     if (report.clips.length > 0) {
@@ -352,14 +351,23 @@ export class MemoryStore extends TypedEmitter<MemoryStoreEvents> {
       // harmless, and the next optimize() starts it again if still due.
       await Promise.all([this.#writes.settled(), this.#maintenance.settled()]);
       this.#state.release();
-      this.safeEmit('close');
+      this.#announce('close');
     })();
     return this.#closing;
   }
 
+  /** Tells listeners; one that throws is logged and cannot break the store's own work. */
+  #announce<K extends keyof MemoryStoreEvents>(event: K, ...args: MemoryStoreEvents[K]): void {
+    try {
+      (this.emit as (event: K, ...args: MemoryStoreEvents[K]) => boolean)(event, ...args);
+    } catch (error) {
+      this.#log.error({ err: error, event }, `a '${event}' listener of the memory store threw`);
+    }
+  }
+
   /** Warnings go to 'warning' listeners (as one line of text) and to the log (structured). */
   #warn(message: string, error?: unknown): void {
-    if (this.listenerCount('warning') > 0) this.safeEmit('warning', error === undefined ? message : `${message}: ${String(error)}`);
+    if (this.listenerCount('warning') > 0) this.#announce('warning', error === undefined ? message : `${message}: ${String(error)}`);
     this.#log.warn(error === undefined ? {} : { err: error }, message);
   }
 }

@@ -11,7 +11,7 @@ import { defaultInstructionFilterOptions } from './reasoning/index.ts';
 import { formatMediaTime } from './reasoning/llm/media-clock.ts';
 import { partText, type ServerEvent } from './protocol/server-events.ts';
 import { EVAL_USAGE, evalCommand } from './eval/streamingbench/index.ts';
-import { createLogger, type Logger } from '../common/logger.ts';
+import { createLogger, type Logger } from './logger.ts';
 
 const USAGE = `Usage: omnilive <command> [options]
 

@@ -4,7 +4,7 @@ import { defaultAccessLimits, normalizeOrigin, type AccessLimits } from './acces
 import { defaultConnectionLimits, type ConnectionLimits } from './protocol/realtime-connection.ts';
 import { defaultSessionLimits, type SessionLimits } from './session/types.ts';
 import { defaultWebRtcConfig, type WebRtcConfig } from './webrtc/media-server.ts';
-import { LOG_LEVELS, type LogLevel } from '../common/logger.ts';
+import { LOG_LEVELS, type LogLevel } from './logger.ts';
 
 export interface RemoteEndpoint {
   /** OpenAI-compatible base URL, ending in /v1. */

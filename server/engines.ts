@@ -1,5 +1,5 @@
 import type { OmniLiveConfig } from './config.ts';
-import type { Logger } from '../common/logger.ts';
+import type { Logger } from './logger.ts';
 import type { AsrEngine } from './perception/asr/types.ts';
 import { RemoteAsrEngine } from './perception/asr/remote.ts';
 import { SileroVad } from './perception/vad/index.ts';
@@ -64,6 +64,7 @@ export async function createEngines(config: OmniLiveConfig, options: EngineOptio
     ? await MemoryStore.open({
         uri: config.memory.uri,
         retention: { maxAgeMs: config.memory.maxAgeMs, maxBytes: config.memory.maxBytes },
+        logger: options.logger,
       })
     : undefined;
   return {

@@ -4,7 +4,7 @@ import { AccessDenied, type AccessControl } from '../access/index.ts';
 import { describeIssue } from '../protocol/client-events.ts';
 import { clipToWire, memoryHitToWire, utteranceToWire } from '../protocol/memory-wire.ts';
 import type { MemoryStore } from '../../memory/index.ts';
-import { silentLogger, type Logger } from '../../common/logger.ts';
+import { silentLogger, type Logger } from '../logger.ts';
 
 /** JSON bodies of the HTTP API are small: a client secret request, a forget selector. */
 const MAX_BODY_BYTES = 64 * 1024;

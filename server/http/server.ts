@@ -10,8 +10,8 @@ import { RealtimeConnection, type WebRtcAccess } from '../protocol/realtime-conn
 import { MediaServer } from '../webrtc/media-server.ts';
 import { Session, describeEngines, type SessionEngines } from '../session/session.ts';
 import { defaultInstructionFilterOptions } from '../reasoning/index.ts';
-import { TypedEmitter } from '../../common/typed-emitter.ts';
-import { silentLogger, type Logger } from '../../common/logger.ts';
+import { TypedEmitter } from '../events/typed-emitter.ts';
+import { silentLogger, type Logger } from '../logger.ts';
 import { loadTls } from './tls.ts';
 import { AccessControl, AccessDenied, loadAgents, type Grant } from '../access/index.ts';
 import { ClientError } from '../errors.ts';

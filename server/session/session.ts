@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { ClientError, InvalidStateError } from '../errors.ts';
-import { TypedEmitter } from '../../common/typed-emitter.ts';
-import { silentLogger, type Logger } from '../../common/logger.ts';
+import { TypedEmitter } from '../events/typed-emitter.ts';
+import { silentLogger, type Logger } from '../logger.ts';
 import type { AsrEngine } from '../perception/asr/types.ts';
 import type { VadEngine } from '../perception/vad/index.ts';
 import { AudioInput } from '../perception/audio/audio-input.ts';

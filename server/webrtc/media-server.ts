@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import * as mediasoup from 'mediasoup';
 import type { types as ms } from 'mediasoup';
-import { TypedEmitter } from '../../common/typed-emitter.ts';
-import { silentLogger, type Logger } from '../../common/logger.ts';
+import { TypedEmitter } from '../events/typed-emitter.ts';
+import { silentLogger, type Logger } from '../logger.ts';
 import { VoicePacer } from './voice-pacer.ts';
 import { RtpPortPool } from './rtp-ports.ts';
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { types as ms } from 'mediasoup';
-import { TypedEmitter } from '../../common/typed-emitter.ts';
+import { TypedEmitter } from '../events/typed-emitter.ts';
 import { FFMPEG_PATH, fixedPieces } from '../ingest/decode.ts';
 import type { VideoFrame } from '../perception/video/types.ts';
 import { udpPortBound, type RtpPortPair, type RtpPortPool } from './rtp-ports.ts';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { loadConfig, settingFlags, settingValues } from '../../config.ts';
-import { createLogger } from '../../../common/logger.ts';
+import { createLogger } from '../../logger.ts';
 import { runStreamingBench, type EvalMode, type StreamingBenchReport } from './run.ts';
 import { formatScoreTable } from './scoring.ts';
 

@@ -3,7 +3,7 @@
  * the rest video by video (several videos at once with `concurrency`), score the official way.
  */
 import type { OmniLiveConfig } from '../../config.ts';
-import type { Logger } from '../../../common/logger.ts';
+import type { Logger } from '../../logger.ts';
 import { createEngines, createVision } from '../../engines.ts';
 import { defaultInstructionFilterOptions } from '../../reasoning/index.ts';
 import { describeEngines, type SessionEngines } from '../../session/session.ts';

@@ -6,7 +6,7 @@ import { parseWav } from '../../audio/pcm.ts';
 import { ChildRpc, type ChildReply } from '../../child-rpc.ts';
 import { InvalidStateError } from '../../errors.ts';
 import type { SpeechAudio, SynthesizeOptions, TtsEngine } from './types.ts';
-import { silentLogger, type Logger } from '../../../common/logger.ts';
+import { silentLogger, type Logger } from '../../logger.ts';
 
 const require = createRequire(import.meta.url);
 

@@ -3,8 +3,8 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { createLogger, silentLogger, type LogLevel, type Logger } from '../../common/logger.ts';
-import { TypedEmitter } from '../../common/typed-emitter.ts';
+import { createLogger, silentLogger, type LogLevel, type Logger } from '../../server/logger.ts';
+import { TypedEmitter } from '../../server/events/typed-emitter.ts';
 
 /** A logger whose lines are kept, parsed, instead of going to stderr. */
 function capture(level: LogLevel = 'info') {
@@ -78,7 +78,7 @@ describe('TypedEmitter.safeEmit: a throwing listener', () => {
   });
 
   it('with no logger given, still reaches stderr', () => {
-    const emitter = path.resolve(import.meta.dirname, '../../common/typed-emitter.ts');
+    const emitter = path.resolve(import.meta.dirname, '../../server/events/typed-emitter.ts');
     const script = `const { TypedEmitter } = await import(${JSON.stringify(emitter)}); const e = new TypedEmitter(); e.on('ping', () => { throw new Error('unowned'); }); e.safeEmit('ping');`;
     const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
     assert.equal(run.status, 0, run.stderr);

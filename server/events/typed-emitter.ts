@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { createLogger, type Logger } from './logger.ts';
+import { createLogger, type Logger } from '../logger.ts';
 
 /** Maps each event name to its argument tuple. */
 export type EventMap = Record<string, unknown[]>;
