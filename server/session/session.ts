@@ -409,7 +409,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   /**
    * Ends the session gently: no new input is accepted, what was already heard is transcribed
    * and handled, the answer in flight finishes, memory is flushed; then close(). Resolves true
-   * when all of it fit in `timeoutMs`, false when the deadline cut it short.
+   * when all of it fit in `timeoutMs` (Infinity: no deadline), false when the deadline cut it short.
    */
   async drain(timeoutMs: number): Promise<boolean> {
     if (this.#closed) return true;
@@ -420,7 +420,8 @@ export class Session extends TypedEmitter<SessionEvents> {
       await this.#engines.memory?.flush();
     };
     const deadline = new AbortController();
-    const finished = await Promise.race([settle().then(() => true), delay(timeoutMs, false, { signal: deadline.signal }).catch(() => false)]);
+    const cut = Number.isFinite(timeoutMs) ? delay(timeoutMs, false, { signal: deadline.signal }).catch(() => false) : new Promise<boolean>(() => {});
+    const finished = await Promise.race([settle().then(() => true), cut]);
     deadline.abort();
     this.close();
     return finished;
