@@ -9,7 +9,7 @@ import { ApiKeyRing } from './access/index.ts';
 import { ingestFile, type IngestQuestion } from './ingest/ingest.ts';
 import { defaultInstructionFilterOptions } from './reasoning/index.ts';
 import { formatMediaTime } from './reasoning/llm/media-clock.ts';
-import { partText, type ServerEvent } from './protocol/server-events.ts';
+import { wireItemText, type ServerEvent } from './protocol/server-events.ts';
 import { EVAL_USAGE, evalCommand } from './eval/streamingbench/index.ts';
 import { createLogger, type Logger } from './logger.ts';
 
@@ -265,10 +265,10 @@ function printEvent(event: ServerEvent): void {
       if (e.transcript) console.log(`you: ${e.transcript}`);
       break;
     case 'conversation.item.added':
-      if (e.item?.role === 'user' && e.item.content?.[0]?.type === 'input_text') console.log(`you (typed): ${e.item.content[0].text}`);
+      if (e.item.type === 'message' && e.item.role === 'user' && e.item.content[0]?.type === 'input_text') console.log(`you (typed): ${e.item.content[0].text}`);
       break;
     case 'response.done':
-      if (e.response.status === 'completed') console.log(`assistant: ${e.response.output.flatMap((item) => item.content.map(partText)).join(' ')}`);
+      if (e.response.status === 'completed') console.log(`assistant: ${e.response.output.map(wireItemText).join(' ')}`);
       else console.log(`assistant: (${e.response.status})`);
       break;
     case 'error':

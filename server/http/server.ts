@@ -285,7 +285,8 @@ export class OmniLiveServer extends TypedEmitter<OmniLiveServerEvents> {
     });
     // A client secret's config is the session's starting point (applied before anyone listens).
     try {
-      if (grant.pinned) session.update(grant.pinned);
+      const [problem] = grant.pinned ? session.update(grant.pinned) : [];
+      if (problem) throw problem;
     } catch (error) {
       session.close();
       throw error;

@@ -44,7 +44,7 @@ export async function ingestFile(options: IngestOptions): Promise<{ mediaMs: num
     while (questions.length && questions[0]!.atMs <= upTo) {
       const q = questions.shift()!;
       if (max) await session.idle();
-      session.addItem({ role: 'user', text: q.text });
+      session.addMessage('user', q.text);
       if (session.activeResponse) session.cancelResponse('client_cancelled');
       const response = session.createResponse();
       if (max) await response.start();

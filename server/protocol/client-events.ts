@@ -6,82 +6,54 @@ import { z } from 'zod';
  */
 const eventId = z.string().max(128).optional();
 
-/** A user id is a memory id: short and printable. */
-export const userId = z
-  .string()
-  .regex(/^[A-Za-z0-9][\w.@:+-]{0,127}$/, 'a user id is 1–128 characters of letters, digits and _.@:+- (starting with a letter or digit)');
+import { functionTool, maxOutputTokens, toolChoice } from './session-patch.ts';
 
-const audioFormat = z
-  .object({
-    type: z.literal('audio/pcm'),
-    rate: z.union([z.literal(24000), z.literal(16000)]).optional(),
-  })
-  .strict();
+export { sessionPatchSchema, userId, type SessionPatch } from './session-patch.ts';
 
-const turnDetection = z
-  .object({
-    type: z.literal('server_vad'),
-    threshold: z.number().min(0).max(1).optional(),
-    prefix_padding_ms: z.number().int().min(0).max(5000).optional(),
-    silence_duration_ms: z.number().int().min(100).max(10000).optional(),
-    create_response: z.boolean().optional(),
-    interrupt_response: z.boolean().optional(),
-    idle_timeout_ms: z.number().int().nullable().optional(),
-  })
-  .strict();
-
-export const sessionPatchSchema = z
-  .object({
-    type: z.literal('realtime').optional(),
-    model: z.string().max(200).optional(),
-    instructions: z.string().max(32_000).optional(),
-    output_modalities: z.array(z.enum(['text', 'audio'])).min(1).max(2).optional(),
-    audio: z
-      .object({
-        input: z
-          .object({
-            format: audioFormat.optional(),
-            transcription: z.object({ model: z.string().optional(), language: z.string().optional(), prompt: z.string().optional() }).nullable().optional(),
-            turn_detection: turnDetection.nullable().optional(),
-            noise_reduction: z.unknown().optional(),
-          })
-          .strict()
-          .optional(),
-        output: z
-          .object({
-            format: audioFormat.optional(),
-            voice: z.string().max(64).optional(),
-            speed: z.number().optional(),
-          })
-          .strict()
-          .optional(),
-      })
-      .strict()
-      .optional(),
-    omnilive: z
-      .object({
-        /** 'media': audio may arrive faster than real time (files, evaluation); 'live': it may not. */
-        clock: z.enum(['live', 'media']).optional(),
-        /** Whose long-term memory the session keeps: for API-key connections (a secret pins its own). */
-        user: userId.optional(),
-        instruction_filter: z.enum(['off', 'rules', 'llm']).optional(),
-        video_fps: z.number().min(0.1).max(5).optional(),
-        clipper: z
-          .object({
-            min_frames: z.number().int().min(1).max(64).optional(),
-            max_frames: z.number().int().min(1).max(64).optional(),
-            cut_similarity: z.number().min(0).max(1).optional(),
-          })
-          .strict()
-          .optional(),
-      })
-      .strict()
-      .optional(),
-  })
-  .passthrough();
-
+const itemId = z.string().min(1).max(64);
 const inputText = z.object({ type: z.literal('input_text'), text: z.string().max(32_000) }).strict();
 const outputText = z.object({ type: z.literal('output_text'), text: z.string().max(32_000) }).strict();
+/** Audio parts as items carry them: the transcript stands for the audio (audio bytes are not transcribed here). */
+const inputAudio = z.object({ type: z.literal('input_audio'), transcript: z.string().max(32_000).nullable().optional(), audio: z.string().optional() }).strict();
+const outputAudio = z.object({ type: z.literal('output_audio'), transcript: z.string().max(32_000).nullable().optional(), audio: z.string().optional() }).strict();
+const itemStatus = z.enum(['completed', 'incomplete', 'in_progress']).optional();
+
+/** conversation.item.create's item: a message, a tool's output, or a tool call (e.g. replayed history). */
+export const newItemSchema = z.discriminatedUnion('type', [
+  z
+    .object({
+      id: itemId.optional(),
+      object: z.literal('realtime.item').optional(),
+      type: z.literal('message'),
+      status: itemStatus,
+      role: z.enum(['user', 'assistant', 'system']),
+      content: z.array(z.union([inputText, outputText, inputAudio, outputAudio])).min(1).max(16),
+    })
+    .strict(),
+  z
+    .object({
+      id: itemId.optional(),
+      object: z.literal('realtime.item').optional(),
+      type: z.literal('function_call_output'),
+      status: itemStatus,
+      call_id: z.string().min(1).max(128),
+      output: z.string().max(200_000),
+    })
+    .strict(),
+  z
+    .object({
+      id: itemId.optional(),
+      object: z.literal('realtime.item').optional(),
+      type: z.literal('function_call'),
+      status: itemStatus,
+      call_id: z.string().min(1).max(128),
+      name: z.string().min(1).max(64),
+      arguments: z.string().max(200_000),
+    })
+    .strict(),
+]);
+
+export type NewItem = z.infer<typeof newItemSchema>;
 
 /**
  * WebRTC signalling (omnilive.webrtc.*): request/response, the reply carries request_id =
@@ -129,7 +101,8 @@ export type WebRtcEvent = z.infer<typeof webRtcEventSchema>;
 
 export const clientEventSchema = z.discriminatedUnion('type', [
   ...webRtcEventSchema.options,
-  z.object({ type: z.literal('session.update'), event_id: eventId, session: sessionPatchSchema }).strict(),
+  // Its session is read field by field (session-patch.ts): a bad field does not cost the rest.
+  z.object({ type: z.literal('session.update'), event_id: eventId, session: z.unknown() }).strict(),
   z.object({ type: z.literal('input_audio_buffer.append'), event_id: eventId, audio: z.string() }).strict(),
   z.object({ type: z.literal('input_audio_buffer.commit'), event_id: eventId }).strict(),
   z.object({ type: z.literal('input_audio_buffer.clear'), event_id: eventId }).strict(),
@@ -138,16 +111,13 @@ export const clientEventSchema = z.discriminatedUnion('type', [
       type: z.literal('conversation.item.create'),
       event_id: eventId,
       previous_item_id: z.string().nullable().optional(),
-      item: z
-        .object({
-          id: z.string().max(64).optional(),
-          type: z.literal('message'),
-          role: z.enum(['user', 'assistant', 'system']),
-          content: z.array(z.union([inputText, outputText])).min(1).max(16),
-        })
-        .passthrough(),
+      item: newItemSchema,
     })
     .strict(),
+  z.object({ type: z.literal('conversation.item.retrieve'), event_id: eventId, item_id: itemId }).strict(),
+  z.object({ type: z.literal('conversation.item.truncate'), event_id: eventId, item_id: itemId, content_index: z.number().int().min(0), audio_end_ms: z.number().int().min(0) }).strict(),
+  z.object({ type: z.literal('conversation.item.delete'), event_id: eventId, item_id: itemId }).strict(),
+  z.object({ type: z.literal('output_audio_buffer.clear'), event_id: eventId }).strict(),
   z
     .object({
       type: z.literal('response.create'),
@@ -156,8 +126,16 @@ export const clientEventSchema = z.discriminatedUnion('type', [
         .object({
           instructions: z.string().max(32_000).optional(),
           output_modalities: z.array(z.enum(['text', 'audio'])).min(1).max(2).optional(),
+          tools: z.array(functionTool).max(128).optional(),
+          tool_choice: toolChoice.optional(),
+          max_output_tokens: maxOutputTokens.optional(),
+          metadata: z.record(z.string().max(64), z.string().max(512)).optional(),
+          conversation: z.enum(['auto', 'none']).optional(),
+          // Accepted and without effect here, as in session.update.
+          audio: z.object({ output: z.object({ format: z.unknown().optional(), voice: z.string().optional() }).passthrough().optional() }).passthrough().optional(),
+          prompt: z.null().optional(),
         })
-        .passthrough()
+        .strict()
         .optional(),
     })
     .strict(),
@@ -183,7 +161,6 @@ export const clientEventSchema = z.discriminatedUnion('type', [
 ]);
 
 export type ClientEvent = z.infer<typeof clientEventSchema>;
-export type SessionPatch = z.infer<typeof sessionPatchSchema>;
 export const CLIENT_EVENT_TYPES = clientEventSchema.options.map((o) => o.shape.type.value);
 
 /** A zod issue as one readable line and the offending field's dotted path. */

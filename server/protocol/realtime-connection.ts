@@ -1,13 +1,16 @@
 import type { WebSocket, RawData } from 'ws';
-import { isBase64, pcm16FromBase64 } from '../audio/pcm.ts';
+import { isBase64 } from '../audio/pcm.ts';
+import { decodeAudio } from '../audio/g711.ts';
+import { parseSessionPatch } from './session-patch.ts';
 import { ClientError } from '../errors.ts';
 import { decodeImage } from '../perception/video/pipeline.ts';
 import type { Session } from '../session/session.ts';
+import type { ResponseRequest } from '../session/responder.ts';
 import type { ServerEvent, ServerEventBody } from '../session/types.ts';
 import type { MediaServer } from '../webrtc/media-server.ts';
 import { SessionLock } from '../access/session-lock.ts';
 import { WebRtcPeer } from '../webrtc/webrtc-peer.ts';
-import { CLIENT_EVENT_TYPES, clientEventSchema, describeIssue, type ClientEvent, type SessionPatch, type WebRtcEvent } from './client-events.ts';
+import { CLIENT_EVENT_TYPES, clientEventSchema, describeIssue, type ClientEvent, type WebRtcEvent } from './client-events.ts';
 
 export interface ConnectionLimits {
   /** Largest client message accepted, in bytes. @defaultValue 1 MiB */
@@ -37,6 +40,20 @@ export const defaultConnectionLimits = {
   maxMessageBytes: 1024 * 1024,
   maxMessagesPerSecond: 100,
 } as const satisfies ConnectionLimits;
+
+/** response.create's options as the session takes them. */
+function responseRequest(options: Extract<ClientEvent, { type: 'response.create' }>['response']): ResponseRequest {
+  if (!options) return {};
+  return {
+    instructions: options.instructions,
+    modalities: options.output_modalities,
+    tools: options.tools,
+    toolChoice: options.tool_choice,
+    maxOutputTokens: options.max_output_tokens,
+    metadata: options.metadata,
+    conversation: options.conversation,
+  };
+}
 
 /**
  * Binds one WebSocket to one Session: validates every client event at the edge, turns
@@ -165,21 +182,28 @@ export class RealtimeConnection {
         return this.#update(event.session, event.event_id);
       case 'input_audio_buffer.append': {
         if (!isBase64(event.audio)) throw new ClientError('invalid_base64', 'audio is not valid base64', 'audio');
-        const padding = event.audio.endsWith('==') ? 2 : event.audio.endsWith('=') ? 1 : 0;
-        if (((event.audio.length / 4) * 3 - padding) % 2 !== 0) throw new ClientError('invalid_audio', 'pcm16 audio must have an even number of bytes', 'audio');
-        return session.appendAudio(pcm16FromBase64(event.audio));
+        const bytes = Buffer.from(event.audio, 'base64');
+        const encoding = session.settings.inputEncoding;
+        if (encoding === 'pcm16' && bytes.length % 2 !== 0) throw new ClientError('invalid_audio', 'pcm16 audio must have an even number of bytes', 'audio');
+        return session.appendAudio(decodeAudio(bytes, encoding));
       }
       case 'input_audio_buffer.commit':
         return session.commitAudio();
       case 'input_audio_buffer.clear':
         return session.clearAudio();
-      case 'conversation.item.create': {
-        const text = event.item.content.map((c) => c.text).join('\n');
-        session.addItem({ id: event.item.id, role: event.item.role, text, previousItemId: event.previous_item_id });
+      case 'conversation.item.create':
+        session.addItem(event.item, event.previous_item_id);
         return;
-      }
+      case 'conversation.item.retrieve':
+        return session.retrieveItem(event.item_id);
+      case 'conversation.item.truncate':
+        return session.truncateItem(event.item_id, event.content_index, event.audio_end_ms);
+      case 'conversation.item.delete':
+        return session.deleteItem(event.item_id);
+      case 'output_audio_buffer.clear':
+        return this.#peer?.clearVoice();
       case 'response.create':
-        session.createResponse({ instructions: event.response?.instructions, modalities: event.response?.output_modalities });
+        session.createResponse(responseRequest(event.response));
         return;
       case 'omnilive.memory.search': {
         session
@@ -227,8 +251,10 @@ export class RealtimeConnection {
     }
   }
 
-  /** Pinned fields are refused by name; the rest of the update applies. */
-  #update(patch: SessionPatch, eventId: string | undefined): void {
+  /** Malformed, unsupported and pinned fields are refused by name; the rest of the update applies. */
+  #update(raw: unknown, eventId: string | undefined): void {
+    const { patch, problems } = parseSessionPatch(raw);
+    for (const problem of problems) this.#error(problem.code, problem.message, problem.param, eventId);
     const { allowed, refused } = this.#access.lock.filter(patch);
     for (const path of refused) {
       this.#error('field_locked', `session.${path} is set by the client secret this session was opened with and cannot be changed`, `session.${path}`, eventId);
@@ -240,7 +266,7 @@ export class RealtimeConnection {
       if (!(error instanceof ClientError)) throw error;
       this.#error(error.code, error.message, error.param, eventId);
     }
-    this.#session.update(allowed);
+    for (const problem of this.#session.update(allowed)) this.#error(problem.code, problem.message, problem.param, eventId);
   }
 
   /** WebRTC signalling: answered asynchronously, failures as error events naming the request. */

@@ -14,13 +14,36 @@ export type ContentPart =
   | { type: 'output_audio'; transcript: string };
 
 /** A conversation item as the wire shows it (`realtime.item`). */
-export interface WireItem {
+export type WireItem = WireMessageItem | WireFunctionCallItem | WireFunctionCallOutputItem;
+
+export interface WireMessageItem {
   id: string;
   object: 'realtime.item';
   type: 'message';
   role: 'user' | 'assistant' | 'system';
   status: ItemStatus;
   content: ContentPart[];
+}
+
+/** A call of a client tool the model made; the client runs it and answers with an output item. */
+export interface WireFunctionCallItem {
+  id: string;
+  object: 'realtime.item';
+  type: 'function_call';
+  status: ItemStatus;
+  call_id: string;
+  name: string;
+  /** JSON text, as the model wrote it. */
+  arguments: string;
+}
+
+export interface WireFunctionCallOutputItem {
+  id: string;
+  object: 'realtime.item';
+  type: 'function_call_output';
+  status: 'completed';
+  call_id: string;
+  output: string;
 }
 
 /** The content part a response streams into (`response.content_part.*`). */
@@ -35,10 +58,25 @@ export interface WireResponse {
   status_details: { type: 'cancelled'; reason: string } | { type: 'failed'; error: { type: string; message: string } } | null;
   output: WireItem[];
   output_modalities: ('text' | 'audio')[];
-  audio: { output: { format: { type: 'audio/pcm'; rate: number } } };
-  metadata: { reasoner: string; language_model: boolean; audio_sent_ms: number; audio_heard_ms?: number };
+  audio: { output: { format: WireAudioFormat } };
+  /** The client's own metadata (response.create), with what OmniLive adds about the answer. */
+  metadata: { reasoner: string; language_model: boolean; audio_sent_ms: number; audio_heard_ms?: number } & Record<string, unknown>;
   usage: null;
 }
+
+/** A function tool as the session lists it (the client's, and the server's own built-in ones). */
+export interface WireTool {
+  type: 'function';
+  name: string;
+  description?: string;
+  parameters?: Record<string, unknown>;
+}
+
+export type WireAudioFormat = { type: 'audio/pcm'; rate: number } | { type: 'audio/pcmu' } | { type: 'audio/pcma' };
+
+export type WireTurnDetection =
+  | { type: 'server_vad'; threshold: number; prefix_padding_ms: number; silence_duration_ms: number; create_response: boolean; interrupt_response: boolean }
+  | { type: 'semantic_vad'; eagerness: 'low' | 'medium' | 'high' | 'auto'; create_response: boolean; interrupt_response: boolean };
 
 /** The session object of `session.created`/`session.updated` (built by protocol/session-config.ts). */
 export interface WireSession {
@@ -50,25 +88,24 @@ export interface WireSession {
   output_modalities: ('text' | 'audio')[];
   audio: {
     input: {
-      format: { type: 'audio/pcm'; rate: number };
+      format: WireAudioFormat;
       transcription: { model: string };
-      turn_detection: {
-        type: 'server_vad';
-        threshold: number;
-        prefix_padding_ms: number;
-        silence_duration_ms: number;
-        create_response: boolean;
-        interrupt_response: boolean;
-      } | null;
+      noise_reduction: { type: 'near_field' | 'far_field' } | null;
+      turn_detection: WireTurnDetection | null;
     };
-    output: { format: { type: 'audio/pcm'; rate: number }; voice: string };
+    output: { format: WireAudioFormat; voice: string; speed: number };
   };
+  tools: WireTool[];
+  tool_choice: 'auto' | 'none' | 'required' | { type: 'function'; name: string };
+  parallel_tool_calls: boolean;
+  max_output_tokens: number | 'inf';
   omnilive: {
     user: string;
     clock: 'live' | 'media';
     video_fps: number;
     clipper: { min_frames: number; max_frames: number; cut_similarity: number };
     instruction_filter: string;
+    builtin_tools: boolean;
     /** Which engine plays each role. */
     engines: Record<string, unknown>;
   };
@@ -130,6 +167,11 @@ export type ServerEventBody =
   | ({ type: 'response.output_text.done'; text: string } & OutputRef)
   | ({ type: 'response.output_audio_transcript.done'; transcript: string } & OutputRef)
   | ({ type: 'response.output_audio.done' } & OutputRef)
+  | { type: 'response.function_call_arguments.delta'; response_id: string; item_id: string; output_index: number; call_id: string; delta: string }
+  | { type: 'response.function_call_arguments.done'; response_id: string; item_id: string; output_index: number; call_id: string; name: string; arguments: string }
+  | { type: 'conversation.item.retrieved'; item: WireItem }
+  | { type: 'conversation.item.truncated'; item_id: string; content_index: number; audio_end_ms: number }
+  | { type: 'conversation.item.deleted'; item_id: string }
   | { type: 'omnilive.turn.ignored'; item_id: string; reason: string }
   | {
       type: 'omnilive.metrics';
@@ -165,12 +207,26 @@ export function isEvent<T extends ServerEventType>(type: T): (event: ServerEvent
 
 // Encoders of the shapes several events share.
 
+/** An encoding and rate as the wire names it (G.711 is 8 kHz by definition). */
+export function wireFormat(encoding: 'pcm16' | 'pcmu' | 'pcma', rate: number): WireAudioFormat {
+  if (encoding === 'pcmu') return { type: 'audio/pcmu' };
+  if (encoding === 'pcma') return { type: 'audio/pcma' };
+  return { type: 'audio/pcm', rate };
+}
+
+/** The words of an item: a message's parts, a tool's output (a tool call has none). */
+export function wireItemText(item: WireItem): string {
+  if (item.type === 'function_call_output') return item.output;
+  if (item.type === 'function_call') return '';
+  return item.content.map(partText).filter(Boolean).join(' ');
+}
+
 /** The words of a content part, whichever kind it is (text, or an audio part's transcript). */
 export function partText(part: ContentPart): string {
   return 'text' in part ? part.text : (part.transcript ?? '');
 }
 
-export function wireItem(id: string, role: WireItem['role'], status: ItemStatus, content: ContentPart[]): WireItem {
+export function wireItem(id: string, role: WireMessageItem['role'], status: ItemStatus, content: ContentPart[]): WireMessageItem {
   return { id, object: 'realtime.item', type: 'message', role, status, content };
 }
 

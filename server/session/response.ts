@@ -1,11 +1,12 @@
-import { concatPcm, pcm16ToBase64, samplesToMs } from '../audio/pcm.ts';
+import { concatPcm, samplesToMs } from '../audio/pcm.ts';
+import { encodeAudio, type AudioEncoding } from '../audio/g711.ts';
 import { Resampler } from '../audio/resampler.ts';
 import { isAbortError } from '../errors.ts';
-import type { Reasoner, ReasonerRequest } from '../reasoning/index.ts';
+import type { Reasoner, ReasonerDelta, ReasonerRequest } from '../reasoning/index.ts';
 import { SentenceChunker, type TtsEngine } from '../speech/index.ts';
 import { AsyncQueue, sleep } from './async-queue.ts';
 import { newId } from './ids.ts';
-import { wireItem, type ResponsePart, type ResponseStatus, type ServerEventBody, type WireItem, type WireResponse } from '../protocol/server-events.ts';
+import { wireFormat, wireItem, type ItemStatus, type ResponsePart, type ResponseStatus, type ServerEventBody, type WireFunctionCallItem, type WireItem, type WireResponse } from '../protocol/server-events.ts';
 
 export type { ResponseStatus };
 export type CancelReason = 'turn_detected' | 'client_cancelled' | 'session_closed';
@@ -31,6 +32,8 @@ export interface ResponseOptions {
   request: ReasonerRequest;
   modalities: ('text' | 'audio')[];
   outputRate: number;
+  /** How answer audio is sent: pcm16, or G.711 for telephony. @defaultValue 'pcm16' */
+  outputEncoding?: AudioEncoding;
   /** Live sessions keep at most this much audio ahead of the client's playback, so a
    *  barge-in leaves little to flush. 0: send as fast as it is made (media clock). */
   audioLeadMs: number;
@@ -38,27 +41,47 @@ export interface ResponseOptions {
   emit: (event: ServerEventBody) => void;
   /** Fills in what takes time to gather (memory, frames), inside the response so it can be cancelled. */
   prepare?: (signal: AbortSignal) => Promise<Partial<ReasonerRequest>>;
-  /** The conversation item the answer follows (`conversation.item.added`). */
-  previousItemId?: string | null;
+  /**
+   * Where the answer's items go as they appear: `add` places one in the conversation and returns
+   * the id it follows; `done` gives its final state. Absent for an out-of-band response
+   * (`conversation: "none"`), whose items stay outside the conversation.
+   */
+  conversation?: { add(item: WireItem): string | null; done(item: WireItem): void };
+  /** The client's metadata for this response, echoed in it. */
+  metadata?: Record<string, string>;
 }
 
 /** Send audio in pieces of this length: small enough to stop promptly. */
 const AUDIO_DELTA_MS = 100;
 
-/**
- * One assistant message of a response's output: text, or audio with its transcript. A
- * response holds a list of output items; tool calls will be items of their own beside these.
- */
+/** One sentence of a spoken answer and where its audio starts, for truncation to what was heard. */
+interface SpokenSentence {
+  text: string;
+  startMs: number;
+}
+
+/** An assistant message of a response's output: text, or audio with its transcript. */
 class MessageOutput {
+  readonly kind = 'message';
   readonly id = newId('item');
   text = '';
-  /** Text whose audio was sent. */
-  spoken = '';
+  readonly sentences: SpokenSentence[] = [];
+  /** Set by a truncate: the audio the client kept, and so the transcript that stands. */
+  truncatedAtMs: number | undefined;
 
   constructor(
     readonly outputIndex: number,
     readonly audio: boolean,
   ) {}
+
+  /** Text whose audio was sent (cut at a truncation). */
+  get spoken(): string {
+    const cut = this.truncatedAtMs;
+    return this.sentences
+      .filter((s) => cut === undefined || s.startMs < cut)
+      .map((s) => `${s.text} `)
+      .join('');
+  }
 
   ref(responseId: string) {
     return { response_id: responseId, item_id: this.id, output_index: this.outputIndex, content_index: 0 };
@@ -68,20 +91,42 @@ class MessageOutput {
     return this.audio ? { type: 'audio', transcript: this.spoken.trim() } : { type: 'text', text: this.text };
   }
 
-  wire(status: WireItem['status']): WireItem {
+  wire(status: ItemStatus): WireItem {
     return wireItem(this.id, 'assistant', status, this.audio ? [{ type: 'output_audio', transcript: this.spoken.trim() }] : [{ type: 'output_text', text: this.text }]);
   }
 }
 
+/** A call of a client tool: its arguments stream in; the client runs it. */
+class FunctionCallOutput {
+  readonly kind = 'function_call';
+  readonly id = newId('item');
+  arguments = '';
+
+  constructor(
+    readonly outputIndex: number,
+    readonly callId: string,
+    readonly name: string,
+  ) {}
+
+  wire(status: ItemStatus): WireFunctionCallItem {
+    return { id: this.id, object: 'realtime.item', type: 'function_call', status, call_id: this.callId, name: this.name, arguments: this.arguments };
+  }
+}
+
+type OutputItem = MessageOutput | FunctionCallOutput;
+
 /**
- * One assistant answer: reasoner stream → sentences → TTS → audio deltas, cancellable at any
- * point. After cancel() not one more event of this response goes out.
+ * One assistant answer: reasoner stream → output items (a message: sentences → TTS → audio
+ * deltas; tool calls: arguments) in the order the model makes them, cancellable at any point.
+ * After cancel() not one more event of this response goes out but the ends of what was open.
  */
 export class Response {
   readonly id = newId('resp');
   readonly #options: ResponseOptions;
   readonly #abort = new AbortController();
-  readonly #outputs: MessageOutput[];
+  readonly #outputs: OutputItem[] = [];
+  /** Tool calls by the model's index. */
+  readonly #calls = new Map<number, FunctionCallOutput>();
   #status: ResponseStatus = 'in_progress';
   #audioMs = 0;
   #firstAudioWall = 0;
@@ -89,31 +134,36 @@ export class Response {
 
   constructor(options: ResponseOptions) {
     this.#options = options;
-    // The answer's message exists from the start, so the conversation can place it at once.
-    this.#outputs = [new MessageOutput(0, options.modalities.includes('audio'))];
   }
 
   get status(): ResponseStatus {
     return this.#status;
   }
 
-  /** The answer's message item. */
-  get itemId(): string {
-    return this.#message.id;
+  /** The answer's message item, once it has begun. */
+  get itemId(): string | undefined {
+    return this.#messageOutput()?.id;
   }
 
   get text(): string {
-    return this.#message.text;
+    return this.#messageOutput()?.text ?? '';
   }
 
   /** Whether the answer is spoken (audio) or text only. */
   get speaks(): boolean {
-    return this.#message.audio;
+    return this.#options.modalities.includes('audio');
   }
 
   /** Text whose audio was sent (all of it for a text-only response). */
   get spokenText(): string {
-    return this.#message.audio ? this.#message.spoken : this.#message.text;
+    const message = this.#messageOutput();
+    if (!message) return '';
+    return message.audio ? message.spoken : message.text;
+  }
+
+  /** The tool calls the model made, in order. */
+  get calls(): readonly { itemId: string; callId: string; name: string; arguments: string }[] {
+    return this.#outputs.filter((o) => o instanceof FunctionCallOutput).map((o) => ({ itemId: o.id, callId: o.callId, name: o.name, arguments: o.arguments }));
   }
 
   get timings(): TurnTimings {
@@ -126,8 +176,23 @@ export class Response {
     return Math.min(this.#audioMs, performance.now() - this.#firstAudioWall);
   }
 
-  get #message(): MessageOutput {
-    return this.#outputs[0]!;
+  /** Audio sent so far, ms. */
+  get audioSentMs(): number {
+    return this.#audioMs;
+  }
+
+  /** The message item as it stands (for conversation.item.retrieve), or undefined if not this response's. */
+  wireItem(itemId: string): WireItem | undefined {
+    const output = this.#outputs.find((o) => o.id === itemId);
+    return output?.wire(this.#status === 'in_progress' ? 'in_progress' : this.#status === 'completed' ? 'completed' : 'incomplete');
+  }
+
+  /** conversation.item.truncate on this response's message: the client kept `audioEndMs` of it. */
+  truncate(itemId: string, audioEndMs: number): WireItem | undefined {
+    const message = this.#outputs.find((o): o is MessageOutput => o.id === itemId && o instanceof MessageOutput);
+    if (!message) return undefined;
+    message.truncatedAtMs = Math.min(audioEndMs, this.#audioMs);
+    return message.wire(this.#status === 'completed' ? 'completed' : 'incomplete');
   }
 
   start(): Promise<void> {
@@ -135,11 +200,12 @@ export class Response {
     return this.#done;
   }
 
-  /** Idempotent; emits response.done with status cancelled at once. */
+  /** Idempotent; closes what was open as incomplete and emits response.done (cancelled) at once. */
   cancel(reason: CancelReason): void {
     if (this.#status !== 'in_progress') return;
     this.#status = 'cancelled';
     this.#abort.abort(new DOMException(`response cancelled: ${reason}`, 'AbortError'));
+    for (const output of this.#outputs) this.#finishItem(output, 'incomplete', (event) => this.#options.emit(event));
     this.#options.emit({ type: 'response.done', response: this.#describe({ type: 'cancelled', reason }) });
   }
 
@@ -147,45 +213,101 @@ export class Response {
     if (this.#status === 'in_progress') this.#options.emit(event);
   }
 
+  #messageOutput(): MessageOutput | undefined {
+    return this.#outputs.find((o): o is MessageOutput => o instanceof MessageOutput);
+  }
+
+  /** Announces a new output item, in the response and (unless out of band) the conversation. */
+  #addItem<T extends OutputItem>(output: T): T {
+    this.#outputs.push(output);
+    const item = output.wire('in_progress');
+    this.#emit({ type: 'response.output_item.added', response_id: this.id, output_index: output.outputIndex, item });
+    const conversation = this.#options.conversation;
+    if (conversation) this.#emit({ type: 'conversation.item.added', previous_item_id: conversation.add(item), item });
+    return output;
+  }
+
+  /** The message, begun at its first words. */
+  #message(): MessageOutput {
+    const existing = this.#messageOutput();
+    if (existing) return existing;
+    const message = this.#addItem(new MessageOutput(this.#outputs.length, this.speaks));
+    this.#emit({ type: 'response.content_part.added', ...message.ref(this.id), part: message.part() });
+    return message;
+  }
+
+  /** The done events of one output item; `emit` decides whether they may still go out. */
+  #finishItem(output: OutputItem, status: ItemStatus, emit: (event: ServerEventBody) => void): void {
+    const item = output.wire(status);
+    if (output instanceof MessageOutput) {
+      const ids = output.ref(this.id);
+      if (status === 'completed') {
+        if (output.audio) {
+          emit({ type: 'response.output_audio.done', ...ids });
+          emit({ type: 'response.output_audio_transcript.done', ...ids, transcript: output.spoken.trim() });
+        }
+        emit({ type: 'response.output_text.done', ...ids, text: output.text });
+      }
+      emit({ type: 'response.content_part.done', ...ids, part: output.part() });
+    } else if (status === 'completed') {
+      emit({ type: 'response.function_call_arguments.done', response_id: this.id, item_id: output.id, output_index: output.outputIndex, call_id: output.callId, name: output.name, arguments: output.arguments });
+    }
+    emit({ type: 'response.output_item.done', response_id: this.id, output_index: output.outputIndex, item });
+    const conversation = this.#options.conversation;
+    if (conversation) {
+      conversation.done(item);
+      emit({ type: 'conversation.item.done', previous_item_id: null, item });
+    }
+  }
+
+  /** A piece of a tool call from the reasoner: the first piece of a call opens its item. */
+  #toolCall(delta: Extract<ReasonerDelta, { type: 'tool_call' }>): void {
+    let call = this.#calls.get(delta.index);
+    if (!call) {
+      call = this.#addItem(new FunctionCallOutput(this.#outputs.length, delta.callId ?? newId('call'), delta.name ?? ''));
+      this.#calls.set(delta.index, call);
+    }
+    if (!delta.arguments) return;
+    call.arguments += delta.arguments;
+    this.#emit({ type: 'response.function_call_arguments.delta', response_id: this.id, item_id: call.id, output_index: call.outputIndex, call_id: call.callId, delta: delta.arguments });
+  }
+
   async #run(): Promise<void> {
     const { timings } = this.#options;
     const signal = this.#abort.signal;
-    const message = this.#message;
-    const ids = message.ref(this.id);
     this.#emit({ type: 'response.created', response: this.#describe() });
-    this.#emit({ type: 'response.output_item.added', response_id: this.id, output_index: message.outputIndex, item: message.wire('in_progress') });
-    this.#emit({ type: 'conversation.item.added', previous_item_id: this.#options.previousItemId ?? null, item: message.wire('in_progress') });
-    this.#emit({ type: 'response.content_part.added', ...ids, part: message.part() });
     timings.responseStart = performance.now();
     const sentences = new AsyncQueue<string>();
+    let speaking: Promise<void> = Promise.resolve();
     try {
       if (this.#options.prepare) {
         Object.assign(this.#options.request, await this.#options.prepare(signal));
         timings.retrieved = performance.now();
         if (signal.aborted) return;
       }
-      const speaking = message.audio ? this.#speak(message, sentences, signal) : Promise.resolve();
-      speaking.catch(() => {}); // awaited below; keeps an early rejection from going unhandled
       const chunker = new SentenceChunker();
       for await (const delta of this.#options.reasoner.respond(this.#options.request, signal)) {
         if (signal.aborted) break;
         timings.firstLlmToken ??= performance.now();
+        if (delta.type === 'tool_call') {
+          this.#toolCall(delta);
+          continue;
+        }
+        const begun = this.#messageOutput() !== undefined;
+        const message = this.#message();
+        if (!begun && message.audio) {
+          speaking = this.#speak(message, sentences, signal);
+          speaking.catch(() => {}); // awaited below; keeps an early rejection from going unhandled
+        }
         message.text += delta.text;
-        this.#emit({ type: 'response.output_text.delta', ...ids, delta: delta.text });
+        this.#emit({ type: 'response.output_text.delta', ...message.ref(this.id), delta: delta.text });
         for (const s of chunker.push(delta.text)) sentences.push(s);
       }
       for (const s of chunker.flush()) sentences.push(s);
       sentences.close();
       await speaking;
       if (this.#status !== 'in_progress') return;
-      if (message.audio) {
-        this.#emit({ type: 'response.output_audio.done', ...ids });
-        this.#emit({ type: 'response.output_audio_transcript.done', ...ids, transcript: message.spoken.trim() });
-      }
-      this.#emit({ type: 'response.output_text.done', ...ids, text: message.text });
-      this.#emit({ type: 'response.content_part.done', ...ids, part: message.part() });
-      this.#emit({ type: 'response.output_item.done', response_id: this.id, output_index: message.outputIndex, item: message.wire('completed') });
-      this.#emit({ type: 'conversation.item.done', previous_item_id: this.#options.previousItemId ?? null, item: message.wire('completed') });
+      for (const output of this.#outputs) this.#finishItem(output, 'completed', (event) => this.#emit(event));
       this.#status = 'completed';
       this.#options.emit({ type: 'response.done', response: this.#describe() });
     } catch (error) {
@@ -193,6 +315,7 @@ export class Response {
       if (this.#status !== 'in_progress' || isAbortError(error)) return;
       this.#status = 'failed';
       const message = error instanceof Error ? error.message : String(error);
+      for (const output of this.#outputs) this.#finishItem(output, 'incomplete', (event) => this.#options.emit(event));
       this.#options.emit({ type: 'error', error: { type: 'server_error', code: 'response_failed', message } });
       this.#options.emit({ type: 'response.done', response: this.#describe({ type: 'failed', error: { type: 'server_error', message } }) });
     }
@@ -210,9 +333,8 @@ export class Response {
         timings.firstTtsAudio = performance.now();
         timings.firstTtsComputeMs = timings.firstTtsAudio - started;
       }
-      const words = `${sentence} `;
-      message.spoken += words;
-      this.#emit({ type: 'response.output_audio_transcript.delta', ...ids, delta: words });
+      message.sentences.push({ text: sentence, startMs: this.#audioMs });
+      this.#emit({ type: 'response.output_audio_transcript.delta', ...ids, delta: `${sentence} ` });
       // Resample piece by piece: the first piece goes out without waiting for the whole sentence.
       const resampler = new Resampler(speech.sampleRate, outputRate);
       const piece = Math.round((speech.sampleRate * AUDIO_DELTA_MS) / 1000);
@@ -225,7 +347,7 @@ export class Response {
           if (ahead > audioLeadMs) await sleep(ahead - audioLeadMs, signal);
         }
         if (signal.aborted) return;
-        this.#emit({ type: 'response.output_audio.delta', ...ids, delta: pcm16ToBase64(chunk) });
+        this.#emit({ type: 'response.output_audio.delta', ...ids, delta: Buffer.from(encodeAudio(chunk, this.#options.outputEncoding ?? 'pcm16')).toString('base64') });
         if (!this.#firstAudioWall) {
           this.#firstAudioWall = performance.now();
           timings.firstAudioDelta = this.#firstAudioWall;
@@ -244,8 +366,9 @@ export class Response {
       status_details: statusDetails,
       output: this.#status === 'in_progress' ? [] : this.#outputs.map((o) => o.wire(itemStatus)),
       output_modalities: this.#options.modalities,
-      audio: { output: { format: { type: 'audio/pcm', rate: this.#options.outputRate } } },
+      audio: { output: { format: wireFormat(this.#options.outputEncoding ?? 'pcm16', this.#options.outputRate) } },
       metadata: {
+        ...this.#options.metadata,
         reasoner: this.#options.reasoner.name,
         language_model: this.#options.reasoner.usesLanguageModel,
         audio_sent_ms: Math.round(this.#audioMs),

@@ -7,19 +7,21 @@ import type { VadEngine } from '../perception/vad/index.ts';
 import { AudioInput } from '../perception/audio/audio-input.ts';
 import { MemoryStore, TranscriptLog, type Utterance } from '../../memory/index.ts';
 import type { MemoryHit } from '../../memory/types.ts';
-import { defaultInstructionFilterOptions, gatherContext, type ContextSources, type Reasoner } from '../reasoning/index.ts';
+import { defaultInstructionFilterOptions, type ContextSources, type Reasoner } from '../reasoning/index.ts';
 import { AudioRecognition } from '../reasoning/turn/audio-recognition.ts';
 import { createEndpointing } from '../reasoning/turn/endpointing.ts';
 import type { TtsEngine } from '../speech/index.ts';
 import { newId } from './ids.ts';
-import { Conversation, type Role } from './conversation.ts';
-import { Response, type CancelReason, type TurnTimings } from './response.ts';
+import { Conversation, itemText } from './conversation.ts';
+import { newConversationItem, type NewItem } from './new-item.ts';
+import type { CancelReason, Response, TurnTimings } from './response.ts';
+import { Responder, type ResponderHost, type ResponseRequest } from './responder.ts';
 import { TurnController, type TurnHost } from './turn-controller.ts';
-import { turnMetrics } from './turn-metrics.ts';
+import type { turnMetrics } from './turn-metrics.ts';
 import { VisualMemory, videoUnavailable } from './visual-memory.ts';
 import { defaultSessionLimits } from './types.ts';
 import type { SessionLimits, SessionSettings } from './types.ts';
-import type { SessionPatch } from '../protocol/client-events.ts';
+import type { SessionPatch } from '../protocol/session-patch.ts';
 import { applySessionPatch, defaultSessionSettings, describeSession } from '../protocol/session-config.ts';
 import type { ServerEvent, ServerEventBody, WireSession } from '../protocol/server-events.ts';
 import { memoryHitToWire } from '../protocol/memory-wire.ts';
@@ -112,8 +114,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   readonly #visual: VisualMemory | undefined;
   /** Audio processing, in order: framing, VAD and endpointing of each appended chunk. */
   #work: Promise<void> = Promise.resolve();
-  #response: Response | undefined;
-  #responseSettled: Promise<void> = Promise.resolve();
+  readonly #responder: Responder;
 
   constructor(options: SessionOptions) {
     super();
@@ -125,6 +126,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#settings = { ...defaultSessionSettings(defaultClipperOptions, defaultInstructionFilterOptions), ...options.settings };
     const s = this.#settings;
     this.#input = new AudioInput({ inputRate: s.inputRate, clock: s.clock, maxLeadMs: this.#limits.maxAudioLeadMs });
+    this.#responder = new Responder(this.#responderHost());
     this.#turns = new TurnController(this.#turnHost());
     this.#turns.configure(s.turnDetection, s.filter);
     this.#recognition = new AudioRecognition({
@@ -199,7 +201,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   }
 
   get activeResponse(): Response | undefined {
-    return this.#response;
+    return this.#responder.active;
   }
 
   get conversation(): Conversation {
@@ -207,15 +209,18 @@ export class Session extends TypedEmitter<SessionEvents> {
   }
 
   describe(): WireSession {
-    return describeSession(this.#settings, { id: this.id, user: this.#memoryId, asrName: this.#engines.asr.name, engines: describeEngines(this.#engines) });
+    return describeSession(this.#settings, { id: this.id, user: this.#memoryId, asrName: this.#engines.asr.name, engines: describeEngines(this.#engines), builtinTools: [] });
   }
 
-  /** session.update: validated by the caller; a setting that cannot apply now rejects the whole patch. */
-  update(patch: SessionPatch): void {
+  /**
+   * session.update, parsed by the caller: applies what can apply and returns, naming each field,
+   * what could not (the caller reports those); then announces the session as it now stands.
+   */
+  update(patch: SessionPatch): ClientError[] {
     this.#assertOpen();
     const { tts } = this.#engines;
     const prev = this.#settings;
-    const next = applySessionPatch(prev, patch, { audioStarted: this.#input.started, videoStarted: this.#visual?.started ?? false, voices: tts.voices, ttsName: tts.name });
+    const { settings: next, problems } = applySessionPatch(prev, patch, { audioStarted: this.#input.started, videoStarted: this.#visual?.started ?? false, voices: tts.voices, ttsName: tts.name });
     this.#input.setInputRate(next.inputRate);
     this.#input.setClock(next.clock);
     if (next.turnDetection !== prev.turnDetection) this.#recognition.endpointing = createEndpointing(next.turnDetection, this.#recognition.endpointing);
@@ -223,6 +228,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     if (next.videoFps !== prev.videoFps || next.clipper !== prev.clipper) this.#visual?.reconfigure({ fps: next.videoFps, clipper: next.clipper });
     this.#settings = next;
     this.#emit({ type: 'session.updated', session: this.describe() });
+    return problems;
   }
 
   /**
@@ -281,56 +287,51 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#visual?.flush();
   }
 
-  /** conversation.item.create with text content; returns the item's id. */
-  addItem(item: { id?: string; role: Role; text: string; previousItemId?: string | null }): string {
+  /** conversation.item.create: a message, a tool's output or a tool call; returns the item's id. */
+  addItem(item: NewItem, previousItemId?: string | null): string {
     this.#assertAccepting();
-    const id = item.id ?? newId('item');
     const at = this.mediaMs;
-    const entry = { id, role: item.role, content: [{ type: item.role === 'assistant' ? ('output_text' as const) : ('input_text' as const), text: item.text }], endMs: at };
-    const previous = this.#conversation.insert(entry, item.previousItemId);
+    const entry = newConversationItem(item, at, this.#conversation);
+    const previous = this.#conversation.insert(entry, previousItemId);
     const wire = this.#conversation.wire(entry);
     this.#emit({ type: 'conversation.item.added', previous_item_id: previous, item: wire });
     this.#emit({ type: 'conversation.item.done', previous_item_id: previous, item: wire });
-    if (item.role !== 'system') this.#remember({ id, role: item.role, text: item.text, startMs: at, endMs: at });
-    return id;
+    const text = itemText(entry);
+    if (entry.type === 'message' && entry.role !== 'system' && text) this.#remember({ id: entry.id, role: entry.role, text, startMs: at, endMs: at });
+    return entry.id;
+  }
+
+  /** A typed message (ingest questions, the eval harness, tests): addItem for plain text. */
+  addMessage(role: 'user' | 'assistant' | 'system', text: string, options: { id?: string; previousItemId?: string | null } = {}): string {
+    const type = role === 'assistant' ? ('output_text' as const) : ('input_text' as const);
+    return this.addItem({ type: 'message', id: options.id, role, content: [{ type, text }] }, options.previousItemId);
+  }
+
+  /** conversation.item.retrieve: the item as it stands now. */
+  retrieveItem(itemId: string): void {
+    const item = this.#responder.owner(itemId)?.wireItem(itemId) ?? this.#conversation.wire(this.#conversation.require(itemId));
+    this.#emit({ type: 'conversation.item.retrieved', item });
+  }
+
+  /** conversation.item.truncate: the client played only `audioEndMs` of an answer. */
+  truncateItem(itemId: string, contentIndex: number, audioEndMs: number): void {
+    this.#assertOpen();
+    this.#responder.truncate(itemId, contentIndex, audioEndMs);
+  }
+
+  /** conversation.item.delete. An item of the answer in flight stays until the answer ends. */
+  deleteItem(itemId: string): void {
+    this.#assertOpen();
+    this.#conversation.require(itemId);
+    if (this.#responder.active?.wireItem(itemId)) throw new ClientError('invalid_value', `item '${itemId}' belongs to the response in progress; cancel it first`, 'item_id');
+    this.#conversation.remove(itemId);
+    this.#emit({ type: 'conversation.item.deleted', item_id: itemId });
   }
 
   /** response.create, or a finished user turn: answers the conversation as it stands. */
-  createResponse(options: { instructions?: string; modalities?: ('text' | 'audio')[]; timings?: TurnTimings } = {}): Response {
+  createResponse(options: ResponseRequest = {}): Response {
     this.#assertOpen();
-    if (this.#response) throw new ClientError('conversation_already_has_active_response', `response ${this.#response.id} is still in progress; cancel it first`);
-    const input = this.#conversation.responseInput();
-    const question = input.question;
-    const settings = this.#settings;
-    const context = this.#contextSources();
-    const response = new Response({
-      reasoner: this.#engines.reasoner,
-      tts: this.#engines.tts,
-      voice: settings.voice,
-      modalities: options.modalities ?? settings.modalities,
-      outputRate: settings.outputRate,
-      audioLeadMs: settings.clock === 'live' ? this.#limits.outputAudioLeadMs : 0,
-      timings: options.timings ?? {},
-      emit: (event) => this.#emit(event),
-      previousItemId: this.#conversation.lastId,
-      request: {
-        question: question?.text ?? '',
-        questionId: question?.id,
-        conversation: input.before,
-        followUp: input.after,
-        transcript: this.transcript,
-        instructions: options.instructions ?? (settings.instructions || undefined),
-        nowMs: question?.endMs ?? this.mediaMs,
-        evidence: [],
-        images: [],
-      },
-      prepare: (signal) => gatherContext(context, question?.text ?? '', signal),
-    });
-    // The answer takes its place in the conversation now: a user turn heard meanwhile comes after it.
-    this.#conversation.insert({ id: response.itemId, role: 'assistant', content: [], endMs: this.mediaMs });
-    this.#response = response;
-    this.#responseSettled = response.start().finally(() => this.#responseEnded(response));
-    return response;
+    return this.#responder.create(options);
   }
 
   #contextSources(): ContextSources {
@@ -359,34 +360,7 @@ export class Session extends TypedEmitter<SessionEvents> {
 
   /** response.cancel, or barge-in. Returns whether a response was cancelled. */
   cancelResponse(reason: CancelReason): boolean {
-    const response = this.#response;
-    if (!response) return false;
-    response.cancel(reason);
-    this.#responseEnded(response);
-    return true;
-  }
-
-  /** What was said of the answer stays in the conversation and memory; an answer never heard leaves. */
-  #responseEnded(response: Response): void {
-    if (this.#response !== response) return;
-    this.#response = undefined;
-    const spoken = response.spokenText.trim();
-    if (spoken) {
-      const audio = response.speaks;
-      this.#conversation.setContent(response.itemId, [audio ? { type: 'output_audio', transcript: spoken } : { type: 'output_text', text: spoken }]);
-      const at = this.mediaMs;
-      this.#remember({ id: response.itemId, role: 'assistant', text: spoken, startMs: at, endMs: at });
-    } else {
-      this.#conversation.remove(response.itemId);
-    }
-    this.observer.safeEmit('responseended', response);
-    if (response.status === 'completed' || response.status === 'cancelled') {
-      const metrics = turnMetrics(response);
-      if (metrics) {
-        this.#emit(metrics);
-        this.observer.safeEmit('turnmetrics', metrics);
-      }
-    }
+    return this.#responder.cancel(reason);
   }
 
   /** Resolves when every frame appended so far is clipped and its clip has its facts. */
@@ -416,7 +390,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#draining = true;
     const settle = async () => {
       await this.idle();
-      while (this.#response) await this.#responseSettled;
+      await this.#responder.settled();
       await this.#engines.memory?.flush();
     };
     const deadline = new AbortController();
@@ -438,6 +412,32 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.removeAllListeners('event');
   }
 
+  /** The narrow view the responder has of this session. */
+  #responderHost(): ResponderHost {
+    const session = this;
+    return {
+      get settings() {
+        return session.#settings;
+      },
+      get mediaMs() {
+        return session.mediaMs;
+      },
+      limits: this.#limits,
+      transcript: this.transcript,
+      conversation: this.#conversation,
+      reasoner: this.#engines.reasoner,
+      tts: this.#engines.tts,
+      builtinTools: () => [],
+      contextSources: () => this.#contextSources(),
+      emit: (event) => this.#emit(event),
+      remember: (utterance) => this.#remember(utterance),
+      ended: (response, metrics) => {
+        this.observer.safeEmit('responseended', response);
+        if (metrics) this.observer.safeEmit('turnmetrics', metrics);
+      },
+    };
+  }
+
   /** The narrow view the turn controller has of this session. */
   #turnHost(): TurnHost {
     const session = this;
@@ -447,7 +447,7 @@ export class Session extends TypedEmitter<SessionEvents> {
         return session.#closed;
       },
       get responding() {
-        return session.#response !== undefined;
+        return session.#responder.active !== undefined;
       },
       get userSpeaking() {
         return session.#recognition.userSpeaking;
@@ -456,7 +456,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       emit: (event) => this.#emit(event),
       fail: (code, error) => this.#fail(code, error),
       remember: (utterance) => this.#remember(utterance),
-      respond: (timings) => void this.createResponse({ timings }),
+      respond: (timings: TurnTimings, questionId: string) => void this.createResponse({ timings, questionId }),
       cancelResponse: (reason) => this.cancelResponse(reason),
       isInstruction: reasoner.isInstruction && ((text, signal) => reasoner.isInstruction!(text, signal)),
     };

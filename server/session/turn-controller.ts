@@ -4,7 +4,7 @@ import type { EndOfTurn, HeardUtterance, RecognitionHooks } from '../reasoning/t
 import { InterruptionPolicy } from '../reasoning/turn/interruption.ts';
 import { decideTurn, defaultTurnHandlingOptions, type TurnHandlingOptions } from '../reasoning/turn/turn-handling.ts';
 import type { ServerEventBody } from '../protocol/server-events.ts';
-import type { Conversation } from './conversation.ts';
+import type { Conversation, ConversationItem } from './conversation.ts';
 import type { CancelReason, TurnTimings } from './response.ts';
 
 /** What the turn controller needs of its session: narrow, so tests can stand in for it. */
@@ -17,8 +17,8 @@ export interface TurnHost {
   remember(utterance: Utterance): void;
   /** Whether an answer is in flight. */
   readonly responding: boolean;
-  /** Starts an answer to the conversation as it stands. */
-  respond(timings: TurnTimings): void;
+  /** Starts an answer to the user turn `questionId`. */
+  respond(timings: TurnTimings, questionId: string): void;
   cancelResponse(reason: CancelReason): boolean;
   /** Whether the user already speaks again (endpointing's view). */
   readonly userSpeaking: boolean;
@@ -60,7 +60,7 @@ export class TurnController implements RecognitionHooks {
   onEndOfTurn(u: HeardUtterance, end: EndOfTurn): void {
     const host = this.#host;
     if (u.detected) host.emit({ type: 'input_audio_buffer.speech_stopped', audio_end_ms: Math.round(end.audioEndMs), item_id: u.itemId });
-    const item = { id: u.itemId, role: 'user' as const, content: [{ type: 'input_audio' as const, transcript: null }], endMs: end.audioEndMs };
+    const item: ConversationItem = { type: 'message', id: u.itemId, role: 'user', content: [{ type: 'input_audio', transcript: null }], endMs: end.audioEndMs };
     const previous = host.conversation.insert(item);
     host.emit({ type: 'input_audio_buffer.committed', previous_item_id: previous, item_id: u.itemId });
     host.emit({ type: 'conversation.item.added', previous_item_id: previous, item: host.conversation.wire(item) });
@@ -76,9 +76,8 @@ export class TurnController implements RecognitionHooks {
     host.emit({ type: 'conversation.item.input_audio_transcription.completed', item_id: u.itemId, content_index: 0, transcript: text, usage: { type: 'duration', seconds: (end.audioEndMs - u.startMs) / 1000 } });
     const conversation = host.conversation;
     conversation.setContent(u.itemId, [{ type: 'input_audio', transcript: text }]);
-    const item = conversation.get(u.itemId);
-    const previous = item ? (conversation.items[conversation.items.indexOf(item) - 1]?.id ?? null) : null;
-    host.emit({ type: 'conversation.item.done', previous_item_id: previous, item: conversation.wire(item ?? { id: u.itemId, role: 'user', content: [{ type: 'input_audio', transcript: text }], endMs: end.audioEndMs }) });
+    const item = conversation.get(u.itemId) ?? { type: 'message', id: u.itemId, role: 'user', content: [{ type: 'input_audio', transcript: text }], endMs: end.audioEndMs };
+    host.emit({ type: 'conversation.item.done', previous_item_id: conversation.previousOf(u.itemId), item: conversation.wire(item) });
     if (text) host.remember({ id: u.itemId, role: 'user', text, startMs: u.speechStartMs, endMs: end.audioEndMs });
     this.#decide(u.itemId, text, timings);
   }
@@ -100,14 +99,14 @@ export class TurnController implements RecognitionHooks {
     if (verdict.kind === 'silent') return;
     if (verdict.kind === 'ignore') return host.emit({ type: 'omnilive.turn.ignored', item_id: itemId, reason: verdict.reason });
     if (host.responding) host.cancelResponse('turn_detected');
-    if (verdict.kind === 'answer') return host.respond(timings);
+    if (verdict.kind === 'answer') return host.respond(timings, itemId);
     const check = new AbortController();
     this.#checks.add(check);
     host.isInstruction!(text, check.signal)
       .then((yes) => {
         if (host.closed) return;
         if (!yes) return host.emit({ type: 'omnilive.turn.ignored', item_id: itemId, reason: 'not_addressed' });
-        if (!host.responding) host.respond(timings);
+        if (!host.responding) host.respond(timings, itemId);
       })
       .catch((error) => {
         if (!check.signal.aborted) host.fail('instruction_check_failed', error);

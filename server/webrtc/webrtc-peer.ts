@@ -3,7 +3,7 @@ import { ClientError } from '../errors.ts';
 import type { Session } from '../session/session.ts';
 import type { ServerEventBody } from '../session/types.ts';
 import type { WebRtcEvent } from '../protocol/client-events.ts';
-import { pcm16FromBase64 } from '../audio/pcm.ts';
+import { decodeAudio } from '../audio/g711.ts';
 import { AnswerVoice } from './answer-voice.ts';
 import type { MediaServer } from './media-server.ts';
 import { RtpDecoder } from './rtp-decoder.ts';
@@ -182,7 +182,7 @@ export class WebRtcPeer {
     if (!voice) return;
     switch (event.type) {
       case 'response.output_audio.delta':
-        return voice.enqueue(pcm16FromBase64(event.delta as string), this.#session.settings.outputRate);
+        return voice.enqueue(decodeAudio(Buffer.from(event.delta, 'base64'), this.#session.settings.outputEncoding), this.#session.settings.outputRate);
       case 'response.done':
         if ((event.response as { status?: string }).status === 'cancelled') voice.clear();
         return;
@@ -197,12 +197,8 @@ export class WebRtcPeer {
     let audioRate = session.settings.inputRate;
     if (producer.kind === 'audio' && audioRate !== 16000) {
       // Opus is decoded to 16 kHz (what the VAD and ASR use) unless WebSocket audio already set the rate.
-      try {
-        session.update({ audio: { input: { format: { type: 'audio/pcm', rate: 16000 } } } });
-        audioRate = 16000;
-      } catch {
-        // keep the session's rate
-      }
+      const refused = session.update({ audio: { input: { format: { type: 'audio/pcm', rate: 16000 } } } });
+      if (refused.length === 0) audioRate = 16000; // else keep the session's rate
     }
     const decoder = await RtpDecoder.start({
       router: this.#router!,
@@ -283,6 +279,11 @@ export class WebRtcPeer {
 
   #error(code: string, message: string): void {
     this.#send({ type: 'error', error: { type: 'server_error', code, message, param: null, event_id: null } });
+  }
+
+  /** output_audio_buffer.clear: silences the answer's voice track from its next frame. */
+  clearVoice(): void {
+    this.#voice?.clear();
   }
 
   /** Drops the router and everything on it; the session goes on (WebSocket audio still works). */

@@ -121,7 +121,7 @@ describe('omnilive serve with an OpenAI-compatible LLM', () => {
     assert.equal(done.response.metadata.reasoner, 'openai-compatible:fake-model');
     const transcript = c.log.of('response.output_audio_transcript.delta').map((e) => e.delta);
     assert.deepEqual(transcript, ['The answer comes from the language model. ', 'It has two sentences. ']);
-    assert.match(llm.requests.at(-1)!.messages[0]!.content, /Be brief\./);
+    assert.match(String(llm.requests.at(-1)!.messages[0]!.content), /Be brief\./);
     c.close();
   });
 });

@@ -5,15 +5,28 @@ import type { AddressInfo } from 'node:net';
  * A stand-in for an external OpenAI-compatible LLM server (vLLM, llama.cpp, Ollama…): it
  * streams a scripted answer as server-sent events, so our client is tested on the wire format.
  */
+/** What the scripted model says: words, or calls of the tools it was offered. */
+export type FakeReply = string | { toolCalls: { name: string; arguments: string }[] };
+
+export interface FakeRequest {
+  messages: { role: string; content: string | null; tool_calls?: { id: string; function: { name: string; arguments: string } }[]; tool_call_id?: string }[];
+  stream?: boolean;
+  model: string;
+  tools?: { type: 'function'; function: { name: string; description?: string; parameters?: unknown } }[];
+  tool_choice?: unknown;
+  parallel_tool_calls?: boolean;
+  max_tokens?: number;
+}
+
 export interface FakeLlm {
   url: string;
-  requests: { messages: { role: string; content: string }[]; stream?: boolean; model: string }[];
+  requests: FakeRequest[];
   /** Streams that ended because the client went away. */
   aborted: number;
   close(): Promise<void>;
 }
 
-export async function startFakeLlm(answer: (question: string) => string, tokenDelayMs = 5): Promise<FakeLlm> {
+export async function startFakeLlm(answer: (question: string, request: FakeRequest) => FakeReply, tokenDelayMs = 5): Promise<FakeLlm> {
   const state: FakeLlm = { url: '', requests: [], aborted: 0, close: async () => {} };
   const server = http.createServer(async (req, res) => {
     let body = '';
@@ -21,7 +34,23 @@ export async function startFakeLlm(answer: (question: string) => string, tokenDe
     if (req.url !== '/v1/chat/completions' || req.method !== 'POST') return void res.writeHead(404).end();
     const request = JSON.parse(body);
     state.requests.push(request);
-    const text = answer(request.messages.at(-1).content);
+    const reply = answer(request.messages.at(-1).content ?? '', request);
+    const chunk = (delta: unknown, finish: string | null = null) => `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 0, model: request.model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    if (typeof reply !== 'string') {
+      // Tool calls stream as OpenAI does: the first chunk of each names it, later ones add arguments.
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      for (const [index, call] of reply.toolCalls.entries()) {
+        res.write(chunk({ role: 'assistant', tool_calls: [{ index, id: `call_${state.requests.length}_${index}`, type: 'function', function: { name: call.name, arguments: '' } }] }));
+        for (const piece of call.arguments.match(/.{1,8}/gs) ?? []) {
+          res.write(chunk({ tool_calls: [{ index, function: { arguments: piece } }] }));
+          await new Promise((r) => setTimeout(r, tokenDelayMs));
+        }
+      }
+      res.write(chunk({}, 'tool_calls'));
+      res.write('data: [DONE]\n\n');
+      return void res.end();
+    }
+    const text = reply;
     if (!request.stream) {
       res.writeHead(200, { 'content-type': 'application/json' });
       return void res.end(JSON.stringify({ id: 'c1', object: 'chat.completion', created: 0, model: request.model, choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }] }));
@@ -34,7 +63,7 @@ export async function startFakeLlm(answer: (question: string) => string, tokenDe
     });
     for (const token of text.match(/\S+\s*/g) ?? []) {
       if (closed) return;
-      res.write(`data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 0, model: request.model, choices: [{ index: 0, delta: { content: token }, finish_reason: null }] })}\n\n`);
+      res.write(chunk({ content: token }));
       await new Promise((r) => setTimeout(r, tokenDelayMs));
     }
     res.write('data: [DONE]\n\n');

@@ -94,7 +94,7 @@ describe('option scorer: multiple choice without a language model', () => {
     const scorer = new OptionScorer({ exclude: new Set(['p1']) });
     const ask = async (question: string, nowMs = 6000, instructions?: string) => {
       let out = '';
-      for await (const d of scorer.respond({ question, instructions, conversation: [], transcript: new TranscriptLog(), nowMs, evidence: hits, images: [] }, new AbortController().signal)) out += d.text;
+      for await (const d of scorer.respond({ question, instructions, conversation: [], transcript: new TranscriptLog(), nowMs, evidence: hits, images: [] }, new AbortController().signal)) if (d.type === 'text') out += d.text;
       return out;
     };
     const prompt = multipleChoicePrompt({ question: 'What text is displayed?', options: ['A. EXIT 12', 'B. ROOM 204', 'C. GATE B7', 'D. DOCK 7'] });

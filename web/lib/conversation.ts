@@ -1,5 +1,5 @@
 // The transcript and the memory clip strip, derived from server events (pure: event in, new state out).
-import type { ServerEvent } from '../../server/protocol/server-events';
+import { wireItemText, type ServerEvent } from '../../server/protocol/server-events';
 
 export type TurnState = 'partial' | 'final' | 'cancelled' | 'failed';
 
@@ -56,7 +56,7 @@ export function applyEvent(conv: Conversation, ev: ServerEvent, spokenDefault: b
       return upsert(conv, ev.item_id, 'user', () => ({}), newUserTurn(ev.item_id));
     case 'conversation.item.added': {
       const item = ev.item;
-      if (item?.role !== 'user') return conv;
+      if (item.type !== 'message' || item.role !== 'user') return conv;
       const content = item.content;
       if (content[0]?.type === 'input_text') {
         const text = content.map((c) => ('text' in c ? c.text : '')).join('\n');
@@ -92,9 +92,9 @@ export function applyEvent(conv: Conversation, ev: ServerEvent, spokenDefault: b
         'assistant',
         (t) => {
           if (r.status === 'completed') {
-            const content = r.output[0]?.content[0];
-            // An answer's part has either a transcript (spoken) or a text, never both.
-            const final = content && ('text' in content ? content.text : content.transcript);
+            // The answer's words (a response that only called tools has none to show).
+            const message = r.output.find((item) => item.type === 'message');
+            const final = message ? wireItemText(message) : undefined;
             return { text: (final ?? t.text).trim(), state: 'final' };
           }
           if (r.status === 'cancelled') {

@@ -308,7 +308,9 @@ export class LiveSession {
 
   #onSession(session: WireSession): void {
     if (!session) return;
-    if (this.#player) this.#player.rate = session.audio?.output?.format?.rate ?? 24000;
+    const format = session.audio.output.format;
+    // The web app asks for pcm16; a G.711 session would be another client's.
+    if (this.#player) this.#player.rate = 'rate' in format ? format.rate : 8000;
     this.#spokenDefault = (session.output_modalities ?? ['audio']).includes('audio');
     this.store.set({ engines: session.omnilive?.engines ?? null, user: session.omnilive?.user ?? null });
   }

@@ -352,7 +352,7 @@ export class OptionScorer implements Reasoner {
       yield instruction[2]!;
       return;
     }
-    for await (const delta of this.#fallback.respond(request, signal)) yield delta.text;
+    for await (const delta of this.#fallback.respond(request, signal)) if (delta.type === 'text') yield delta.text;
   }
 
   /** The answer text for a multiple-choice question: the letter first, as the official scorer reads it. */

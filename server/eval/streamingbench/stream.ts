@@ -21,7 +21,7 @@ import { CHUNK_MS, PLAY_RATE as RATE, pcmChunks, playMedia, settle } from '../..
 import { defaultServerVadOptions } from '../../perception/vad/index.ts';
 import { Session, type SessionEngines } from '../../session/session.ts';
 import type { SessionSettings } from '../../session/types.ts';
-import { partText, type ServerEvent } from '../../protocol/server-events.ts';
+import { wireItemText, type ServerEvent } from '../../protocol/server-events.ts';
 import { OptionScorer, hitsToEvidence } from './option-scorer.ts';
 import { proactivePrompt, proactiveQuery } from './prompts.ts';
 import type { BenchQuestion } from './questions.ts';
@@ -96,7 +96,7 @@ export class StreamDriver {
         inputRate: RATE,
         clock: 'media',
         modalities: ['text'],
-        turnDetection: { ...defaultServerVadOptions, createResponse: false, interruptResponse: false },
+        turnDetection: { ...defaultServerVadOptions, type: 'server_vad', eagerness: 'auto', createResponse: false, interruptResponse: false },
       },
     });
     this.session.on('event', (e) => this.#onEvent(e));
@@ -115,7 +115,7 @@ export class StreamDriver {
     const ev = e as ServerEvent & Record<string, any>;
     if (ev.type === 'response.done') {
       const item = ev.response.output?.[0];
-      this.#responses.push({ itemId: item?.id ?? '', status: ev.response.status, text: item?.content.map(partText).join(' ') ?? '' });
+      this.#responses.push({ itemId: item?.id ?? '', status: ev.response.status, text: item ? wireItemText(item) : '' });
     } else if (ev.type === 'conversation.item.input_audio_transcription.completed') {
       this.#transcripts.push({ itemId: ev.item_id, text: ev.transcript });
     } else if (ev.type === 'omnilive.turn.ignored') {
@@ -156,10 +156,10 @@ export class StreamDriver {
   async ask(text: string): Promise<Answer> {
     await settle(this.session);
     const errors = this.#errors.length;
-    this.promptIds.add(this.session.addItem({ role: 'user', text }));
+    this.promptIds.add(this.session.addMessage('user', text));
     const response = this.session.createResponse();
     await response.start();
-    this.promptIds.add(response.itemId);
+    if (response.itemId) this.promptIds.add(response.itemId);
     await settle(this.session);
     const error = this.#errors.slice(errors).join('; ');
     return { text: response.text, status: response.status, ...(error ? { error } : {}) };

@@ -1,8 +1,8 @@
 import OpenAI from 'openai';
 import { formatMediaTime } from './media-clock.ts';
-import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import type { ChatCompletionCreateParamsStreaming, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import type { MemoryHit } from '../../../memory/types.ts';
-import type { Reasoner, ReasonerDelta, ReasonerRequest } from './types.ts';
+import type { ChatMessage, Reasoner, ReasonerDelta, ReasonerRequest } from './types.ts';
 
 export interface OpenAICompatibleOptions {
   /** Base URL ending in /v1 (vLLM, LMDeploy, SGLang, llama.cpp server, Ollama, OpenAI). */
@@ -41,9 +41,10 @@ export class OpenAICompatibleReasoner implements Reasoner {
         {
           model: this.#options.model,
           stream: true,
-          max_tokens: this.#options.maxTokens ?? 512,
+          max_tokens: request.maxOutputTokens ?? this.#options.maxTokens ?? 512,
           temperature: this.#options.temperature ?? 0.3,
           messages: buildMessages(request, withImages),
+          ...toolOptions(request),
         },
         { signal },
       );
@@ -58,8 +59,11 @@ export class OpenAICompatibleReasoner implements Reasoner {
       stream = await create(false);
     }
     for await (const chunk of stream) {
-      const delta = chunk.choices[0]?.delta?.content;
-      if (delta) yield { type: 'text', text: delta };
+      const delta = chunk.choices[0]?.delta;
+      if (delta?.content) yield { type: 'text', text: delta.content };
+      for (const call of delta?.tool_calls ?? []) {
+        yield { type: 'tool_call', index: call.index, callId: call.id, name: call.function?.name, arguments: call.function?.arguments ?? '' };
+      }
     }
   }
 
@@ -102,6 +106,37 @@ function evidenceLine(hit: MemoryHit): string {
   return `${at}–[${formatMediaTime(hit.endMs)}] Saw: ${facts.join('; ') || 'a scene with no readable text or known objects'}`;
 }
 
+/** Chat-completions tool options for the request's tools (nothing when it has none). */
+function toolOptions(request: ReasonerRequest): Pick<ChatCompletionCreateParamsStreaming, 'tools' | 'tool_choice' | 'parallel_tool_calls'> {
+  if (!request.tools?.length) return {};
+  const choice = request.toolChoice ?? 'auto';
+  return {
+    tools: request.tools.map((t) => ({ type: 'function', function: { name: t.name, description: t.description, parameters: t.parameters ?? { type: 'object', properties: {} } } })),
+    tool_choice: typeof choice === 'string' ? choice : { type: 'function', function: { name: choice.name } },
+    ...(request.parallelToolCalls === undefined ? {} : { parallel_tool_calls: request.parallelToolCalls }),
+  };
+}
+
+/** A conversation message in chat-completions form. */
+function chatParam(message: ChatMessage): ChatCompletionMessageParam {
+  if (message.role === 'tool') return { role: 'tool', tool_call_id: message.callId, content: message.content };
+  if (message.role === 'assistant' && message.toolCalls?.length) {
+    return {
+      role: 'assistant',
+      content: message.content || null,
+      tool_calls: message.toolCalls.map((c) => ({ id: c.callId, type: 'function', function: { name: c.name, arguments: c.arguments } })),
+    };
+  }
+  return { role: message.role, content: message.content };
+}
+
+/** The last `n` messages, never starting inside a tool call's answer (a tool message needs its call). */
+function lastMessages(messages: ChatMessage[], n: number): ChatMessage[] {
+  const tail = messages.slice(-n);
+  while (tail[0]?.role === 'tool') tail.shift();
+  return tail;
+}
+
 /**
  * System text with question-related memory (long-term evidence, then the session transcript),
  * the conversation so far, and the question with the current frames as images.
@@ -130,8 +165,8 @@ export function buildMessages(request: ReasonerRequest, withImages = true): Chat
     : [{ role: 'user', content: request.question }];
   return [
     { role: 'system', content: `${system}\n\nNow: ${formatMediaTime(request.nowMs)}.\n${memory}` },
-    ...request.conversation.slice(-12),
+    ...lastMessages(request.conversation, 12).map(chatParam),
     ...question,
-    ...(request.followUp ?? []),
+    ...(request.followUp ?? []).map(chatParam),
   ];
 }

@@ -8,10 +8,27 @@ export interface FrameImage {
   jpeg: Uint8Array;
 }
 
-export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant';
-  content: string;
+/** A call of a client tool the model made earlier in the conversation. */
+export interface ToolCall {
+  callId: string;
+  name: string;
+  /** JSON text. */
+  arguments: string;
 }
+
+/** A conversation message as a reasoner reads it: words, a tool call, or a tool's output. */
+export type ChatMessage =
+  | { role: 'system' | 'user' | 'assistant'; content: string; toolCalls?: ToolCall[] }
+  | { role: 'tool'; callId: string; content: string };
+
+/** A function tool the model may call (the client runs it). */
+export interface ToolSpec {
+  name: string;
+  description?: string;
+  parameters?: Record<string, unknown>;
+}
+
+export type ToolChoiceSpec = 'auto' | 'none' | 'required' | { name: string };
 
 /** What a reasoner gets for one turn. */
 export interface ReasonerRequest {
@@ -32,13 +49,22 @@ export interface ReasonerRequest {
   evidence: MemoryHit[];
   /** The current frames, oldest first (empty when the session does not see). */
   images: FrameImage[];
+  /** Tools the model may call, and how it should choose (absent: none). */
+  tools?: ToolSpec[];
+  toolChoice?: ToolChoiceSpec;
+  parallelToolCalls?: boolean;
+  /** Most tokens the answer may have (absent: the reasoner's own limit). */
+  maxOutputTokens?: number;
 }
 
 /**
  * What a reasoner streams: text now; tool calls join this union next, so `Response` can turn
  * each kind into its own output item.
  */
-export type ReasonerDelta = { type: 'text'; text: string };
+export type ReasonerDelta =
+  | { type: 'text'; text: string }
+  /** A piece of a tool call: the first of a call carries its id and name, later ones more arguments. */
+  | { type: 'tool_call'; index: number; callId?: string; name?: string; arguments: string };
 
 export interface Reasoner {
   readonly name: string;

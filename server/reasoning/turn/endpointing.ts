@@ -1,7 +1,7 @@
 import { SpeechSegmenter, defaultServerVadOptions, type SegmenterEvent, type ServerVadOptions } from '../../perception/vad/index.ts';
 
 /** How a session decides where a user's turn starts and ends (`audio.input.turn_detection`). */
-export type EndpointingMode = 'server_vad' | 'manual';
+export type EndpointingMode = 'server_vad' | 'semantic_vad' | 'manual';
 
 /**
  * An end-of-turn policy. It sees every frame's speech probability and, for policies that read
@@ -70,12 +70,117 @@ export class ManualEndpointing implements Endpointing {
   reset(): void {}
 }
 
+export type Eagerness = 'low' | 'medium' | 'high' | 'auto';
+
+/** Silence (ms) that ends a turn whose words sound complete / unfinished / unknown yet, per eagerness. */
+export interface SemanticEndpointingOptions extends ServerVadEndpointingOptions {
+  eagerness: Eagerness;
+  complete: Record<Exclude<Eagerness, 'auto'>, number>;
+  unfinished: Record<Exclude<Eagerness, 'auto'>, number>;
+  unknown: Record<Exclude<Eagerness, 'auto'>, number>;
+}
+
+export const defaultSemanticEndpointingOptions: SemanticEndpointingOptions = {
+  ...defaultServerVadEndpointingOptions,
+  eagerness: 'auto',
+  complete: { high: 250, medium: 400, low: 700 },
+  unfinished: { high: 900, medium: 1500, low: 2500 },
+  unknown: { high: 400, medium: 600, low: 1000 },
+};
+
+/** Words a sentence does not end on: articles, conjunctions, prepositions, fillers. */
+const DANGLING = new Set(['the', 'a', 'an', 'and', 'or', 'but', 'so', 'because', 'to', 'of', 'in', 'on', 'at', 'for', 'with', 'from', 'about', 'um', 'uh', 'er', 'like', 'my', 'your', 'his', 'her', 'their', 'our', 'is', 'are', 'was', 'i', 'if', 'than', 'then', 'that', 'which', 'when']);
+const QUESTION_START = /^(what|who|whom|whose|where|when|why|how|which|is|are|was|were|do|does|did|can|could|will|would|should|shall|may|have|has)\b/;
+const COMMAND_START = /^(tell|show|give|find|stop|wait|read|describe|remind|look|say|repeat|help|search|play|open|close|turn|start|please)\b/;
+
+/** How complete the words heard so far sound (rules over the transcript; a model plugs in here later). */
+export function completeness(words: string): 'complete' | 'unfinished' | 'unknown' {
+  const list = words.toLowerCase().replace(/[^a-z' ]/g, ' ').split(/\s+/).filter(Boolean);
+  if (list.length === 0) return 'unknown';
+  if (DANGLING.has(list.at(-1)!)) return 'unfinished';
+  const text = list.join(' ');
+  if (list.length >= 3 && (QUESTION_START.test(text) || COMMAND_START.test(text))) return 'complete';
+  if (list.length >= 6) return 'complete';
+  return 'unknown';
+}
+
+/**
+ * `semantic_vad`: the silence that ends a turn depends on how complete the words sound — short
+ * after a finished question or command, long after a trailing "the", "and" or "um" — scaled by
+ * the eagerness. VAD still decides where speech starts and stops; the words set the wait.
+ */
+export class SemanticEndpointing implements Endpointing {
+  readonly mode = 'semantic_vad';
+  readonly usesVad = true;
+  #options: SemanticEndpointingOptions;
+  readonly #segmenter: SpeechSegmenter;
+
+  constructor(options: Partial<SemanticEndpointingOptions> = {}) {
+    this.#options = { ...defaultSemanticEndpointingOptions, ...options };
+    this.#segmenter = new SpeechSegmenter({ ...this.#options, silenceDurationMs: this.#silence('unknown') });
+  }
+
+  get speaking(): boolean {
+    return this.#segmenter.speaking;
+  }
+
+  get prefixPaddingMs(): number {
+    return this.#segmenter.options.prefixPaddingMs;
+  }
+
+  /** The silence the current words call for. */
+  get silenceDurationMs(): number {
+    return this.#segmenter.options.silenceDurationMs;
+  }
+
+  configure(options: Partial<SemanticEndpointingOptions>): void {
+    this.#options = { ...this.#options, ...options };
+    this.#segmenter.configure({ ...this.#options, silenceDurationMs: this.#segmenter.options.silenceDurationMs });
+  }
+
+  push(frameStartMs: number, frameMs: number, probability: number): SegmenterEvent | undefined {
+    const event = this.#segmenter.push(frameStartMs, frameMs, probability);
+    if (event?.type === 'speech_stopped') this.#segmenter.configure({ silenceDurationMs: this.#silence('unknown') }); // the next turn starts unknown
+    return event;
+  }
+
+  onTranscript(partial: string): void {
+    this.#segmenter.configure({ silenceDurationMs: this.#silence(completeness(partial)) });
+  }
+
+  reset(): void {
+    this.#segmenter.reset();
+    this.#segmenter.configure({ silenceDurationMs: this.#silence('unknown') });
+  }
+
+  #silence(kind: 'complete' | 'unfinished' | 'unknown'): number {
+    const eagerness = this.#options.eagerness === 'auto' ? 'medium' : this.#options.eagerness;
+    return this.#options[kind][eagerness];
+  }
+}
+
+/** A turn_detection setting as an endpointing policy's options. */
+export interface EndpointingSettings extends Partial<ServerVadEndpointingOptions> {
+  type: 'server_vad' | 'semantic_vad';
+  eagerness?: Eagerness;
+}
+
 /** The policy for a turn_detection setting; reuses `current` when only its options change. */
-export function createEndpointing(settings: Partial<ServerVadEndpointingOptions> | null, current?: Endpointing): Endpointing {
+export function createEndpointing(settings: EndpointingSettings | null, current?: Endpointing): Endpointing {
   if (settings === null) return current?.mode === 'manual' ? current : new ManualEndpointing();
+  if (settings.type === 'semantic_vad') {
+    const options = { threshold: settings.threshold, prefixPaddingMs: settings.prefixPaddingMs, minSpeechMs: settings.minSpeechMs, eagerness: settings.eagerness ?? 'auto' };
+    const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+    if (current instanceof SemanticEndpointing) {
+      current.configure(defined);
+      return current;
+    }
+    return new SemanticEndpointing(defined);
+  }
+  const { type: _type, eagerness: _eagerness, ...vad } = settings;
   if (current instanceof ServerVadEndpointing) {
-    current.configure(settings);
+    current.configure(vad);
     return current;
   }
-  return new ServerVadEndpointing(settings);
+  return new ServerVadEndpointing(vad);
 }

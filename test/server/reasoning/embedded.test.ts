@@ -6,7 +6,7 @@ import { EmbeddedAnswerer } from '../../../server/reasoning/index.ts';
 async function answer(question: string, log: TranscriptLog): Promise<string> {
   log.add({ id: 'q', role: 'user', text: question, startMs: 200_000, endMs: 201_000 });
   let text = '';
-  for await (const d of new EmbeddedAnswerer().respond({ question, questionId: 'q', conversation: [], transcript: log, nowMs: 201_000, evidence: [], images: [] }, new AbortController().signal)) text += d;
+  for await (const d of new EmbeddedAnswerer().respond({ question, questionId: 'q', conversation: [], transcript: log, nowMs: 201_000, evidence: [], images: [] }, new AbortController().signal)) if (d.type === 'text') text += d.text;
   return text;
 }
 

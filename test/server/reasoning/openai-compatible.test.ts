@@ -23,7 +23,7 @@ describe('OpenAICompatibleReasoner', () => {
     let text = '';
     let deltas = 0;
     for await (const d of reasoner.respond(request('where is the mug?'), new AbortController().signal)) {
-      text += d;
+      if (d.type === 'text') text += d.text;
       deltas++;
     }
     assert.equal(text, 'The mug is on the kitchen shelf.');
@@ -31,7 +31,7 @@ describe('OpenAICompatibleReasoner', () => {
     const sent = llm.requests.at(-1)!;
     assert.equal(sent.model, 'test-model');
     assert.equal(sent.stream, true);
-    assert.match(sent.messages[0]!.content, /\[01:01\] User said: the mug is on the kitchen shelf/);
+    assert.match(String(sent.messages[0]!.content), /\[01:01\] User said: the mug is on the kitchen shelf/);
     assert.equal(sent.messages.at(-1)!.content, 'where is the mug?');
   });
 

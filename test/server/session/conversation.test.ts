@@ -21,7 +21,7 @@ describe('Conversation: what a response answers', () => {
   it('a second response.create continues the conversation instead of asking the old question again', async () => {
     const reasoner = new ScriptedReasoner({ answers: ['Paris.', 'It has two million people.'] });
     const { session, answer } = await textSession(reasoner);
-    session.addItem({ role: 'user', text: 'what is the capital of France?' });
+    session.addMessage('user', 'what is the capital of France?');
     await answer();
     await answer(); // as a Realtime client does after a tool result
     const [first, second] = reasoner.requests;
@@ -39,10 +39,10 @@ describe('Conversation: what a response answers', () => {
   it('a system item added after the question is kept, and the question goes once', async () => {
     const reasoner = new ScriptedReasoner();
     const { session, answer } = await textSession(reasoner);
-    session.addItem({ role: 'user', text: 'hello there' });
+    session.addMessage('user', 'hello there');
     await answer();
-    session.addItem({ role: 'user', text: 'what did I say?' });
-    session.addItem({ role: 'system', text: 'Answer in French.' });
+    session.addMessage('user', 'what did I say?');
+    session.addMessage('system', 'Answer in French.');
     await answer();
     const request = reasoner.requests[1]!;
     assert.equal(request.question, 'what did I say?');
@@ -55,30 +55,30 @@ describe('Conversation: what a response answers', () => {
 
   it('items go where previous_item_id says, and the events report it', async () => {
     const { session, events } = await textSession(new ScriptedReasoner());
-    const a = session.addItem({ id: 'item_a', role: 'user', text: 'first' });
-    session.addItem({ id: 'item_c', role: 'user', text: 'third' });
-    session.addItem({ id: 'item_b', role: 'user', text: 'second', previousItemId: a });
-    session.addItem({ id: 'item_0', role: 'system', text: 'zeroth', previousItemId: null });
+    const a = session.addMessage('user', 'first', { id: 'item_a' });
+    session.addMessage('user', 'third', { id: 'item_c' });
+    session.addMessage('user', 'second', { id: 'item_b', previousItemId: a });
+    session.addMessage('system', 'zeroth', { id: 'item_0', previousItemId: null });
     assert.deepEqual(session.conversation.items.map((i) => i.id), ['item_0', 'item_a', 'item_b', 'item_c']);
     const added = events.filter(isEvent('conversation.item.added'));
     assert.deepEqual(added.map((e) => e.previous_item_id), [null, 'item_a', 'item_a', null]);
-    assert.throws(() => session.addItem({ role: 'user', text: 'x', previousItemId: 'item_nope' }), /previous_item_id 'item_nope'/);
-    assert.throws(() => session.addItem({ id: 'item_a', role: 'user', text: 'again' }), /already exists/);
+    assert.throws(() => session.addMessage('user', 'x', { previousItemId: 'item_nope' }), /previous_item_id 'item_nope'/);
+    assert.throws(() => session.addMessage('user', 'again', { id: 'item_a' }), /already exists/);
     session.close();
   });
 
   it("a user turn heard while an answer runs is answered next, even though the answer's words land later", async () => {
     const reasoner = new ScriptedReasoner({ deltaDelayMs: 20, answers: ['one two three four five six', 'sure'] });
     const { session } = await textSession(reasoner);
-    session.addItem({ role: 'user', text: 'count to six' });
+    session.addMessage('user', 'count to six');
     const first = session.createResponse();
     await new Promise((r) => setTimeout(r, 50));
-    session.addItem({ role: 'user', text: 'stop counting' });
+    session.addMessage('user', 'stop counting');
     session.cancelResponse('turn_detected');
     await first.start();
     await session.createResponse().start();
     assert.equal(reasoner.requests[1]!.question, 'stop counting');
-    assert.deepEqual(session.conversation.items.map((i) => i.role), ['user', 'assistant', 'user', 'assistant']);
+    assert.deepEqual(session.conversation.items.map((i) => (i.type === 'message' ? i.role : i.type)), ['user', 'assistant', 'user', 'assistant']);
     session.close();
   });
 });

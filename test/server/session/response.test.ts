@@ -7,6 +7,7 @@ import { TranscriptLog } from '../../../memory/index.ts';
 
 function response(options: Partial<ResponseOptions> = {}) {
   const events: ServerEventBody[] = [];
+  const placed: string[] = [];
   const r = new Response({
     reasoner: new ScriptedReasoner({ answers: ['Hello there. How are you?'] }),
     tts: new ToneTts(),
@@ -16,18 +17,20 @@ function response(options: Partial<ResponseOptions> = {}) {
     audioLeadMs: 0,
     timings: {},
     emit: (e) => events.push(e),
+    conversation: { add: (item) => (placed.push(item.id), 'item_before'), done: () => {} },
     request: { question: 'hi', conversation: [], transcript: new TranscriptLog(), nowMs: 0, evidence: [], images: [] },
     ...options,
   });
-  return { r, events, types: () => events.map((e) => e.type) };
+  return { r, events, placed, types: () => events.map((e) => e.type) };
 }
 
 describe('Response', () => {
   it('streams text, sentence by sentence speech, then closes every part in order', async () => {
-    const { r, events, types } = response();
+    const { r, events, placed, types } = response();
     await r.start();
     const t = types();
     assert.deepEqual(t.slice(0, 4), ['response.created', 'response.output_item.added', 'conversation.item.added', 'response.content_part.added']);
+    assert.deepEqual(placed, [r.itemId], 'the message took its place in the conversation as it began');
     assert.deepEqual(t.slice(-7), ['response.output_audio.done', 'response.output_audio_transcript.done', 'response.output_text.done', 'response.content_part.done', 'response.output_item.done', 'conversation.item.done', 'response.done']);
     const transcript = events.flatMap((e) => (e.type === 'response.output_audio_transcript.delta' ? [e.delta] : []));
     assert.deepEqual(transcript, ['Hello there. ', 'How are you? '], 'one transcript delta per spoken sentence');
@@ -36,7 +39,9 @@ describe('Response', () => {
     assert.equal(done.response.status, 'completed');
     assert.equal(done.response.output.length, 1);
     assert.equal(done.response.output[0]!.id, r.itemId);
-    assert.deepEqual(done.response.output[0]!.content, [{ type: 'output_audio', transcript: 'Hello there. How are you?' }]);
+    const output = done.response.output[0]!;
+    assert.ok(output.type === 'message');
+    assert.deepEqual(output.content, [{ type: 'output_audio', transcript: 'Hello there. How are you?' }]);
     assert.ok(Math.abs(done.response.metadata.audio_sent_ms - 500) <= 20, `5 words of 100 ms tone: ${done.response.metadata.audio_sent_ms}`);
   });
 

@@ -145,7 +145,7 @@ describe('Session: the scene on screen when a question is answered', () => {
     session.on('event', (e) => events.push(e));
     await session.open();
     const ask = async (text: string) => {
-      session.addItem({ role: 'user', text });
+      session.addMessage('user', text);
       const response = session.createResponse();
       const started = performance.now();
       await response.start();

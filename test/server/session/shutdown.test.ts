@@ -32,7 +32,7 @@ describe('Session shutdown: drain() lets the answer finish, close() cancels at o
     const events: ServerEvent[] = [];
     session.on('event', (e) => events.push(e));
     await session.open();
-    session.addItem({ role: 'user', text: 'tell me ten things' });
+    session.addMessage('user', 'tell me ten things');
     const response = session.createResponse();
     await new Promise((r) => setTimeout(r, 30));
     assert.equal(response.status, 'in_progress', 'the answer is still running when shutdown starts');

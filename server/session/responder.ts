@@ -1,0 +1,177 @@
+import { ClientError } from '../errors.ts';
+import type { TranscriptLog, Utterance } from '../../memory/index.ts';
+import { gatherContext, type ContextSources, type Reasoner, type ToolSpec } from '../reasoning/index.ts';
+import type { TtsEngine } from '../speech/index.ts';
+import type { FunctionTool, ToolChoice } from '../protocol/session-patch.ts';
+import type { ServerEventBody, WireItem } from '../protocol/server-events.ts';
+import type { Conversation, ConversationItem } from './conversation.ts';
+import { Response, type CancelReason, type TurnTimings } from './response.ts';
+import { turnMetrics } from './turn-metrics.ts';
+import type { SessionLimits, SessionSettings } from './types.ts';
+
+/** Responses kept after they end, so a client can still truncate or retrieve their items. */
+const KEPT_RESPONSES = 8;
+
+/** What a response may ask for beyond the session's settings (`response.create`'s `response`). */
+export interface ResponseRequest {
+  instructions?: string;
+  modalities?: ('text' | 'audio')[];
+  /** Wall-clock marks of the spoken turn it answers. */
+  timings?: TurnTimings;
+  /** The user item it answers (a finished turn); otherwise read from the conversation. */
+  questionId?: string;
+  tools?: FunctionTool[];
+  toolChoice?: ToolChoice;
+  maxOutputTokens?: number | 'inf';
+  /** 'none': an out-of-band answer whose items stay outside the conversation. */
+  conversation?: 'auto' | 'none';
+  metadata?: Record<string, string>;
+}
+
+export interface ResponderHost {
+  readonly settings: SessionSettings;
+  readonly limits: SessionLimits;
+  readonly mediaMs: number;
+  readonly transcript: TranscriptLog;
+  readonly conversation: Conversation;
+  readonly reasoner: Reasoner;
+  readonly tts: TtsEngine;
+  /** The server's own tools for this response (empty when off or without a language model). */
+  builtinTools(): ToolSpec[];
+  contextSources(): ContextSources;
+  emit(event: ServerEventBody): void;
+  remember(utterance: Utterance): void;
+  /** A response ended (completed, cancelled or failed), with the latency of a spoken turn's answer. */
+  ended(response: Response, metrics: ReturnType<typeof turnMetrics>): void;
+}
+
+/** A wire item as the conversation keeps it. */
+function conversationItem(item: WireItem, endMs: number): ConversationItem {
+  if (item.type === 'function_call') return { type: 'function_call', id: item.id, callId: item.call_id, name: item.name, arguments: item.arguments, status: item.status, endMs };
+  if (item.type === 'function_call_output') return { type: 'function_call_output', id: item.id, callId: item.call_id, output: item.output, endMs };
+  return { type: 'message', id: item.id, role: item.role, content: item.content, status: item.status, endMs };
+}
+
+/**
+ * The session's answers: builds each Response from the conversation and the options, places its
+ * items in the conversation as they appear, keeps the one in flight and a few past ones (for
+ * truncate and retrieve), and settles what an ended answer leaves (memory, metrics).
+ */
+export class Responder {
+  readonly #host: ResponderHost;
+  #active: Response | undefined;
+  #settled: Promise<void> = Promise.resolve();
+  readonly #recent: Response[] = [];
+
+  constructor(host: ResponderHost) {
+    this.#host = host;
+  }
+
+  get active(): Response | undefined {
+    return this.#active;
+  }
+
+  create(options: ResponseRequest = {}): Response {
+    if (this.#active) throw new ClientError('conversation_already_has_active_response', `response ${this.#active.id} is still in progress; cancel it first`);
+    const host = this.#host;
+    const settings = host.settings;
+    const input = host.conversation.responseInput(options.questionId);
+    const question = input.question;
+    const context = host.contextSources();
+    const clientTools = (options.tools ?? settings.tools).map(({ name, description, parameters }) => ({ name, description, parameters }));
+    const tools = [...clientTools, ...host.builtinTools()];
+    const choice = options.toolChoice ?? settings.toolChoice;
+    const maxTokens = options.maxOutputTokens ?? settings.maxOutputTokens;
+    const outOfBand = options.conversation === 'none';
+    const response = new Response({
+      reasoner: host.reasoner,
+      tts: host.tts,
+      voice: settings.voice,
+      modalities: options.modalities ?? settings.modalities,
+      outputRate: settings.outputRate,
+      outputEncoding: settings.outputEncoding,
+      audioLeadMs: settings.clock === 'live' ? host.limits.outputAudioLeadMs : 0,
+      timings: options.timings ?? {},
+      emit: (event) => host.emit(event),
+      metadata: options.metadata,
+      conversation: outOfBand
+        ? undefined
+        : {
+            add: (item) => host.conversation.insert(conversationItem(item, host.mediaMs)),
+            done: (item) => host.conversation.update(item.id, conversationItem(item, host.mediaMs)),
+          },
+      request: {
+        question: question?.text ?? '',
+        questionId: question?.id,
+        conversation: input.before,
+        followUp: input.after,
+        transcript: host.transcript,
+        instructions: options.instructions ?? (settings.instructions || undefined),
+        nowMs: question?.endMs ?? host.mediaMs,
+        evidence: [],
+        images: [],
+        ...(tools.length ? { tools, toolChoice: typeof choice === 'string' ? choice : { name: choice.name }, parallelToolCalls: settings.parallelToolCalls } : {}),
+        ...(maxTokens === 'inf' ? {} : { maxOutputTokens: maxTokens }),
+      },
+      prepare: (signal) => gatherContext(context, question?.text ?? '', signal),
+    });
+    this.#active = response;
+    this.#recent.push(response);
+    if (this.#recent.length > KEPT_RESPONSES) this.#recent.shift();
+    this.#settled = response.start().finally(() => this.#ended(response));
+    return response;
+  }
+
+  /** response.cancel, barge-in, close. Returns whether a response was cancelled. */
+  cancel(reason: CancelReason): boolean {
+    const response = this.#active;
+    if (!response) return false;
+    response.cancel(reason);
+    this.#ended(response);
+    return true;
+  }
+
+  /** Resolves once no response is in flight (one that a finished turn starts meanwhile included). */
+  async settled(): Promise<void> {
+    while (this.#active) await this.#settled;
+  }
+
+  /** The response an output item belongs to, while it is kept. */
+  owner(itemId: string): Response | undefined {
+    return this.#recent.find((r) => r.wireItem(itemId));
+  }
+
+  /** conversation.item.truncate: the client played `audioEndMs` of an answer's audio. */
+  truncate(itemId: string, contentIndex: number, audioEndMs: number): void {
+    const host = this.#host;
+    const item = host.conversation.require(itemId);
+    if (item.type !== 'message' || item.role !== 'assistant') throw new ClientError('invalid_value', `item '${itemId}' is not an assistant message: only answers can be truncated`, 'item_id');
+    if (contentIndex !== 0) throw new ClientError('invalid_value', `item '${itemId}' has one content part: content_index must be 0`, 'content_index');
+    const response = this.owner(itemId);
+    if (!response) throw new ClientError('invalid_value', `the audio of item '${itemId}' is no longer held: only the last ${KEPT_RESPONSES} answers can be truncated`, 'item_id');
+    if (!response.speaks) throw new ClientError('invalid_value', `item '${itemId}' has no audio to truncate`, 'item_id');
+    const sent = Math.round(response.audioSentMs);
+    if (audioEndMs > sent) throw new ClientError('invalid_value', `audio_end_ms ${audioEndMs} is past the end of the item's audio (${sent} ms)`, 'audio_end_ms');
+    const wire = response.truncate(itemId, audioEndMs)!;
+    if (wire.type === 'message') host.conversation.setContent(itemId, wire.content);
+    host.emit({ type: 'conversation.item.truncated', item_id: itemId, content_index: 0, audio_end_ms: audioEndMs });
+  }
+
+  /** What was said of the answer stays in the conversation and memory; an answer never heard leaves. */
+  #ended(response: Response): void {
+    if (this.#active !== response) return;
+    this.#active = undefined;
+    const host = this.#host;
+    const itemId = response.itemId;
+    const spoken = response.spokenText.trim();
+    if (itemId && spoken) {
+      const at = host.mediaMs;
+      host.remember({ id: itemId, role: 'assistant', text: spoken, startMs: at, endMs: at });
+    } else if (itemId && host.conversation.remove(itemId)) {
+      host.emit({ type: 'conversation.item.deleted', item_id: itemId });
+    }
+    const metrics = response.status === 'completed' || response.status === 'cancelled' ? turnMetrics(response) : undefined;
+    if (metrics) host.emit(metrics);
+    host.ended(response, metrics);
+  }
+}

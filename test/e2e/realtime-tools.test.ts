@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startFakeLlm, type FakeLlm, type FakeRequest } from '../helpers/fake-llm.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+import { RawClient } from '../helpers/ws-client.ts';
+
+const weatherTool = {
+  type: 'function',
+  name: 'get_weather',
+  description: 'The weather in a city',
+  parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false },
+};
+
+/** The scripted model calls get_weather when offered it and no tool answer is in yet; then it answers. */
+function model(_question: string, request: FakeRequest) {
+  const last = request.messages.at(-1)!;
+  if (last.role === 'tool') return `The tool says: ${last.content}`;
+  if (request.tools?.some((t) => t.function.name === 'get_weather')) return { toolCalls: [{ name: 'get_weather', arguments: '{"city":"Paris"}' }] };
+  return 'No tools were offered to me.';
+}
+
+describe('Realtime conformance: session fields, tools, conversation items', () => {
+  let llm: FakeLlm;
+  let server: TestServer;
+  before(async () => {
+    llm = await startFakeLlm(model, 1);
+    server = await startServer({ 'tls.mode': 'off', 'llm.url': llm.url, 'llm.model': 'fake-model' });
+  });
+  after(async () => {
+    await server.close();
+    await llm.close();
+  });
+
+  async function client() {
+    const c = new RawClient(server);
+    await c.opened;
+    return c;
+  }
+
+  it('a whole GA session.update applies; a field it cannot honour is refused by name while the rest applies', async () => {
+    const c = await client();
+    c.send({
+      type: 'session.update',
+      event_id: 'u1',
+      session: {
+        type: 'realtime',
+        model: 'gpt-realtime',
+        instructions: 'Be brief.',
+        output_modalities: ['text'],
+        audio: {
+          input: { format: { type: 'audio/pcm', rate: 24000 }, noise_reduction: null, transcription: { model: 'gpt-4o-mini-transcribe' }, turn_detection: { type: 'semantic_vad', eagerness: 'high' } },
+          output: { format: { type: 'audio/pcm', rate: 24000 }, speed: 1.2 },
+        },
+        tools: [weatherTool, { type: 'function', name: 'broken', parameters: { type: 'object', properties: { x: { type: 'nope' } } } }],
+        tool_choice: 'auto',
+        max_output_tokens: 200,
+        tracing: 'auto',
+        truncation: 'auto',
+        not_a_field: true,
+      },
+    });
+    const updated = await c.log.waitFor('session.updated');
+    const errors = c.log.of('error').map((e) => e.error.param);
+    assert.deepEqual(errors.sort(), ['session.audio.output.speed', 'session.not_a_field', 'session.tools.1.parameters'].sort());
+    assert.equal(updated.session.instructions, 'Be brief.');
+    assert.deepEqual(updated.session.output_modalities, ['text']);
+    assert.deepEqual(updated.session.audio.input.turn_detection, { type: 'semantic_vad', eagerness: 'high', create_response: true, interrupt_response: true });
+    assert.deepEqual(updated.session.tools.map((t: { name: string }) => t.name), ['get_weather']);
+    assert.equal(updated.session.max_output_tokens, 200);
+    c.close();
+  });
+
+  it('a client tool: the model calls it, the client answers with function_call_output, response.create continues', async () => {
+    const c = await client();
+    c.send({ type: 'session.update', session: { output_modalities: ['text'], tools: [weatherTool] } });
+    c.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'what is the weather in Paris?' }] } });
+    c.send({ type: 'response.create' });
+    const first = await c.log.waitFor('response.done', () => true, 20_000);
+    assert.equal(first.response.status, 'completed');
+    assert.equal(first.response.output.length, 1);
+    const call = first.response.output[0];
+    assert.equal(call.type, 'function_call');
+    assert.equal(call.name, 'get_weather');
+    assert.equal(call.arguments, '{"city":"Paris"}');
+    const deltas = c.log.of('response.function_call_arguments.delta').map((e) => e.delta).join('');
+    assert.equal(deltas, '{"city":"Paris"}');
+    const argsDone = c.log.of('response.function_call_arguments.done')[0];
+    assert.equal(argsDone.call_id, call.call_id);
+    const sent = llm.requests.at(-1)!;
+    assert.equal(sent.tools?.[0]?.function.name, 'get_weather');
+    assert.equal(sent.max_tokens, 512);
+
+    c.send({ type: 'conversation.item.create', item: { type: 'function_call_output', call_id: call.call_id, output: 'sunny, 21 C' } });
+    c.send({ type: 'response.create' });
+    const second = await c.log.waitFor('response.done', (e) => e.response.id !== first.response.id, 20_000);
+    assert.equal(second.response.status, 'completed');
+    assert.equal(second.response.output[0].content[0].text.trim(), 'The tool says: sunny, 21 C');
+    const asked = llm.requests.at(-1)!;
+    const roles = asked.messages.map((m) => m.role);
+    assert.deepEqual(roles.slice(-3), ['user', 'assistant', 'tool'], 'question, the call, its output: in that order');
+    assert.equal(asked.messages.at(-2)!.tool_calls?.[0]?.id, call.call_id);
+    assert.equal(asked.messages.at(-1)!.tool_call_id, call.call_id);
+    assert.equal(c.log.of('error').length, 0, JSON.stringify(c.log.of('error')));
+    c.close();
+  });
+
+  it('items: retrieve, delete, unknown ids and unknown call ids are errors naming them, and the session goes on', async () => {
+    const c = await client();
+    c.send({ type: 'conversation.item.create', item: { id: 'item_q', type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hello' }] } });
+    c.send({ type: 'conversation.item.retrieve', item_id: 'item_q' });
+    const retrieved = await c.log.waitFor('conversation.item.retrieved');
+    assert.equal(retrieved.item.content[0].text, 'hello');
+    c.send({ type: 'conversation.item.retrieve', event_id: 'r2', item_id: 'item_nope' });
+    c.send({ type: 'conversation.item.truncate', event_id: 't1', item_id: 'item_q', content_index: 0, audio_end_ms: 100 });
+    c.send({ type: 'conversation.item.create', event_id: 'o1', item: { type: 'function_call_output', call_id: 'call_nope', output: 'x' } });
+    c.send({ type: 'conversation.item.create', event_id: 'm1', item: { type: 'message', role: 'system', content: [{ type: 'output_text', text: 'x' }] } });
+    c.send({ type: 'conversation.item.delete', item_id: 'item_q' });
+    await c.log.waitFor('conversation.item.deleted');
+    c.send({ type: 'conversation.item.delete', event_id: 'd2', item_id: 'item_q' });
+    const errors = await c.log.waitFor('error', () => c.log.of('error').length >= 5);
+    void errors;
+    const byEvent = Object.fromEntries(c.log.of('error').map((e) => [e.error.event_id, `${e.error.code}: ${e.error.message}`]));
+    assert.match(byEvent.r2!, /item_not_found: .*item_nope/);
+    assert.match(byEvent.t1!, /not an assistant message/);
+    assert.match(byEvent.o1!, /call_id 'call_nope'/);
+    assert.match(byEvent.m1!, /system message cannot hold output_text/);
+    assert.match(byEvent.d2!, /item_not_found/);
+    c.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'still here?' }] } });
+    await c.log.waitFor('conversation.item.done', (e) => e.item.content?.[0]?.text === 'still here?');
+    c.close();
+  });
+
+  it('response.create options: out-of-band answers stay out of the conversation, metadata is echoed', async () => {
+    const c = await client();
+    c.send({ type: 'session.update', session: { output_modalities: ['text'] } });
+    c.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'what is new?' }] } });
+    c.send({ type: 'response.create', response: { conversation: 'none', metadata: { topic: 'summary' }, tools: [] } });
+    const done = await c.log.waitFor('response.done', () => true, 20_000);
+    assert.equal(done.response.metadata.topic, 'summary');
+    assert.equal(c.log.of('conversation.item.added').filter((e) => e.item.role === 'assistant').length, 0, 'no assistant item joined the conversation');
+    assert.equal(done.response.output[0].content[0].text.trim(), 'No tools were offered to me.');
+    c.close();
+  });
+});
