@@ -3,7 +3,7 @@ import cliProgress from 'cli-progress';
 import { SETTINGS, loadConfig, settingFlags, settingValues } from './config.ts';
 import { createEngines } from './engines.ts';
 import { OmniLiveServer } from './http/server.ts';
-import { describeEngines } from './session/session.ts';
+import { describeEngines } from './session/engines.ts';
 import { MemoryStore } from '../memory/index.ts';
 import { ApiKeyRing } from './access/index.ts';
 import { ingestFile, type IngestQuestion } from './ingest/ingest.ts';

@@ -1,6 +1,7 @@
 import { ClientError } from '../errors.ts';
 import type { TranscriptLog, Utterance } from '../../memory/index.ts';
-import { gatherContext, type ContextSources, type Reasoner, type ToolSpec } from '../reasoning/index.ts';
+import { gatherContext, type ContextSources, type Reasoner } from '../reasoning/index.ts';
+import type { ServerTool } from '../reasoning/tools/server-tools.ts';
 import type { TtsEngine } from '../speech/index.ts';
 import type { FunctionTool, ToolChoice } from '../protocol/session-patch.ts';
 import type { ServerEventBody, WireItem } from '../protocol/server-events.ts';
@@ -37,7 +38,7 @@ export interface ResponderHost {
   readonly reasoner: Reasoner;
   readonly tts: TtsEngine;
   /** The server's own tools for this response (empty when off or without a language model). */
-  builtinTools(): ToolSpec[];
+  serverTools(): ServerTool[];
   contextSources(): ContextSources;
   emit(event: ServerEventBody): void;
   remember(utterance: Utterance): void;
@@ -79,7 +80,8 @@ export class Responder {
     const question = input.question;
     const context = host.contextSources();
     const clientTools = (options.tools ?? settings.tools).map(({ name, description, parameters }) => ({ name, description, parameters }));
-    const tools = [...clientTools, ...host.builtinTools()];
+    const serverTools = host.serverTools();
+    const tools = [...clientTools, ...serverTools.map((t) => t.spec)];
     const choice = options.toolChoice ?? settings.toolChoice;
     const maxTokens = options.maxOutputTokens ?? settings.maxOutputTokens;
     const outOfBand = options.conversation === 'none';
@@ -94,6 +96,7 @@ export class Responder {
       timings: options.timings ?? {},
       emit: (event) => host.emit(event),
       metadata: options.metadata,
+      serverTools: new Map(serverTools.map((t) => [t.spec.name, t])),
       conversation: outOfBand
         ? undefined
         : {

@@ -2,7 +2,8 @@ import { concatPcm, samplesToMs } from '../audio/pcm.ts';
 import { encodeAudio, type AudioEncoding } from '../audio/g711.ts';
 import { Resampler } from '../audio/resampler.ts';
 import { isAbortError } from '../errors.ts';
-import type { Reasoner, ReasonerDelta, ReasonerRequest } from '../reasoning/index.ts';
+import type { ChatMessage, Reasoner, ReasonerDelta, ReasonerRequest } from '../reasoning/index.ts';
+import type { ServerTool } from '../reasoning/tools/server-tools.ts';
 import { SentenceChunker, type TtsEngine } from '../speech/index.ts';
 import { AsyncQueue, sleep } from './async-queue.ts';
 import { newId } from './ids.ts';
@@ -49,7 +50,12 @@ export interface ResponseOptions {
   conversation?: { add(item: WireItem): string | null; done(item: WireItem): void };
   /** The client's metadata for this response, echoed in it. */
   metadata?: Record<string, string>;
+  /** Tools the server runs itself (by name); their calls never reach the client. */
+  serverTools?: ReadonlyMap<string, ServerTool>;
 }
+
+/** Rounds of server tool calls one answer may take before it must speak. */
+const MAX_TOOL_ROUNDS = 3;
 
 /** Send audio in pieces of this length: small enough to stop promptly. */
 const AUDIO_DELTA_MS = 100;
@@ -125,8 +131,10 @@ export class Response {
   readonly #options: ResponseOptions;
   readonly #abort = new AbortController();
   readonly #outputs: OutputItem[] = [];
-  /** Tool calls by the model's index. */
+  /** The client's tool calls of this round, by the model's index. */
   readonly #calls = new Map<number, FunctionCallOutput>();
+  /** The server's own tool calls of this round, by the model's index. */
+  readonly #serverCalls = new Map<number, { callId: string; name: string; arguments: string }>();
   #status: ResponseStatus = 'in_progress';
   #audioMs = 0;
   #firstAudioWall = 0;
@@ -262,6 +270,12 @@ export class Response {
 
   /** A piece of a tool call from the reasoner: the first piece of a call opens its item. */
   #toolCall(delta: Extract<ReasonerDelta, { type: 'tool_call' }>): void {
+    const serverCall = this.#serverCalls.get(delta.index);
+    if (serverCall || (!this.#calls.has(delta.index) && delta.name && this.#options.serverTools?.has(delta.name))) {
+      if (serverCall) serverCall.arguments += delta.arguments;
+      else this.#serverCalls.set(delta.index, { callId: delta.callId ?? newId('call'), name: delta.name!, arguments: delta.arguments });
+      return;
+    }
     let call = this.#calls.get(delta.index);
     if (!call) {
       call = this.#addItem(new FunctionCallOutput(this.#outputs.length, delta.callId ?? newId('call'), delta.name ?? ''));
@@ -286,22 +300,29 @@ export class Response {
         if (signal.aborted) return;
       }
       const chunker = new SentenceChunker();
-      for await (const delta of this.#options.reasoner.respond(this.#options.request, signal)) {
-        if (signal.aborted) break;
-        timings.firstLlmToken ??= performance.now();
-        if (delta.type === 'tool_call') {
-          this.#toolCall(delta);
-          continue;
+      for (let round = 0; round < MAX_TOOL_ROUNDS && !signal.aborted; round++) {
+        this.#calls.clear();
+        this.#serverCalls.clear();
+        for await (const delta of this.#options.reasoner.respond(this.#options.request, signal)) {
+          if (signal.aborted) break;
+          timings.firstLlmToken ??= performance.now();
+          if (delta.type === 'tool_call') {
+            this.#toolCall(delta);
+            continue;
+          }
+          const begun = this.#messageOutput() !== undefined;
+          const message = this.#message();
+          if (!begun && message.audio) {
+            speaking = this.#speak(message, sentences, signal);
+            speaking.catch(() => {}); // awaited below; keeps an early rejection from going unhandled
+          }
+          message.text += delta.text;
+          this.#emit({ type: 'response.output_text.delta', ...message.ref(this.id), delta: delta.text });
+          for (const s of chunker.push(delta.text)) sentences.push(s);
         }
-        const begun = this.#messageOutput() !== undefined;
-        const message = this.#message();
-        if (!begun && message.audio) {
-          speaking = this.#speak(message, sentences, signal);
-          speaking.catch(() => {}); // awaited below; keeps an early rejection from going unhandled
-        }
-        message.text += delta.text;
-        this.#emit({ type: 'response.output_text.delta', ...message.ref(this.id), delta: delta.text });
-        for (const s of chunker.push(delta.text)) sentences.push(s);
+        // The server's own tools: run them and ask again with their results, unless the client has calls to run.
+        if (this.#serverCalls.size === 0 || this.#calls.size > 0 || signal.aborted) break;
+        await this.#runServerTools(signal);
       }
       for (const s of chunker.flush()) sentences.push(s);
       sentences.close();
@@ -319,6 +340,27 @@ export class Response {
       this.#options.emit({ type: 'error', error: { type: 'server_error', code: 'response_failed', message } });
       this.#options.emit({ type: 'response.done', response: this.#describe({ type: 'failed', error: { type: 'server_error', message } }) });
     }
+  }
+
+  /** Runs this round's server tool calls and adds them, with their results, to what the reasoner reads next. */
+  async #runServerTools(signal: AbortSignal): Promise<void> {
+    const calls = [...this.#serverCalls.values()];
+    const outputs = await Promise.all(
+      calls.map(async (call) => {
+        try {
+          return await this.#options.serverTools!.get(call.name)!.run(call.arguments, signal);
+        } catch (error) {
+          if (isAbortError(error)) throw error;
+          return `error: ${error instanceof Error ? error.message : String(error)}`;
+        }
+      }),
+    );
+    const request = this.#options.request;
+    const followUp: ChatMessage[] = [
+      { role: 'assistant', content: '', toolCalls: calls.map((c) => ({ callId: c.callId, name: c.name, arguments: c.arguments })) },
+      ...calls.map((c, i): ChatMessage => ({ role: 'tool', callId: c.callId, content: outputs[i]! })),
+    ];
+    request.followUp = [...(request.followUp ?? []), ...followUp];
   }
 
   /** Synthesizes sentences in order while the reasoner keeps streaming, and sends the audio. */

@@ -2,15 +2,12 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { ClientError, InvalidStateError } from '../errors.ts';
 import { TypedEmitter } from '../events/typed-emitter.ts';
 import { silentLogger, type Logger } from '../logger.ts';
-import type { AsrEngine } from '../perception/asr/types.ts';
-import type { VadEngine } from '../perception/vad/index.ts';
 import { AudioInput } from '../perception/audio/audio-input.ts';
-import { MemoryStore, TranscriptLog, type Utterance } from '../../memory/index.ts';
+import { TranscriptLog, type Utterance } from '../../memory/index.ts';
 import type { MemoryHit } from '../../memory/types.ts';
-import { defaultInstructionFilterOptions, type ContextSources, type Reasoner } from '../reasoning/index.ts';
+import { defaultInstructionFilterOptions, type ContextSources } from '../reasoning/index.ts';
 import { AudioRecognition } from '../reasoning/turn/audio-recognition.ts';
 import { createEndpointing } from '../reasoning/turn/endpointing.ts';
-import type { TtsEngine } from '../speech/index.ts';
 import { newId } from './ids.ts';
 import { Conversation, itemText } from './conversation.ts';
 import { newConversationItem, type NewItem } from './new-item.ts';
@@ -22,40 +19,16 @@ import { VisualMemory, videoUnavailable } from './visual-memory.ts';
 import { defaultSessionLimits } from './types.ts';
 import type { SessionLimits, SessionSettings } from './types.ts';
 import type { SessionPatch } from '../protocol/session-patch.ts';
+import { describeEngines, type SessionEngines } from './engines.ts';
 import { applySessionPatch, defaultSessionSettings, describeSession } from '../protocol/session-config.ts';
-import type { ServerEvent, ServerEventBody, WireSession } from '../protocol/server-events.ts';
+import type { ServerEvent, ServerEventBody, WireSession, WireTool } from '../protocol/server-events.ts';
+import { serverTools, type ServerTool } from '../reasoning/tools/server-tools.ts';
 import { memoryHitToWire } from '../protocol/memory-wire.ts';
-import type { FrameFactsScheduler } from '../perception/video/facts.ts';
-import type { Clip, SceneComparer } from '../perception/video/pipeline.ts';
+import type { Clip } from '../perception/video/pipeline.ts';
 import { defaultClipperOptions } from '../perception/video/clipper.ts';
 import type { VideoFrame } from '../perception/video/types.ts';
 
-/** The models a session uses; shared by all sessions of a server, never owned by one. */
-export interface SessionEngines {
-  vad: VadEngine;
-  asr: AsrEngine;
-  reasoner: Reasoner;
-  tts: TtsEngine;
-  /** Absent: the session hears but does not see. */
-  vision?: { comparer: SceneComparer; facts: FrameFactsScheduler };
-  /** Absent: nothing outlives the session. */
-  memory?: MemoryStore;
-}
-
-/** Which engine plays each role, as clients and reports show it. */
-export function describeEngines(engines: SessionEngines): Record<string, unknown> {
-  return {
-    vad: engines.vad.name,
-    asr: engines.asr.name,
-    reasoner: engines.reasoner.name,
-    language_model: engines.reasoner.usesLanguageModel,
-    tts: engines.tts.name,
-    scene: engines.vision?.comparer.name ?? null,
-    ocr: engines.vision?.facts.reader.names.ocr ?? null,
-    objects: engines.vision?.facts.reader.names.objects ?? null,
-    image_embedding: engines.vision?.facts.reader.names.embedder ?? null,
-  };
-}
+export type { SessionEngines } from './engines.ts';
 
 export interface SessionOptions {
   engines: SessionEngines;
@@ -209,7 +182,8 @@ export class Session extends TypedEmitter<SessionEvents> {
   }
 
   describe(): WireSession {
-    return describeSession(this.#settings, { id: this.id, user: this.#memoryId, asrName: this.#engines.asr.name, engines: describeEngines(this.#engines), builtinTools: [] });
+    const builtinTools = this.#serverTools().map((t): WireTool => ({ type: 'function', ...t.spec }));
+    return describeSession(this.#settings, { id: this.id, user: this.#memoryId, asrName: this.#engines.asr.name, engines: describeEngines(this.#engines), builtinTools });
   }
 
   /**
@@ -334,6 +308,17 @@ export class Session extends TypedEmitter<SessionEvents> {
     return this.#responder.create(options);
   }
 
+  /** memory_search and current_view, when a language model can call them and the client left them on. */
+  #serverTools(): ServerTool[] {
+    if (!this.#settings.builtinTools || !this.#engines.reasoner.usesLanguageModel) return [];
+    const visual = this.#visual;
+    return serverTools({
+      searchMemory: this.#engines.memory && ((query, limit, signal) => this.searchMemory(query, limit, signal)),
+      reportMemory: (query, hits) => this.reportMemoryResults(query, hits),
+      currentView: visual && (() => visual.recentClips.slice(-3).map((c) => ({ startMs: c.startMs, endMs: c.endMs, ocrText: c.facts.ocr.map((l) => l.text).join(' '), objects: c.facts.objects }))),
+    });
+  }
+
   #contextSources(): ContextSources {
     const visual = this.#visual;
     const memory = this.#engines.memory;
@@ -427,7 +412,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       conversation: this.#conversation,
       reasoner: this.#engines.reasoner,
       tts: this.#engines.tts,
-      builtinTools: () => [],
+      serverTools: () => this.#serverTools(),
       contextSources: () => this.#contextSources(),
       emit: (event) => this.#emit(event),
       remember: (utterance) => this.#remember(utterance),

@@ -142,3 +142,52 @@ describe('Realtime conformance: session fields, tools, conversation items', () =
     c.close();
   });
 });
+
+describe('Built-in server tools: memory_search (and current_view with vision)', () => {
+  let llm: FakeLlm;
+  let server: TestServer;
+  before(async () => {
+    // The model looks in memory when it may, then answers from what the tool returned.
+    llm = await startFakeLlm((question, request) => {
+      const last = request.messages.at(-1)!;
+      if (last.role === 'tool') return `Memory says: ${last.content}`;
+      if (/where/i.test(question) && request.tools?.some((t) => t.function.name === 'memory_search')) return { toolCalls: [{ name: 'memory_search', arguments: '{"query":"kettle"}' }] };
+      return 'I did not look.';
+    }, 1);
+    server = await startServer({ 'tls.mode': 'off', 'llm.url': llm.url, 'llm.model': 'fake-model', 'memory.enabled': 'on' });
+  });
+  after(async () => {
+    await server.close();
+    await llm.close();
+  });
+
+  it('the model searches memory on its own; the client sees the results and the answer, never the call', async () => {
+    const c = new RawClient(server);
+    await c.opened;
+    const created = c.log.of('session.created')[0]!;
+    assert.ok(created.session.tools.some((t: { name: string }) => t.name === 'memory_search'), 'listed in session.created');
+    c.send({ type: 'session.update', session: { output_modalities: ['text'] } });
+    c.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'the kettle is on the windowsill' }] } });
+    c.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'where did I put it?' }] } });
+    c.send({ type: 'response.create' });
+    const done = await c.log.waitFor('response.done', () => true, 20_000);
+    assert.equal(done.response.status, 'completed');
+    assert.deepEqual(done.response.output.map((o: { type: string }) => o.type), ['message'], 'no function_call reaches the client');
+    assert.match(done.response.output[0].content[0].text, /^Memory says: .*kettle is on the windowsill/);
+    const results = c.log.of('omnilive.memory.results');
+    assert.equal(results[0]?.query, 'kettle');
+    const second = llm.requests.at(-1)!;
+    assert.deepEqual(second.messages.slice(-2).map((m) => m.role), ['assistant', 'tool']);
+
+    c.send({ type: 'session.update', session: { omnilive: { builtin_tools: false } } });
+    const off = await c.log.waitFor('session.updated', (e) => e.session.omnilive.builtin_tools === false);
+    assert.deepEqual(off.session.tools, []);
+    c.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'where is it now?' }] } });
+    c.send({ type: 'response.create' });
+    const plain = await c.log.waitFor('response.done', (e) => e.response.id !== done.response.id, 20_000);
+    assert.equal(plain.response.output[0].content[0].text.trim(), 'I did not look.');
+    assert.equal(llm.requests.at(-1)!.tools, undefined, 'switched off: not offered to the model');
+    assert.equal(c.log.of('error').length, 0, JSON.stringify(c.log.of('error')));
+    c.close();
+  });
+});

@@ -6,7 +6,7 @@ import type { OmniLiveConfig } from '../../config.ts';
 import type { Logger } from '../../logger.ts';
 import { createEngines, createVision } from '../../engines.ts';
 import { defaultInstructionFilterOptions } from '../../reasoning/index.ts';
-import { describeEngines, type SessionEngines } from '../../session/session.ts';
+import { describeEngines, type SessionEngines } from '../../session/engines.ts';
 import { describeMachine, loadNow } from '../machine.ts';
 import { OPTION_SCORER, OptionScorer } from './option-scorer.ts';
 import { modelAnswerer, modelReasonerName, runPrefixVideo, type PrefixAnswerer } from './prefix.ts';

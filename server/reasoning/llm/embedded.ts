@@ -43,6 +43,8 @@ const ABOUT_TALK = new Set(['ask', 'asked', 'mention', 'mentioned', 'talk', 'tal
  * has heard and quoting it with times. It says plainly that no language model is configured,
  * and that it does not know when the transcript has nothing relevant.
  */
+const NO_TOOLS = 'I cannot call tools: no language model is configured.';
+
 export class EmbeddedAnswerer implements Reasoner {
   readonly name = 'embedded-transcript-search';
   readonly usesLanguageModel = false;
@@ -50,6 +52,9 @@ export class EmbeddedAnswerer implements Reasoner {
   constructor(readonly options: { maxQuotes?: number } = {}) {}
 
   async *respond(request: ReasonerRequest, signal: AbortSignal): AsyncIterable<ReasonerDelta> {
+    // Tools need a language model to call them: say so once in a conversation, then answer as ever.
+    const toldBefore = request.conversation.some((m) => m.role === 'assistant' && m.content.startsWith(NO_TOOLS));
+    if (request.tools?.length && !toldBefore) yield { type: 'text', text: `${NO_TOOLS} ` };
     for await (const text of this.#answer(request, signal)) yield { type: 'text', text };
   }
 

@@ -38,3 +38,16 @@ test('"what did I just say?" quotes the latest utterances', async () => {
 test('a statement is acknowledged, not answered', async () => {
   assert.match(await answer('the red mug is on the shelf', heard()), /^Noted\./);
 });
+
+test('offered tools, it says once that it cannot call them, then answers as ever', async () => {
+  const log = new TranscriptLog();
+  const answer = async (conversation: { role: 'assistant'; content: string }[]) => {
+    let text = '';
+    const request = { question: 'what time is it?', conversation, transcript: log, nowMs: 0, evidence: [], images: [], tools: [{ name: 'get_time' }] };
+    for await (const d of new EmbeddedAnswerer().respond(request, new AbortController().signal)) if (d.type === 'text') text += d.text;
+    return text;
+  };
+  const first = await answer([]);
+  assert.match(first, /^I cannot call tools: no language model is configured\. /);
+  assert.doesNotMatch(await answer([{ role: 'assistant', content: first }]), /cannot call tools/);
+});

@@ -1,0 +1,34 @@
+import type { MemoryStore } from '../../memory/index.ts';
+import type { AsrEngine } from '../perception/asr/types.ts';
+import type { VadEngine } from '../perception/vad/index.ts';
+import type { FrameFactsScheduler } from '../perception/video/facts.ts';
+import type { SceneComparer } from '../perception/video/pipeline.ts';
+import type { Reasoner } from '../reasoning/index.ts';
+import type { TtsEngine } from '../speech/index.ts';
+
+/** The models a session uses; shared by all sessions of a server, never owned by one. */
+export interface SessionEngines {
+  vad: VadEngine;
+  asr: AsrEngine;
+  reasoner: Reasoner;
+  tts: TtsEngine;
+  /** Absent: the session hears but does not see. */
+  vision?: { comparer: SceneComparer; facts: FrameFactsScheduler };
+  /** Absent: nothing outlives the session. */
+  memory?: MemoryStore;
+}
+
+/** Which engine plays each role, as clients and reports show it. */
+export function describeEngines(engines: SessionEngines): Record<string, unknown> {
+  return {
+    vad: engines.vad.name,
+    asr: engines.asr.name,
+    reasoner: engines.reasoner.name,
+    language_model: engines.reasoner.usesLanguageModel,
+    tts: engines.tts.name,
+    scene: engines.vision?.comparer.name ?? null,
+    ocr: engines.vision?.facts.reader.names.ocr ?? null,
+    objects: engines.vision?.facts.reader.names.objects ?? null,
+    image_embedding: engines.vision?.facts.reader.names.embedder ?? null,
+  };
+}
