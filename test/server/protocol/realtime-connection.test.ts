@@ -5,7 +5,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { WebSocket } from 'ws';
 import { RealtimeConnection } from '../../../server/protocol/realtime-connection.ts';
 import { Session } from '../../../server/session/session.ts';
-import { ScriptedReasoner, standInEngines } from '../../helpers/stand-ins.ts';
+import { encodeG711 } from '../../../server/audio/g711.ts';
+import { Resampler } from '../../../server/audio/resampler.ts';
+import { ScriptedAsr, ScriptedReasoner, concat, loud, quiet, standInEngines } from '../../helpers/stand-ins.ts';
 
 /** The part of a ws WebSocket the connection uses: messages in, JSON text out. */
 class SocketStandIn extends EventEmitter {
@@ -87,5 +89,30 @@ describe('RealtimeConnection', () => {
     const { socket, session } = await connect();
     socket.close(1000, 'bye');
     assert.equal(session.closed, true);
+  });
+
+  it('telephony: G.711 μ-law in at 8 kHz is heard; the answer comes back as A-law at 8 kHz', async () => {
+    const socket = new SocketStandIn();
+    const engines = standInEngines({ asr: new ScriptedAsr(['what time is it']), reasoner: new ScriptedReasoner({ answers: ['It is noon.'] }) });
+    const session = new Session({ engines, settings: { clock: 'media' } });
+    const connection = new RealtimeConnection(socket as unknown as WebSocket, session);
+    await session.open();
+    connection.start();
+    socket.message({ type: 'session.update', session: { audio: { input: { format: { type: 'audio/pcmu' } }, output: { format: { type: 'audio/pcma' } } } } });
+    const updated = socket.sent.find((e) => e.type === 'session.updated');
+    assert.deepEqual(updated.session.audio.input.format, { type: 'audio/pcmu' });
+    const speech8k = Resampler.convert(concat(quiet(300), loud(600), quiet(900)), 16000, 8000);
+    socket.message({ type: 'input_audio_buffer.append', audio: Buffer.from(encodeG711(speech8k, 'pcmu')).toString('base64') });
+    while (!socket.sent.some((e) => e.type === 'response.done')) await sleep(5);
+    const started = socket.sent.find((e) => e.type === 'input_audio_buffer.speech_started');
+    assert.ok(started && Math.abs(started.audio_start_ms - 300) <= 64, `speech found at 300 ms of 8 kHz μ-law: ${started?.audio_start_ms}`);
+    const deltas = socket.sent.filter((e) => e.type === 'response.output_audio.delta').map((e) => Buffer.from(e.delta, 'base64').length);
+    const done = socket.sent.find((e) => e.type === 'response.done');
+    assert.deepEqual(done.response.audio.output.format, { type: 'audio/pcma' });
+    // One byte a sample at 8 kHz: the bytes sent are the audio's milliseconds × 8.
+    const bytes = deltas.reduce((a, b) => a + b, 0);
+    assert.ok(bytes > 0 && Math.abs(bytes - done.response.metadata.audio_sent_ms * 8) <= 8, `${bytes} bytes for ${done.response.metadata.audio_sent_ms} ms`);
+    assert.equal(socket.sent.filter((e) => e.type === 'error').length, 0);
+    connection.close();
   });
 });
