@@ -159,6 +159,7 @@ export type ServerEventBody =
   | { type: 'input_audio_buffer.cleared' }
   | { type: 'conversation.item.added' | 'conversation.item.done'; previous_item_id: string | null; item: WireItem }
   | { type: 'conversation.item.input_audio_transcription.delta'; item_id: string; content_index: number; delta: string }
+  | { type: 'conversation.item.input_audio_transcription.failed'; item_id: string; content_index: number; error: WireError }
   | { type: 'conversation.item.input_audio_transcription.completed'; item_id: string; content_index: number; transcript: string; usage: { type: 'duration'; seconds: number } }
   | { type: 'response.created' | 'response.done'; response: WireResponse }
   | { type: 'response.output_item.added' | 'response.output_item.done'; response_id: string; output_index: number; item: WireItem }

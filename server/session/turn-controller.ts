@@ -82,6 +82,11 @@ export class TurnController implements RecognitionHooks {
     this.#decide(u.itemId, text, timings);
   }
 
+  onTranscriptionFailed(u: HeardUtterance, error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    this.#host.emit({ type: 'conversation.item.input_audio_transcription.failed', item_id: u.itemId, content_index: 0, error: { type: 'server_error', code: 'transcription_failed', message } });
+  }
+
   onError(code: string, error: unknown): void {
     this.#host.fail(code, error);
   }

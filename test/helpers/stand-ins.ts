@@ -52,7 +52,10 @@ export class EnergyVad implements VadEngine {
 export class ScriptedAsr implements AsrEngine {
   readonly name = 'scripted-asr';
   readonly script: string[];
-  constructor(script: string[] = []) {
+  constructor(
+    script: string[] = [],
+    readonly options: { failFinish?: string } = {},
+  ) {
     this.script = [...script];
   }
   async createRecognizer(): Promise<AsrRecognizer> {
@@ -73,6 +76,7 @@ export class ScriptedAsr implements AsrEngine {
         return words.slice(0, heard).join(' ');
       },
       async finish(): Promise<AsrResult> {
+        if (engine.options.failFinish) throw new Error(engine.options.failFinish);
         return { text: words.join(' '), computeMs: 1 };
       },
       cancel() {

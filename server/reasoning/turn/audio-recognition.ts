@@ -41,6 +41,8 @@ export interface RecognitionHooks {
   /** The turn is over (endpointing or a commit); its final transcript follows. */
   onEndOfTurn(utterance: HeardUtterance, end: EndOfTurn): void;
   onFinalTranscript(utterance: HeardUtterance, end: EndOfTurn, result: AsrResult, finalWall: number): void;
+  /** The turn ended but its final transcript could not be made. */
+  onTranscriptionFailed(utterance: HeardUtterance, error: unknown): void;
   onError(code: string, error: unknown): void;
 }
 
@@ -200,7 +202,9 @@ export class AudioRecognition {
       .then((result) => {
         if (!this.#closed) hooks.onFinalTranscript(u, end, result, performance.now());
       })
-      .catch((error) => hooks.onError('transcription_failed', error));
+      .catch((error) => {
+        if (!this.#closed) hooks.onTranscriptionFailed(u, error);
+      });
     this.#finals.add(final);
     final.finally(() => this.#finals.delete(final));
   }

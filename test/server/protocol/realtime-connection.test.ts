@@ -115,4 +115,35 @@ describe('RealtimeConnection', () => {
     assert.equal(socket.sent.filter((e) => e.type === 'error').length, 0);
     connection.close();
   });
+
+  it('truncate cuts an answer to what was heard; retrieve shows it; past the end and non-answers are refused', async () => {
+    const socket = new SocketStandIn();
+    const engines = standInEngines({ reasoner: new ScriptedReasoner({ answers: ['First part here. Second part here. Third part here.'] }) });
+    const session = new Session({ engines, settings: { clock: 'media' } });
+    const connection = new RealtimeConnection(socket as unknown as WebSocket, session);
+    await session.open();
+    connection.start();
+    socket.message({ type: 'conversation.item.create', item: { id: 'item_q', type: 'message', role: 'user', content: [{ type: 'input_text', text: 'talk' }] } });
+    socket.message({ type: 'response.create' });
+    while (!socket.sent.some((e) => e.type === 'response.done')) await sleep(5);
+    const done = socket.sent.find((e) => e.type === 'response.done');
+    const answerId = done.response.output[0].id;
+    // Three sentences of three words at 100 ms a word: the second starts at 300 ms.
+    assert.equal(done.response.metadata.audio_sent_ms, 900);
+    socket.message({ type: 'conversation.item.truncate', event_id: 'past', item_id: answerId, content_index: 0, audio_end_ms: 5000 });
+    socket.message({ type: 'conversation.item.truncate', event_id: 'user', item_id: 'item_q', content_index: 0, audio_end_ms: 10 });
+    socket.message({ type: 'conversation.item.truncate', event_id: 'ok', item_id: answerId, content_index: 0, audio_end_ms: 450 });
+    socket.message({ type: 'conversation.item.retrieve', item_id: answerId });
+    const errors = Object.fromEntries(socket.sent.filter((e) => e.type === 'error').map((e) => [e.error.event_id, e.error.message]));
+    assert.match(errors.past, /audio_end_ms 5000 is past the end of the item's audio \(900 ms\)/);
+    assert.match(errors.user, /not an assistant message/);
+    assert.equal(errors.ok, undefined);
+    const truncated = socket.sent.find((e) => e.type === 'conversation.item.truncated');
+    assert.deepEqual({ item_id: truncated.item_id, content_index: truncated.content_index, audio_end_ms: truncated.audio_end_ms }, { item_id: answerId, content_index: 0, audio_end_ms: 450 });
+    const retrieved = socket.sent.find((e) => e.type === 'conversation.item.retrieved');
+    assert.equal(retrieved.item.content[0].transcript, 'First part here. Second part here.');
+    const kept = session.conversation.get(answerId);
+    assert.ok(kept?.type === 'message' && kept.content[0]?.type === 'output_audio' && kept.content[0].transcript === 'First part here. Second part here.');
+    connection.close();
+  });
 });

@@ -82,6 +82,20 @@ describe('Turns, with engine stand-ins', () => {
     manual.s.close();
   });
 
+  it('a transcript that cannot be made is reported for its item (transcription.failed), and the session goes on', async () => {
+    const { s, events, types } = await session({ asr: new ScriptedAsr(['hello there'], { failFinish: 'decoder crashed' }) });
+    s.appendAudio(concat(loud(400), quiet(700)));
+    await s.idle();
+    const failed = events.find((e) => e.type === 'conversation.item.input_audio_transcription.failed');
+    const committed = events.find((e) => e.type === 'input_audio_buffer.committed');
+    assert.ok(failed && committed && failed.item_id === committed.item_id);
+    assert.match(failed.error.message, /decoder crashed/);
+    assert.ok(!types().includes('response.created'));
+    s.appendAudio(quiet(100)); // still takes audio
+    await s.idle();
+    s.close();
+  });
+
   it('ASR partials reach endpointing (where semantic end of turn will read them)', async () => {
     const seen: string[] = [];
     const endpointing = new ServerVadEndpointing();
@@ -93,6 +107,7 @@ describe('Turns, with engine stand-ins', () => {
       onTranscriptDelta: (_u, d) => void deltas.push(d),
       onEndOfTurn: () => {},
       onFinalTranscript: () => {},
+      onTranscriptionFailed: (_u, error) => assert.fail(String(error)),
       onError: (code, error) => assert.fail(`${code}: ${error}`),
     };
     const recognition = new AudioRecognition({ vad: new EnergyVad(), asr: new ScriptedAsr(['one two three four']), input, endpointing, hooks });
