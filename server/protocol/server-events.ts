@@ -61,7 +61,14 @@ export interface WireResponse {
   audio: { output: { format: WireAudioFormat } };
   /** The client's own metadata (response.create), with what OmniLive adds about the answer. */
   metadata: { reasoner: string; language_model: boolean; audio_sent_ms: number; audio_heard_ms?: number } & Record<string, unknown>;
-  usage: null;
+  /** Token counts of the language model, when its server reports them (null for the embedded answerer). */
+  usage: {
+    total_tokens: number;
+    input_tokens: number;
+    output_tokens: number;
+    input_token_details: { text_tokens: number; audio_tokens: number; image_tokens: number; cached_tokens: number };
+    output_token_details: { text_tokens: number; audio_tokens: number };
+  } | null;
 }
 
 /** A function tool as the session lists it (the client's, and the server's own built-in ones). */

@@ -139,6 +139,8 @@ export class Response {
   #audioMs = 0;
   #firstAudioWall = 0;
   #done: Promise<void> | undefined;
+  /** Tokens over all of the answer's model calls, when the model server reports them. */
+  #usage: { input: number; output: number } | undefined;
 
   constructor(options: ResponseOptions) {
     this.#options = options;
@@ -310,6 +312,10 @@ export class Response {
             this.#toolCall(delta);
             continue;
           }
+          if (delta.type === 'usage') {
+            this.#usage = { input: (this.#usage?.input ?? 0) + delta.inputTokens, output: (this.#usage?.output ?? 0) + delta.outputTokens };
+            continue;
+          }
           const begun = this.#messageOutput() !== undefined;
           const message = this.#message();
           if (!begun && message.audio) {
@@ -416,7 +422,15 @@ export class Response {
         audio_sent_ms: Math.round(this.#audioMs),
         ...(this.#status === 'cancelled' ? { audio_heard_ms: Math.round(this.heardMs) } : {}),
       },
-      usage: null,
+      usage: this.#usage
+        ? {
+            total_tokens: this.#usage.input + this.#usage.output,
+            input_tokens: this.#usage.input,
+            output_tokens: this.#usage.output,
+            input_token_details: { text_tokens: this.#usage.input, audio_tokens: 0, image_tokens: 0, cached_tokens: 0 },
+            output_token_details: { text_tokens: this.#usage.output, audio_tokens: 0 },
+          }
+        : null,
     };
   }
 }

@@ -95,6 +95,8 @@ describe('Realtime conformance: session fields, tools, conversation items', () =
     const second = await c.log.waitFor('response.done', (e) => e.response.id !== first.response.id, 20_000);
     assert.equal(second.response.status, 'completed');
     assert.equal(second.response.output[0].content[0].text.trim(), 'The tool says: sunny, 21 C');
+    assert.equal(second.response.usage.output_tokens, 6, 'the model server counted 6 tokens (its words)');
+    assert.equal(second.response.usage.total_tokens, second.response.usage.input_tokens + 6);
     const asked = llm.requests.at(-1)!;
     const roles = asked.messages.map((m) => m.role);
     assert.deepEqual(roles.slice(-3), ['user', 'assistant', 'tool'], 'question, the call, its output: in that order');

@@ -16,6 +16,7 @@ export interface FakeRequest {
   tool_choice?: unknown;
   parallel_tool_calls?: boolean;
   max_tokens?: number;
+  stream_options?: { include_usage?: boolean };
 }
 
 export interface FakeLlm {
@@ -24,6 +25,15 @@ export interface FakeLlm {
   /** Streams that ended because the client went away. */
   aborted: number;
   close(): Promise<void>;
+}
+
+/** The usage chunk OpenAI sends last when asked (`stream_options.include_usage`): tokens counted as words here. */
+function writeUsage(res: http.ServerResponse, request: FakeRequest, output: string): void {
+  if (!request.stream_options?.include_usage) return;
+  const words = (text: string | null) => (text ?? '').split(/\s+/).filter(Boolean).length;
+  const input = request.messages.reduce((n, m) => n + words(m.content), 0);
+  const usage = { prompt_tokens: input, completion_tokens: words(output), total_tokens: input + words(output) };
+  res.write(`data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 0, model: request.model, choices: [], usage })}\n\n`);
 }
 
 export async function startFakeLlm(answer: (question: string, request: FakeRequest) => FakeReply, tokenDelayMs = 5): Promise<FakeLlm> {
@@ -47,6 +57,7 @@ export async function startFakeLlm(answer: (question: string, request: FakeReque
         }
       }
       res.write(chunk({}, 'tool_calls'));
+      writeUsage(res, request, reply.toolCalls.map((c) => c.arguments).join(''));
       res.write('data: [DONE]\n\n');
       return void res.end();
     }
@@ -66,6 +77,7 @@ export async function startFakeLlm(answer: (question: string, request: FakeReque
       res.write(chunk({ content: token }));
       await new Promise((r) => setTimeout(r, tokenDelayMs));
     }
+    writeUsage(res, request, text);
     res.write('data: [DONE]\n\n');
     res.end();
   });

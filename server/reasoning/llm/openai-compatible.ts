@@ -44,6 +44,7 @@ export class OpenAICompatibleReasoner implements Reasoner {
           max_tokens: request.maxOutputTokens ?? this.#options.maxTokens ?? 512,
           temperature: this.#options.temperature ?? 0.3,
           messages: buildMessages(request, withImages),
+          stream_options: { include_usage: true },
           ...toolOptions(request),
         },
         { signal },
@@ -59,6 +60,7 @@ export class OpenAICompatibleReasoner implements Reasoner {
       stream = await create(false);
     }
     for await (const chunk of stream) {
+      if (chunk.usage) yield { type: 'usage', inputTokens: chunk.usage.prompt_tokens, outputTokens: chunk.usage.completion_tokens };
       const delta = chunk.choices[0]?.delta;
       if (delta?.content) yield { type: 'text', text: delta.content };
       for (const call of delta?.tool_calls ?? []) {

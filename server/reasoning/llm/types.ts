@@ -64,7 +64,9 @@ export interface ReasonerRequest {
 export type ReasonerDelta =
   | { type: 'text'; text: string }
   /** A piece of a tool call: the first of a call carries its id and name, later ones more arguments. */
-  | { type: 'tool_call'; index: number; callId?: string; name?: string; arguments: string };
+  | { type: 'tool_call'; index: number; callId?: string; name?: string; arguments: string }
+  /** Tokens the model read and wrote for this answer, when the server reports them. */
+  | { type: 'usage'; inputTokens: number; outputTokens: number };
 
 export interface Reasoner {
   readonly name: string;
