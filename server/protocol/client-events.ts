@@ -131,6 +131,8 @@ export const clientEventSchema = z.discriminatedUnion('type', [
           max_output_tokens: maxOutputTokens.optional(),
           metadata: z.record(z.string().max(64), z.string().max(512)).optional(),
           conversation: z.enum(['auto', 'none']).optional(),
+          /** What to answer instead of the conversation: new items, or references to the conversation's. */
+          input: z.array(z.union([newItemSchema, z.object({ type: z.literal('item_reference'), id: itemId }).strict()])).max(64).optional(),
           // Accepted and without effect here, as in session.update.
           audio: z.object({ output: z.object({ format: z.unknown().optional(), voice: z.string().optional() }).passthrough().optional() }).passthrough().optional(),
           prompt: z.null().optional(),

@@ -42,9 +42,10 @@ export const defaultConnectionLimits = {
 } as const satisfies ConnectionLimits;
 
 /** response.create's options as the session takes them. */
-function responseRequest(options: Extract<ClientEvent, { type: 'response.create' }>['response']): ResponseRequest {
+function responseRequest(options: Extract<ClientEvent, { type: 'response.create' }>['response'], session: Session): ResponseRequest {
   if (!options) return {};
   return {
+    input: options.input && session.resolveInput(options.input),
     instructions: options.instructions,
     modalities: options.output_modalities,
     tools: options.tools,
@@ -203,7 +204,7 @@ export class RealtimeConnection {
       case 'output_audio_buffer.clear':
         return this.#peer?.clearVoice();
       case 'response.create':
-        session.createResponse(responseRequest(event.response));
+        session.createResponse(responseRequest(event.response, session));
         return;
       case 'omnilive.memory.search': {
         session

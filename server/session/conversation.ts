@@ -138,12 +138,17 @@ export class Conversation {
    * conversation instead of asking the old question again).
    */
   responseInput(questionId?: string): ResponseInput {
-    const items = this.#items.filter((i) => chatMessage(i) !== undefined);
-    const messages = (list: ConversationItem[]) => list.map((i) => chatMessage(i)!);
-    let q = questionId === undefined ? items.findLastIndex((i) => i.type === 'message' && i.role === 'user') : items.findIndex((i) => i.id === questionId);
-    if (questionId === undefined && q >= 0 && items.slice(q + 1).some((i) => i.type === 'message' && i.role === 'assistant')) q = -1;
-    if (q < 0) return { before: messages(items), after: [] };
-    const question = items[q]!;
-    return { question: { id: question.id, text: itemText(question), endMs: question.endMs }, before: messages(items.slice(0, q)), after: messages(items.slice(q + 1)) };
+    return responseInputOf(this.#items, questionId);
   }
+}
+
+/** A response's input from a list of items: the conversation's, or a response's own `input`. */
+export function responseInputOf(all: readonly ConversationItem[], questionId?: string): ResponseInput {
+  const items = all.filter((i) => chatMessage(i) !== undefined);
+  const messages = (list: ConversationItem[]) => list.map((i) => chatMessage(i)!);
+  let q = questionId === undefined ? items.findLastIndex((i) => i.type === 'message' && i.role === 'user') : items.findIndex((i) => i.id === questionId);
+  if (questionId === undefined && q >= 0 && items.slice(q + 1).some((i) => i.type === 'message' && i.role === 'assistant')) q = -1;
+  if (q < 0) return { before: messages(items), after: [] };
+  const question = items[q]!;
+  return { question: { id: question.id, text: itemText(question), endMs: question.endMs }, before: messages(items.slice(0, q)), after: messages(items.slice(q + 1)) };
 }

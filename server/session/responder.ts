@@ -5,7 +5,7 @@ import type { ServerTool } from '../reasoning/tools/server-tools.ts';
 import type { TtsEngine } from '../speech/index.ts';
 import type { FunctionTool, ToolChoice } from '../protocol/session-patch.ts';
 import type { ServerEventBody, WireItem } from '../protocol/server-events.ts';
-import type { Conversation, ConversationItem } from './conversation.ts';
+import { responseInputOf, type Conversation, type ConversationItem } from './conversation.ts';
 import { Response, type CancelReason, type TurnTimings } from './response.ts';
 import { turnMetrics } from './turn-metrics.ts';
 import type { SessionLimits, SessionSettings } from './types.ts';
@@ -26,6 +26,8 @@ export interface ResponseRequest {
   maxOutputTokens?: number | 'inf';
   /** 'none': an out-of-band answer whose items stay outside the conversation. */
   conversation?: 'auto' | 'none';
+  /** The items to answer instead of the conversation (new ones, or references to the conversation's). */
+  input?: ConversationItem[];
   metadata?: Record<string, string>;
 }
 
@@ -76,7 +78,7 @@ export class Responder {
     if (this.#active) throw new ClientError('conversation_already_has_active_response', `response ${this.#active.id} is still in progress; cancel it first`);
     const host = this.#host;
     const settings = host.settings;
-    const input = host.conversation.responseInput(options.questionId);
+    const input = options.input ? responseInputOf(options.input) : host.conversation.responseInput(options.questionId);
     const question = input.question;
     const context = host.contextSources();
     const clientTools = (options.tools ?? settings.tools).map(({ name, description, parameters }) => ({ name, description, parameters }));

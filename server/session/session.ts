@@ -9,7 +9,7 @@ import { defaultInstructionFilterOptions, type ContextSources } from '../reasoni
 import { AudioRecognition } from '../reasoning/turn/audio-recognition.ts';
 import { createEndpointing } from '../reasoning/turn/endpointing.ts';
 import { newId } from './ids.ts';
-import { Conversation, itemText } from './conversation.ts';
+import { Conversation, itemText, type ConversationItem } from './conversation.ts';
 import { newConversationItem, type NewItem } from './new-item.ts';
 import type { CancelReason, Response, TurnTimings } from './response.ts';
 import { Responder, type ResponderHost, type ResponseRequest } from './responder.ts';
@@ -279,6 +279,16 @@ export class Session extends TypedEmitter<SessionEvents> {
   addMessage(role: 'user' | 'assistant' | 'system', text: string, options: { id?: string; previousItemId?: string | null } = {}): string {
     const type = role === 'assistant' ? ('output_text' as const) : ('input_text' as const);
     return this.addItem({ type: 'message', id: options.id, role, content: [{ type, text }] }, options.previousItemId);
+  }
+
+  /** response.create's `input`: new items as they would be kept (not added), references looked up. */
+  resolveInput(input: (NewItem | { type: 'item_reference'; id: string })[]): ConversationItem[] {
+    return input.map((item, i) => {
+      if (item.type !== 'item_reference') return newConversationItem(item, this.mediaMs, this.#conversation);
+      const found = this.#conversation.get(item.id);
+      if (!found) throw new ClientError('item_not_found', `input.${i} refers to '${item.id}', which is not in the conversation`, `response.input.${i}.id`);
+      return found;
+    });
   }
 
   /** conversation.item.retrieve: the item as it stands now. */

@@ -145,6 +145,40 @@ describe('Realtime conformance: session fields, tools, conversation items', () =
   });
 });
 
+describe('response.create with its own input', () => {
+  let llm: FakeLlm;
+  let server: TestServer;
+  before(async () => {
+    llm = await startFakeLlm((question) => `You asked: ${question}`, 1);
+    server = await startServer({ 'tls.mode': 'off', 'llm.url': llm.url, 'llm.model': 'fake-model' });
+  });
+  after(async () => {
+    await server.close();
+    await llm.close();
+  });
+
+  it('answers the given items (new ones and references) instead of the conversation; a bad reference is an error', async () => {
+    const c = new RawClient(server);
+    await c.opened;
+    c.send({ type: 'session.update', session: { output_modalities: ['text'] } });
+    c.send({ type: 'conversation.item.create', item: { id: 'item_note', type: 'message', role: 'user', content: [{ type: 'input_text', text: 'the meeting is at noon' }] } });
+    c.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'something else entirely' }] } });
+    c.send({
+      type: 'response.create',
+      response: { conversation: 'none', input: [{ type: 'item_reference', id: 'item_note' }, { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'classify that note' }] }] },
+    });
+    const done = await c.log.waitFor('response.done', () => true, 20_000);
+    assert.equal(done.response.output[0].content[0].text.trim(), 'You asked: classify that note');
+    const sent = llm.requests.at(-1)!.messages.map((m) => m.content);
+    assert.ok(sent.includes('the meeting is at noon'), 'the referenced item is in');
+    assert.ok(!sent.includes('something else entirely'), 'the rest of the conversation is not');
+    c.send({ type: 'response.create', event_id: 'bad', response: { input: [{ type: 'item_reference', id: 'item_gone' }] } });
+    const error = await c.log.waitFor('error', (e) => e.error.event_id === 'bad');
+    assert.equal(error.error.code, 'item_not_found');
+    c.close();
+  });
+});
+
 describe('Built-in server tools: memory_search (and current_view with vision)', () => {
   let llm: FakeLlm;
   let server: TestServer;
