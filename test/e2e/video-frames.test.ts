@@ -68,7 +68,7 @@ describe('clip thresholds by session.update', () => {
     c.send({ type: 'session.update', session: { omnilive: { clipper: { min_frames: 3, max_frames: 2 } } } });
     assert.equal((await c.log.waitFor('error')).error.param, 'session.omnilive.clipper');
     c.send({ type: 'session.update', session: { omnilive: { clipper: { min_frames: 1, max_frames: 2 } } } });
-    const updated = await c.log.waitFor('session.updated');
+    const updated = await c.log.waitFor('session.updated', (e) => e.session.omnilive.clipper.max_frames === 2);
     assert.deepEqual(updated.session.omnilive.clipper, { min_frames: 1, max_frames: 2, cut_similarity: 0.9 });
     const frame = jpeg('gray', 'SAME', 'white');
     for (let i = 0; i < 5; i++) c.send({ type: 'omnilive.video_frame.append', image: frame, t: i * 1000 });
