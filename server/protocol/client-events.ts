@@ -18,39 +18,22 @@ const inputAudio = z.object({ type: z.literal('input_audio'), transcript: z.stri
 const outputAudio = z.object({ type: z.literal('output_audio'), transcript: z.string().max(32_000).nullable().optional(), audio: z.string().optional() }).strict();
 const itemStatus = z.enum(['completed', 'incomplete', 'in_progress']).optional();
 
+/** What every item a client creates may carry besides its own fields. */
+const itemBase = { id: itemId.optional(), object: z.literal('realtime.item').optional(), status: itemStatus };
+const callId = z.string().min(1).max(128);
+
 /** conversation.item.create's item: a message, a tool's output, or a tool call (e.g. replayed history). */
 export const newItemSchema = z.discriminatedUnion('type', [
   z
     .object({
-      id: itemId.optional(),
-      object: z.literal('realtime.item').optional(),
+      ...itemBase,
       type: z.literal('message'),
-      status: itemStatus,
       role: z.enum(['user', 'assistant', 'system']),
       content: z.array(z.union([inputText, outputText, inputAudio, outputAudio])).min(1).max(16),
     })
     .strict(),
-  z
-    .object({
-      id: itemId.optional(),
-      object: z.literal('realtime.item').optional(),
-      type: z.literal('function_call_output'),
-      status: itemStatus,
-      call_id: z.string().min(1).max(128),
-      output: z.string().max(200_000),
-    })
-    .strict(),
-  z
-    .object({
-      id: itemId.optional(),
-      object: z.literal('realtime.item').optional(),
-      type: z.literal('function_call'),
-      status: itemStatus,
-      call_id: z.string().min(1).max(128),
-      name: z.string().min(1).max(64),
-      arguments: z.string().max(200_000),
-    })
-    .strict(),
+  z.object({ ...itemBase, type: z.literal('function_call_output'), call_id: callId, output: z.string().max(200_000) }).strict(),
+  z.object({ ...itemBase, type: z.literal('function_call'), call_id: callId, name: z.string().min(1).max(64), arguments: z.string().max(200_000) }).strict(),
 ]);
 
 export type NewItem = z.infer<typeof newItemSchema>;

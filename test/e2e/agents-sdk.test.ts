@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RealtimeAgent, RealtimeSession, tool, type RealtimeItem } from '@openai/agents-realtime';
 import { z } from 'zod';
-import { startFakeLlm, type FakeLlm, type FakeRequest } from '../helpers/fake-llm.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import type { FakeRequest } from '../helpers/fake-llm.ts';
+import { withScriptedModel } from '../helpers/server.ts';
 import { closeSpeech, sequence, silence, speak } from '../helpers/speech.ts';
 
 /**
@@ -41,26 +41,16 @@ const text = (item: RealtimeItem | undefined) =>
   item && item.type === 'message' ? item.content.map((c) => ('text' in c ? c.text : 'transcript' in c ? (c.transcript ?? '') : '')).join('') : '';
 
 describe('OpenAI Agents SDK (RealtimeSession, WebSocket transport) against OmniLive', () => {
-  let llm: FakeLlm;
-  let server: TestServer;
-  let url: string;
-  before(async () => {
-    llm = await startFakeLlm(model, 15);
-    server = await startServer({ 'tls.mode': 'off', 'llm.url': llm.url, 'llm.model': 'fake-model' });
-    url = `ws://127.0.0.1:${server.port}/v1/realtime`;
-  });
-  after(async () => {
-    await server.close();
-    await llm.close();
-    await closeSpeech();
-  });
+  const ctx = withScriptedModel(model, {}, 15);
+  const url = () => `ws://127.0.0.1:${ctx.server.port}/v1/realtime`;
+  after(() => closeSpeech());
 
   async function connect(config: Record<string, unknown> = {}) {
     const { frontDesk } = agents();
     const session = new RealtimeSession(frontDesk, { transport: 'websocket', model: 'omnilive', config });
     const errors: unknown[] = [];
     session.on('error', (e) => errors.push(e));
-    await session.connect({ apiKey: 'local-not-checked', url });
+    await session.connect({ apiKey: 'local-not-checked', url: url() });
     return { session, errors };
   }
 
@@ -85,7 +75,7 @@ describe('OpenAI Agents SDK (RealtimeSession, WebSocket transport) against OmniL
     assert.ok(call && call.type === 'function_call' && call.name === 'get_weather' && call.arguments === '{"city":"Paris"}');
     assert.equal(text(session.history[0]), 'What is the weather in Paris?');
     // The first session.update set the instructions and tools the model saw.
-    const toolRequest = llm.requests.find((r) => r.tools?.length);
+    const toolRequest = ctx.llm.requests.find((r) => r.tools?.length);
     assert.match(String(toolRequest?.messages[0]?.content), /You are the front desk/);
     assert.deepEqual(errors, []);
     session.close();
@@ -98,7 +88,7 @@ describe('OpenAI Agents SDK (RealtimeSession, WebSocket transport) against OmniL
     session.sendMessage('I have a billing question.');
     await until('the billing agent answers', () => handedTo === 'billing' && session.history.some((i) => i.type === 'message' && i.role === 'assistant' && text(i).startsWith('Done:')));
     assert.equal(session.currentAgent.name, 'billing');
-    const last = llm.requests.at(-1)!;
+    const last = ctx.llm.requests.at(-1)!;
     assert.match(String(last.messages[0]?.content), /You are the billing agent/);
     assert.equal(last.tools, undefined, 'the billing agent has no tools');
     assert.deepEqual(errors, []);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { startFakeLlm, type FakeLlm, type FakeRequest } from '../helpers/fake-llm.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { describe, it } from 'node:test';
+import type { FakeRequest } from '../helpers/fake-llm.ts';
+import { withScriptedModel } from '../helpers/server.ts';
 import { RawClient } from '../helpers/ws-client.ts';
 
 const weatherTool = {
@@ -20,19 +20,10 @@ function model(_question: string, request: FakeRequest) {
 }
 
 describe('Realtime conformance: session fields, tools, conversation items', () => {
-  let llm: FakeLlm;
-  let server: TestServer;
-  before(async () => {
-    llm = await startFakeLlm(model, 1);
-    server = await startServer({ 'tls.mode': 'off', 'llm.url': llm.url, 'llm.model': 'fake-model' });
-  });
-  after(async () => {
-    await server.close();
-    await llm.close();
-  });
+  const ctx = withScriptedModel(model);
 
   async function client() {
-    const c = new RawClient(server);
+    const c = new RawClient(ctx.server);
     await c.opened;
     return c;
   }
@@ -86,7 +77,7 @@ describe('Realtime conformance: session fields, tools, conversation items', () =
     assert.equal(deltas, '{"city":"Paris"}');
     const argsDone = c.log.of('response.function_call_arguments.done')[0];
     assert.equal(argsDone.call_id, call.call_id);
-    const sent = llm.requests.at(-1)!;
+    const sent = ctx.llm.requests.at(-1)!;
     assert.equal(sent.tools?.[0]?.function.name, 'get_weather');
     assert.equal(sent.max_tokens, 512);
 
@@ -97,7 +88,7 @@ describe('Realtime conformance: session fields, tools, conversation items', () =
     assert.equal(second.response.output[0].content[0].text.trim(), 'The tool says: sunny, 21 C');
     assert.equal(second.response.usage.output_tokens, 6, 'the model server counted 6 tokens (its words)');
     assert.equal(second.response.usage.total_tokens, second.response.usage.input_tokens + 6);
-    const asked = llm.requests.at(-1)!;
+    const asked = ctx.llm.requests.at(-1)!;
     const roles = asked.messages.map((m) => m.role);
     assert.deepEqual(roles.slice(-3), ['user', 'assistant', 'tool'], 'question, the call, its output: in that order');
     assert.equal(asked.messages.at(-2)!.tool_calls?.[0]?.id, call.call_id);
@@ -146,19 +137,10 @@ describe('Realtime conformance: session fields, tools, conversation items', () =
 });
 
 describe('response.create with its own input', () => {
-  let llm: FakeLlm;
-  let server: TestServer;
-  before(async () => {
-    llm = await startFakeLlm((question) => `You asked: ${question}`, 1);
-    server = await startServer({ 'tls.mode': 'off', 'llm.url': llm.url, 'llm.model': 'fake-model' });
-  });
-  after(async () => {
-    await server.close();
-    await llm.close();
-  });
+  const ctx = withScriptedModel((question) => `You asked: ${question}`);
 
   it('answers the given items (new ones and references) instead of the conversation; a bad reference is an error', async () => {
-    const c = new RawClient(server);
+    const c = new RawClient(ctx.server);
     await c.opened;
     c.send({ type: 'session.update', session: { output_modalities: ['text'] } });
     c.send({ type: 'conversation.item.create', item: { id: 'item_note', type: 'message', role: 'user', content: [{ type: 'input_text', text: 'the meeting is at noon' }] } });
@@ -169,7 +151,7 @@ describe('response.create with its own input', () => {
     });
     const done = await c.log.waitFor('response.done', () => true, 20_000);
     assert.equal(done.response.output[0].content[0].text.trim(), 'You asked: classify that note');
-    const sent = llm.requests.at(-1)!.messages.map((m) => m.content);
+    const sent = ctx.llm.requests.at(-1)!.messages.map((m) => m.content);
     assert.ok(sent.includes('the meeting is at noon'), 'the referenced item is in');
     assert.ok(!sent.includes('something else entirely'), 'the rest of the conversation is not');
     c.send({ type: 'response.create', event_id: 'bad', response: { input: [{ type: 'item_reference', id: 'item_gone' }] } });
@@ -180,25 +162,19 @@ describe('response.create with its own input', () => {
 });
 
 describe('Built-in server tools: memory_search (and current_view with vision)', () => {
-  let llm: FakeLlm;
-  let server: TestServer;
-  before(async () => {
-    // The model looks in memory when it may, then answers from what the tool returned.
-    llm = await startFakeLlm((question, request) => {
+  // The model looks in memory when it may, then answers from what the tool returned.
+  const ctx = withScriptedModel(
+    (question, request) => {
       const last = request.messages.at(-1)!;
       if (last.role === 'tool') return `Memory says: ${last.content}`;
       if (/where/i.test(question) && request.tools?.some((t) => t.function.name === 'memory_search')) return { toolCalls: [{ name: 'memory_search', arguments: '{"query":"kettle"}' }] };
       return 'I did not look.';
-    }, 1);
-    server = await startServer({ 'tls.mode': 'off', 'llm.url': llm.url, 'llm.model': 'fake-model', 'memory.enabled': 'on' });
-  });
-  after(async () => {
-    await server.close();
-    await llm.close();
-  });
+    },
+    { 'memory.enabled': 'on' },
+  );
 
   it('the model searches memory on its own; the client sees the results and the answer, never the call', async () => {
-    const c = new RawClient(server);
+    const c = new RawClient(ctx.server);
     await c.opened;
     const created = c.log.of('session.created')[0]!;
     assert.ok(created.session.tools.some((t: { name: string }) => t.name === 'memory_search'), 'listed in session.created');
@@ -212,7 +188,7 @@ describe('Built-in server tools: memory_search (and current_view with vision)', 
     assert.match(done.response.output[0].content[0].text, /^Memory says: .*kettle is on the windowsill/);
     const results = c.log.of('omnilive.memory.results');
     assert.equal(results[0]?.query, 'kettle');
-    const second = llm.requests.at(-1)!;
+    const second = ctx.llm.requests.at(-1)!;
     assert.deepEqual(second.messages.slice(-2).map((m) => m.role), ['assistant', 'tool']);
 
     c.send({ type: 'session.update', session: { omnilive: { builtin_tools: false } } });
@@ -222,7 +198,7 @@ describe('Built-in server tools: memory_search (and current_view with vision)', 
     c.send({ type: 'response.create' });
     const plain = await c.log.waitFor('response.done', (e) => e.response.id !== done.response.id, 20_000);
     assert.equal(plain.response.output[0].content[0].text.trim(), 'I did not look.');
-    assert.equal(llm.requests.at(-1)!.tools, undefined, 'switched off: not offered to the model');
+    assert.equal(ctx.llm.requests.at(-1)!.tools, undefined, 'switched off: not offered to the model');
     assert.equal(c.log.of('error').length, 0, JSON.stringify(c.log.of('error')));
     c.close();
   });

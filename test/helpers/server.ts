@@ -6,6 +6,8 @@ import { OpenAIRealtimeWS } from 'openai/realtime/ws';
 import { loadConfig, type SettingValues } from '../../server/config.ts';
 import { createEngines } from '../../server/engines.ts';
 import { OmniLiveServer } from '../../server/http/server.ts';
+import { after, before } from 'node:test';
+import { startFakeLlm, type FakeLlm } from './fake-llm.ts';
 
 export interface TestServer {
   server: OmniLiveServer;
@@ -82,4 +84,21 @@ export class EventLog {
       this.#waiters.push({ match: (e) => e.type === type && match(e), resolve: (e) => (clearTimeout(timer), resolve(e)) });
     });
   }
+}
+
+/**
+ * For a describe block: an OmniLive server (plain ws://) whose language model is a scripted
+ * OpenAI-compatible server, started before the block's tests and closed after them.
+ */
+export function withScriptedModel(answer: Parameters<typeof startFakeLlm>[0], settings: SettingValues = {}, tokenDelayMs = 1): { readonly llm: FakeLlm; readonly server: TestServer } {
+  const state = {} as { llm: FakeLlm; server: TestServer };
+  before(async () => {
+    state.llm = await startFakeLlm(answer, tokenDelayMs);
+    state.server = await startServer({ 'tls.mode': 'off', 'llm.url': state.llm.url, 'llm.model': 'fake-model', ...settings });
+  });
+  after(async () => {
+    await state.server?.close();
+    await state.llm?.close();
+  });
+  return state;
 }
