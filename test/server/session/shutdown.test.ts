@@ -66,8 +66,7 @@ describe('Session shutdown: drain() lets the answer finish, close() cancels at o
     session.close();
     assert.equal(response.status, 'cancelled');
     const count = events.length;
-    const done = events.at(-1);
-    assert.ok(done?.type === 'response.done' && done.response.status === 'cancelled');
+    assert.ok(events.some((e) => e.type === 'response.done' && e.response.status === 'cancelled'));
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(events.length, count);
     assert.throws(() => session.appendAudio(loud(100)), /closed/);
