@@ -16,6 +16,14 @@ const outputText = z.object({ type: z.literal('output_text'), text: z.string().m
 /** Audio parts as items carry them: the transcript stands for the audio (audio bytes are not transcribed here). */
 const inputAudio = z.object({ type: z.literal('input_audio'), transcript: z.string().max(32_000).nullable().optional(), audio: z.string().optional() }).strict();
 const outputAudio = z.object({ type: z.literal('output_audio'), transcript: z.string().max(32_000).nullable().optional(), audio: z.string().optional() }).strict();
+/** An image as a data URL (the server does not fetch URLs): JPEG, PNG, WebP or GIF. */
+const inputImage = z
+  .object({
+    type: z.literal('input_image'),
+    image_url: z.string().regex(/^data:image\/(jpeg|png|webp|gif);base64,[A-Za-z0-9+/]+={0,2}$/, 'image_url must be a base64 data URL of a JPEG, PNG, WebP or GIF image (URLs are not fetched)'),
+    detail: z.enum(['auto', 'low', 'high']).optional(),
+  })
+  .strict();
 const itemStatus = z.enum(['completed', 'incomplete', 'in_progress']).optional();
 
 /** What every item a client creates may carry besides its own fields. */
@@ -29,7 +37,7 @@ export const newItemSchema = z.discriminatedUnion('type', [
       ...itemBase,
       type: z.literal('message'),
       role: z.enum(['user', 'assistant', 'system']),
-      content: z.array(z.union([inputText, outputText, inputAudio, outputAudio])).min(1).max(16),
+      content: z.array(z.union([inputText, outputText, inputAudio, outputAudio, inputImage])).min(1).max(16),
     })
     .strict(),
   z.object({ ...itemBase, type: z.literal('function_call_output'), call_id: callId, output: z.string().max(200_000) }).strict(),

@@ -11,7 +11,9 @@ export type ContentPart =
   | { type: 'input_text'; text: string }
   | { type: 'input_audio'; transcript: string | null }
   | { type: 'output_text'; text: string }
-  | { type: 'output_audio'; transcript: string };
+  | { type: 'output_audio'; transcript: string }
+  /** An image the user sent, as a data URL. */
+  | { type: 'input_image'; image_url: string; detail?: 'auto' | 'low' | 'high' };
 
 /** A conversation item as the wire shows it (`realtime.item`). */
 export type WireItem = WireMessageItem | WireFunctionCallItem | WireFunctionCallOutputItem;
@@ -231,6 +233,7 @@ export function wireItemText(item: WireItem): string {
 
 /** The words of a content part, whichever kind it is (text, or an audio part's transcript). */
 export function partText(part: ContentPart): string {
+  if (part.type === 'input_image') return '';
   return 'text' in part ? part.text : (part.transcript ?? '');
 }
 

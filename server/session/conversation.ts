@@ -22,7 +22,7 @@ export type MessageItem = Extract<ConversationItem, { type: 'message' }>;
 /** What a response answers: read from the conversation, not guessed from its last entry. */
 export interface ResponseInput {
   /** The user message the response answers; absent when the last one was answered already. */
-  question?: { id: string; text: string; endMs: number };
+  question?: { id: string; text: string; endMs: number; imageUrls: string[] };
   /** Messages before the question, oldest first (all of them when there is no question). */
   before: ChatMessage[];
   /** Messages after the question (system notes, tool calls and their outputs). */
@@ -41,7 +41,31 @@ function chatMessage(item: ConversationItem): ChatMessage | undefined {
   if (item.type === 'function_call') return { role: 'assistant', content: '', toolCalls: [{ callId: item.callId, name: item.name, arguments: item.arguments }] };
   if (item.type === 'function_call_output') return { role: 'tool', callId: item.callId, content: item.output };
   const text = itemText(item);
-  return text ? { role: item.role, content: text } : undefined;
+  const imageUrls = imagesOf(item);
+  if (!text && imageUrls.length === 0) return undefined;
+  return imageUrls.length ? { role: item.role, content: text, imageUrls } : { role: item.role, content: text };
+}
+
+/**
+ * Calls the model made together are one assistant message with several tool calls, as chat
+ * APIs require (each tool output must follow the message that holds its call).
+ */
+function mergeCalls(messages: ChatMessage[]): ChatMessage[] {
+  const merged: ChatMessage[] = [];
+  for (const m of messages) {
+    const last = merged.at(-1);
+    if (m.role === 'assistant' && m.toolCalls?.length && !m.content && last?.role === 'assistant' && last.toolCalls?.length) {
+      merged[merged.length - 1] = { ...last, toolCalls: [...last.toolCalls, ...m.toolCalls] };
+    } else {
+      merged.push(m);
+    }
+  }
+  return merged;
+}
+
+/** The images a message holds, as data URLs. */
+function imagesOf(item: ConversationItem): string[] {
+  return item.type === 'message' ? item.content.flatMap((p) => (p.type === 'input_image' ? [p.image_url] : [])) : [];
 }
 
 /**
@@ -145,10 +169,10 @@ export class Conversation {
 /** A response's input from a list of items: the conversation's, or a response's own `input`. */
 export function responseInputOf(all: readonly ConversationItem[], questionId?: string): ResponseInput {
   const items = all.filter((i) => chatMessage(i) !== undefined);
-  const messages = (list: ConversationItem[]) => list.map((i) => chatMessage(i)!);
+  const messages = (list: ConversationItem[]) => mergeCalls(list.map((i) => chatMessage(i)!));
   let q = questionId === undefined ? items.findLastIndex((i) => i.type === 'message' && i.role === 'user') : items.findIndex((i) => i.id === questionId);
   if (questionId === undefined && q >= 0 && items.slice(q + 1).some((i) => i.type === 'message' && i.role === 'assistant')) q = -1;
   if (q < 0) return { before: messages(items), after: [] };
   const question = items[q]!;
-  return { question: { id: question.id, text: itemText(question), endMs: question.endMs }, before: messages(items.slice(0, q)), after: messages(items.slice(q + 1)) };
+  return { question: { id: question.id, text: itemText(question), endMs: question.endMs, imageUrls: imagesOf(question) }, before: messages(items.slice(0, q)), after: messages(items.slice(q + 1)) };
 }

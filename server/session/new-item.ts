@@ -8,7 +8,7 @@ export type { NewItem };
 
 /** Which parts each role's message may hold (the Realtime rules, which clients also check). */
 const PARTS_BY_ROLE: Record<'user' | 'assistant' | 'system', ContentPart['type'][]> = {
-  user: ['input_text', 'input_audio'],
+  user: ['input_text', 'input_audio', 'input_image'],
   assistant: ['output_text', 'output_audio'],
   system: ['input_text'],
 };
@@ -28,7 +28,7 @@ export function newConversationItem(item: NewItem, atMs: number, conversation: C
     if (!PARTS_BY_ROLE[item.role].includes(part.type)) {
       throw new ClientError('invalid_value', `a ${item.role} message cannot hold ${part.type} content: use ${PARTS_BY_ROLE[item.role].join(' or ')}`, `item.content.${i}.type`);
     }
-    if (part.type === 'input_text' || part.type === 'output_text') return part;
+    if (part.type === 'input_text' || part.type === 'output_text' || part.type === 'input_image') return part;
     if (part.audio && !part.transcript) throw new ClientError('invalid_value', 'audio inside an item is not transcribed here: send it with input_audio_buffer.append, or give its transcript', `item.content.${i}.audio`);
     return part.type === 'input_audio' ? { type: 'input_audio', transcript: part.transcript ?? null } : { type: 'output_audio', transcript: part.transcript ?? '' };
   });

@@ -108,6 +108,7 @@ export class Responder {
       request: {
         question: question?.text ?? '',
         questionId: question?.id,
+        ...(question?.imageUrls.length ? { questionImageUrls: question.imageUrls } : {}),
         conversation: input.before,
         followUp: input.after,
         transcript: host.transcript,

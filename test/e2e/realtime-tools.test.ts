@@ -14,7 +14,8 @@ const weatherTool = {
 /** The scripted model calls get_weather when offered it and no tool answer is in yet; then it answers. */
 function model(_question: string, request: FakeRequest) {
   const last = request.messages.at(-1)!;
-  if (last.role === 'tool') return `The tool says: ${last.content}`;
+  if (last.role === 'tool') return `The tool says: ${request.messages.filter((m) => m.role === 'tool').map((m) => m.content).join(' / ')}`;
+  if (/paris and rome/i.test(_question)) return { toolCalls: [{ name: 'get_weather', arguments: '{"city":"Paris"}' }, { name: 'get_weather', arguments: '{"city":"Rome"}' }] };
   if (request.tools?.some((t) => t.function.name === 'get_weather')) return { toolCalls: [{ name: 'get_weather', arguments: '{"city":"Paris"}' }] };
   return 'No tools were offered to me.';
 }
@@ -97,6 +98,28 @@ describe('Realtime conformance: session fields, tools, conversation items', () =
     c.close();
   });
 
+  it('parallel calls: two function_call items in one response; both outputs reach the model before it answers', async () => {
+    const c = new RawClient(ctx.server);
+    await c.opened;
+    c.send({ type: 'session.update', session: { output_modalities: ['text'], tools: [weatherTool] } });
+    c.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'weather in Paris and Rome?' }] } });
+    c.send({ type: 'response.create' });
+    const first = await c.log.waitFor('response.done', () => true, 20_000);
+    const calls = first.response.output;
+    assert.deepEqual(calls.map((o: { type: string; arguments: string }) => [o.type, o.arguments]), [['function_call', '{"city":"Paris"}'], ['function_call', '{"city":"Rome"}']]);
+    assert.notEqual(calls[0].call_id, calls[1].call_id);
+    assert.deepEqual(c.log.of('response.output_item.added').map((e) => e.output_index), [0, 1]);
+    c.send({ type: 'conversation.item.create', item: { type: 'function_call_output', call_id: calls[0].call_id, output: 'sunny' } });
+    c.send({ type: 'conversation.item.create', item: { type: 'function_call_output', call_id: calls[1].call_id, output: 'error: the weather service is down' } });
+    c.send({ type: 'response.create' });
+    const second = await c.log.waitFor('response.done', (e) => e.response.id !== first.response.id, 20_000);
+    assert.equal(second.response.output[0].content[0].text.trim(), 'The tool says: sunny / error: the weather service is down');
+    const messages = ctx.llm.requests.at(-1)!.messages;
+    assert.deepEqual(messages.slice(-4).map((m) => m.role), ['user', 'assistant', 'tool', 'tool'], 'both calls in one assistant message, then their outputs');
+    assert.deepEqual(messages.at(-3)!.tool_calls?.map((t) => t.id), [calls[0].call_id, calls[1].call_id]);
+    c.close();
+  });
+
   it('items: retrieve, delete, unknown ids and unknown call ids are errors naming them, and the session goes on', async () => {
     const c = await client();
     c.send({ type: 'conversation.item.create', item: { id: 'item_q', type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hello' }] } });
@@ -120,6 +143,24 @@ describe('Realtime conformance: session fields, tools, conversation items', () =
     assert.match(byEvent.d2!, /item_not_found/);
     c.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'still here?' }] } });
     await c.log.waitFor('conversation.item.done', (e) => e.item.content?.[0]?.text === 'still here?');
+    c.close();
+  });
+
+  it('an image the user sends reaches the model with the question; a URL to fetch is refused by name', async () => {
+    const c = new RawClient(ctx.server);
+    await c.opened;
+    const png = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+    c.send({ type: 'session.update', session: { output_modalities: ['text'] } });
+    c.send({ type: 'conversation.item.create', event_id: 'url', item: { type: 'message', role: 'user', content: [{ type: 'input_image', image_url: 'https://example.com/a.png' }] } });
+    const refused = await c.log.waitFor('error', (e) => e.error.event_id === 'url');
+    assert.match(refused.error.message, /image_url must be a base64 data URL/);
+    c.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'what is in this picture?' }, { type: 'input_image', image_url: png }] } });
+    c.send({ type: 'response.create' });
+    await c.log.waitFor('response.done', () => true, 20_000);
+    const question = ctx.llm.requests.at(-1)!.messages.at(-1)! as unknown as { role: string; content: { type: string; text?: string; image_url?: { url: string } }[] };
+    assert.equal(question.role, 'user');
+    assert.equal(question.content[0]?.text, 'what is in this picture?');
+    assert.equal(question.content[1]?.image_url?.url, png);
     c.close();
   });
 

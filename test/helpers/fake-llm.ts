@@ -5,11 +5,20 @@ import type { AddressInfo } from 'node:net';
  * A stand-in for an external OpenAI-compatible LLM server (vLLM, llama.cpp, Ollama…): it
  * streams a scripted answer as server-sent events, so our client is tested on the wire format.
  */
+/** A part of a message with images: text, or an image by URL. */
+export type ContentPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } };
+
+/** The words of a message's content, whatever its form. */
+export function contentText(content: string | null | ContentPart[]): string {
+  if (Array.isArray(content)) return content.map((p) => (p.type === 'text' ? p.text : '')).join(' ');
+  return content ?? '';
+}
+
 /** What the scripted model says: words, or calls of the tools it was offered. */
 export type FakeReply = string | { toolCalls: { name: string; arguments: string }[] };
 
 export interface FakeRequest {
-  messages: { role: string; content: string | null; tool_calls?: { id: string; function: { name: string; arguments: string } }[]; tool_call_id?: string }[];
+  messages: { role: string; content: string | null | ContentPart[]; tool_calls?: { id: string; function: { name: string; arguments: string } }[]; tool_call_id?: string }[];
   stream?: boolean;
   model: string;
   tools?: { type: 'function'; function: { name: string; description?: string; parameters?: unknown } }[];
@@ -30,7 +39,7 @@ export interface FakeLlm {
 /** The usage chunk OpenAI sends last when asked (`stream_options.include_usage`): tokens counted as words here. */
 function writeUsage(res: http.ServerResponse, request: FakeRequest, output: string): void {
   if (!request.stream_options?.include_usage) return;
-  const words = (text: string | null) => (text ?? '').split(/\s+/).filter(Boolean).length;
+  const words = (text: string | null | ContentPart[]) => contentText(text).split(/\s+/).filter(Boolean).length;
   const input = request.messages.reduce((n, m) => n + words(m.content), 0);
   const usage = { prompt_tokens: input, completion_tokens: words(output), total_tokens: input + words(output) };
   res.write(`data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 0, model: request.model, choices: [], usage })}\n\n`);
@@ -44,7 +53,7 @@ export async function startFakeLlm(answer: (question: string, request: FakeReque
     if (req.url !== '/v1/chat/completions' || req.method !== 'POST') return void res.writeHead(404).end();
     const request = JSON.parse(body);
     state.requests.push(request);
-    const reply = answer(request.messages.at(-1).content ?? '', request);
+    const reply = answer(contentText(request.messages.at(-1).content), request);
     const chunk = (delta: unknown, finish: string | null = null) => `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 0, model: request.model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
     if (typeof reply !== 'string') {
       // Tool calls stream as OpenAI does: the first chunk of each names it, later ones add arguments.

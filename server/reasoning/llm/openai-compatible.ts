@@ -49,7 +49,7 @@ export class OpenAICompatibleReasoner implements Reasoner {
         },
         { signal },
       );
-    const withImages = this.#acceptsImages && request.images.length > 0;
+    const withImages = this.#acceptsImages && hasImages(request);
     let stream;
     try {
       stream = await create(withImages);
@@ -108,6 +108,12 @@ function evidenceLine(hit: MemoryHit): string {
   return `${at}–[${formatMediaTime(hit.endMs)}] Saw: ${facts.join('; ') || 'a scene with no readable text or known objects'}`;
 }
 
+/** Whether the request shows the model any image: current frames, or ones the user sent. */
+function hasImages(request: ReasonerRequest): boolean {
+  const sent = (messages: ChatMessage[] = []) => messages.some((m) => m.role === 'user' && m.imageUrls?.length);
+  return request.images.length > 0 || (request.questionImageUrls?.length ?? 0) > 0 || sent(request.conversation) || sent(request.followUp);
+}
+
 /** Chat-completions tool options for the request's tools (nothing when it has none). */
 function toolOptions(request: ReasonerRequest): Pick<ChatCompletionCreateParamsStreaming, 'tools' | 'tool_choice' | 'parallel_tool_calls'> {
   if (!request.tools?.length) return {};
@@ -120,7 +126,7 @@ function toolOptions(request: ReasonerRequest): Pick<ChatCompletionCreateParamsS
 }
 
 /** A conversation message in chat-completions form. */
-function chatParam(message: ChatMessage): ChatCompletionMessageParam {
+function chatParam(message: ChatMessage, withImages: boolean): ChatCompletionMessageParam {
   if (message.role === 'tool') return { role: 'tool', tool_call_id: message.callId, content: message.content };
   if (message.role === 'assistant' && message.toolCalls?.length) {
     return {
@@ -128,6 +134,9 @@ function chatParam(message: ChatMessage): ChatCompletionMessageParam {
       content: message.content || null,
       tool_calls: message.toolCalls.map((c) => ({ id: c.callId, type: 'function', function: { name: c.name, arguments: c.arguments } })),
     };
+  }
+  if (message.role === 'user' && message.imageUrls?.length && withImages) {
+    return { role: 'user', content: [{ type: 'text', text: message.content }, ...message.imageUrls.map((url) => ({ type: 'image_url' as const, image_url: { url } }))] };
   }
   return { role: message.role, content: message.content };
 }
@@ -154,21 +163,23 @@ export function buildMessages(request: ReasonerRequest, withImages = true): Chat
   const system = [SYSTEM_PROMPT, request.instructions ?? ''].filter(Boolean).join('\n\n');
   const memory = lines.length ? `Memory of this session (media time):\n${lines.join('\n')}` : 'Memory of this session: nothing yet.';
   const images = withImages ? request.images : [];
-  const question: ChatCompletionMessageParam[] = !request.question
+  const sent = withImages ? (request.questionImageUrls ?? []) : [];
+  const question: ChatCompletionMessageParam[] = !request.question && sent.length === 0
     ? [] // a response that continues the conversation (its last question was answered)
-    : images.length
+    : images.length || sent.length
     ? [{
         role: 'user',
         content: [
-          { type: 'text', text: `${request.question}\n(The images are the latest frames, at ${images.map((i) => formatMediaTime(i.t)).join(', ')}.)` },
+          { type: 'text', text: images.length ? `${request.question}\n(The last ${images.length} of the images are the latest frames, at ${images.map((i) => formatMediaTime(i.t)).join(', ')}.)` : request.question },
+          ...sent.map((url) => ({ type: 'image_url' as const, image_url: { url } })),
           ...images.map((i) => ({ type: 'image_url' as const, image_url: { url: `data:image/jpeg;base64,${Buffer.from(i.jpeg).toString('base64')}` } })),
         ],
       }]
     : [{ role: 'user', content: request.question }];
   return [
     { role: 'system', content: `${system}\n\nNow: ${formatMediaTime(request.nowMs)}.\n${memory}` },
-    ...lastMessages(request.conversation, 12).map(chatParam),
+    ...lastMessages(request.conversation, 12).map((m) => chatParam(m, withImages)),
     ...question,
-    ...(request.followUp ?? []).map(chatParam),
+    ...(request.followUp ?? []).map((m) => chatParam(m, withImages)),
   ];
 }

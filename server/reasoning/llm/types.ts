@@ -18,7 +18,7 @@ export interface ToolCall {
 
 /** A conversation message as a reasoner reads it: words, a tool call, or a tool's output. */
 export type ChatMessage =
-  | { role: 'system' | 'user' | 'assistant'; content: string; toolCalls?: ToolCall[] }
+  | { role: 'system' | 'user' | 'assistant'; content: string; toolCalls?: ToolCall[]; /** Images the user sent, as data URLs. */ imageUrls?: string[] }
   | { role: 'tool'; callId: string; content: string };
 
 /** A function tool the model may call (the client runs it). */
@@ -35,6 +35,8 @@ export interface ReasonerRequest {
   question: string;
   /** The question's own utterance id, so memory search can leave it out. */
   questionId?: string;
+  /** Images the user sent with the question, as data URLs. */
+  questionImageUrls?: string[];
   /** Earlier turns of this session, oldest first (all of them when `question` is empty). */
   conversation: ChatMessage[];
   /** Messages added after the question (system notes; later, tool calls and their outputs). */
