@@ -29,8 +29,18 @@ export function newConversationItem(item: NewItem, atMs: number, conversation: C
       throw new ClientError('invalid_value', `a ${item.role} message cannot hold ${part.type} content: use ${PARTS_BY_ROLE[item.role].join(' or ')}`, `item.content.${i}.type`);
     }
     if (part.type === 'input_text' || part.type === 'output_text' || part.type === 'input_image') return part;
-    if (part.audio && !part.transcript) throw new ClientError('invalid_value', 'audio inside an item is not transcribed here: send it with input_audio_buffer.append, or give its transcript', `item.content.${i}.audio`);
+    if (part.audio && !part.transcript && part.type === 'output_audio') throw new ClientError('invalid_value', 'an assistant audio part needs its transcript (its audio is not transcribed)', `item.content.${i}.transcript`);
     return part.type === 'input_audio' ? { type: 'input_audio', transcript: part.transcript ?? null } : { type: 'output_audio', transcript: part.transcript ?? '' };
   });
   return { type: 'message', id, role: item.role, content, status: 'completed', endMs: atMs };
+}
+
+/** response.create's `input`: new items as they would be kept (not added), references looked up. */
+export function resolveInput(input: (NewItem | { type: 'item_reference'; id: string })[], conversation: Conversation, atMs: number): ConversationItem[] {
+  return input.map((item, i) => {
+    if (item.type !== 'item_reference') return newConversationItem(item, atMs, conversation);
+    const found = conversation.get(item.id);
+    if (!found) throw new ClientError('item_not_found', `input.${i} refers to '${item.id}', which is not in the conversation`, `response.input.${i}.id`);
+    return found;
+  });
 }

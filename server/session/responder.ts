@@ -42,6 +42,8 @@ export interface ResponderHost {
   /** The server's own tools for this response (empty when off or without a language model). */
   serverTools(): ServerTool[];
   contextSources(): ContextSources;
+  /** Resolves once audio the client put in items has its transcripts. */
+  itemTranscriptsSettled(): Promise<void>;
   emit(event: ServerEventBody): void;
   remember(utterance: Utterance): void;
   /** A response ended (completed, cancelled or failed), with the latency of a spoken turn's answer. */
@@ -78,7 +80,8 @@ export class Responder {
     if (this.#active) throw new ClientError('conversation_already_has_active_response', `response ${this.#active.id} is still in progress; cancel it first`);
     const host = this.#host;
     const settings = host.settings;
-    const input = options.input ? responseInputOf(options.input) : host.conversation.responseInput(options.questionId);
+    const readInput = () => (options.input ? responseInputOf(options.input) : host.conversation.responseInput(options.questionId));
+    const input = readInput();
     const question = input.question;
     const context = host.contextSources();
     const clientTools = (options.tools ?? settings.tools).map(({ name, description, parameters }) => ({ name, description, parameters }));
@@ -119,7 +122,20 @@ export class Responder {
         ...(tools.length ? { tools, toolChoice: typeof choice === 'string' ? choice : { name: choice.name }, parallelToolCalls: settings.parallelToolCalls } : {}),
         ...(maxTokens === 'inf' ? {} : { maxOutputTokens: maxTokens }),
       },
-      prepare: (signal) => gatherContext(context, question?.text ?? '', signal),
+      prepare: async (signal) => {
+        // Audio inside items is transcribed in the background: read the conversation again once it has words.
+        await host.itemTranscriptsSettled();
+        const latest = readInput();
+        const asked = latest.question?.text ?? '';
+        return {
+          question: asked,
+          questionId: latest.question?.id,
+          conversation: latest.before,
+          followUp: latest.after,
+          nowMs: latest.question?.endMs ?? host.mediaMs,
+          ...(await gatherContext(context, asked, signal)),
+        };
+      },
     });
     this.#active = response;
     this.#recent.push(response);

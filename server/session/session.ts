@@ -10,9 +10,10 @@ import { AudioRecognition } from '../reasoning/turn/audio-recognition.ts';
 import { createEndpointing } from '../reasoning/turn/endpointing.ts';
 import { newId } from './ids.ts';
 import { Conversation, itemText, type ConversationItem } from './conversation.ts';
-import { newConversationItem, type NewItem } from './new-item.ts';
+import { newConversationItem, resolveInput, type NewItem } from './new-item.ts';
 import type { CancelReason, Response, TurnTimings } from './response.ts';
 import { Responder, type ResponderHost, type ResponseRequest } from './responder.ts';
+import { ItemTranscripts } from './item-transcripts.ts';
 import { TurnController, type TurnHost } from './turn-controller.ts';
 import type { turnMetrics } from './turn-metrics.ts';
 import { VisualMemory, videoUnavailable } from './visual-memory.ts';
@@ -88,6 +89,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   /** Audio processing, in order: framing, VAD and endpointing of each appended chunk. */
   #work: Promise<void> = Promise.resolve();
   readonly #responder: Responder;
+  readonly #itemTranscripts: ItemTranscripts;
 
   constructor(options: SessionOptions) {
     super();
@@ -100,6 +102,18 @@ export class Session extends TypedEmitter<SessionEvents> {
     const s = this.#settings;
     this.#input = new AudioInput({ inputRate: s.inputRate, clock: s.clock, maxLeadMs: this.#limits.maxAudioLeadMs });
     this.#responder = new Responder(this.#responderHost());
+    const session = this;
+    this.#itemTranscripts = new ItemTranscripts(this.#engines.asr, {
+      get closed() {
+        return session.#closed;
+      },
+      get inputFormat() {
+        return { encoding: session.#settings.inputEncoding, rate: session.#settings.inputRate };
+      },
+      conversation: this.#conversation,
+      emit: (event) => this.#emit(event),
+      remember: (utterance) => this.#remember(utterance),
+    });
     this.#turns = new TurnController(this.#turnHost());
     this.#turns.configure(s.turnDetection, s.filter);
     this.#recognition = new AudioRecognition({
@@ -272,6 +286,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#emit({ type: 'conversation.item.done', previous_item_id: previous, item: wire });
     const text = itemText(entry);
     if (entry.type === 'message' && entry.role !== 'system' && text) this.#remember({ id: entry.id, role: entry.role, text, startMs: at, endMs: at });
+    this.#itemTranscripts.start(entry.id, item, at);
     return entry.id;
   }
 
@@ -283,12 +298,7 @@ export class Session extends TypedEmitter<SessionEvents> {
 
   /** response.create's `input`: new items as they would be kept (not added), references looked up. */
   resolveInput(input: (NewItem | { type: 'item_reference'; id: string })[]): ConversationItem[] {
-    return input.map((item, i) => {
-      if (item.type !== 'item_reference') return newConversationItem(item, this.mediaMs, this.#conversation);
-      const found = this.#conversation.get(item.id);
-      if (!found) throw new ClientError('item_not_found', `input.${i} refers to '${item.id}', which is not in the conversation`, `response.input.${i}.id`);
-      return found;
-    });
+    return resolveInput(input, this.#conversation, this.mediaMs);
   }
 
   /** conversation.item.retrieve: the item as it stands now. */
@@ -424,6 +434,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       tts: this.#engines.tts,
       serverTools: () => this.#serverTools(),
       contextSources: () => this.#contextSources(),
+      itemTranscriptsSettled: () => this.#itemTranscripts.settled(),
       emit: (event) => this.#emit(event),
       remember: (utterance) => this.#remember(utterance),
       ended: (response, metrics) => {

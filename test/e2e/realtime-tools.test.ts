@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import type { FakeRequest } from '../helpers/fake-llm.ts';
 import { withScriptedModel } from '../helpers/server.ts';
 import { RawClient } from '../helpers/ws-client.ts';
+import { pcm16ToBase64 } from '../../server/audio/pcm.ts';
+import { closeSpeech, sequence, silence, speak } from '../helpers/speech.ts';
 
 const weatherTool = {
   type: 'function',
@@ -200,6 +202,19 @@ describe('response.create with its own input', () => {
     assert.equal(error.error.code, 'item_not_found');
     c.close();
   });
+  it('audio inside an item is transcribed, and the answer waits for its words', async () => {
+    const c = new RawClient(ctx.server);
+    await c.opened;
+    c.send({ type: 'session.update', session: { output_modalities: ['text'], audio: { input: { format: { type: 'audio/pcm', rate: 16000 } } } } });
+    const audio = pcm16ToBase64(sequence(silence(300), await speak('what is the weather like today'), silence(300)));
+    c.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_audio', audio }] } });
+    c.send({ type: 'response.create' });
+    const heard = await c.log.waitFor('conversation.item.input_audio_transcription.completed', () => true, 20_000);
+    assert.match(heard.transcript, /weather/);
+    const done = await c.log.waitFor('response.done', () => true, 20_000);
+    assert.match(done.response.output[0].content[0].text, /You asked: .*weather/);
+    c.close();
+  });
 });
 
 describe('Built-in server tools: memory_search (and current_view with vision)', () => {
@@ -244,3 +259,5 @@ describe('Built-in server tools: memory_search (and current_view with vision)', 
     c.close();
   });
 });
+
+after(() => closeSpeech());
