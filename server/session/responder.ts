@@ -111,7 +111,6 @@ export class Responder {
       request: {
         question: question?.text ?? '',
         questionId: question?.id,
-        ...(question?.imageUrls.length ? { questionImageUrls: question.imageUrls } : {}),
         conversation: input.before,
         followUp: input.after,
         transcript: host.transcript,
@@ -130,6 +129,7 @@ export class Responder {
         return {
           question: asked,
           questionId: latest.question?.id,
+          questionImageUrls: latest.question?.imageUrls.length ? latest.question.imageUrls : undefined,
           conversation: latest.before,
           followUp: latest.after,
           nowMs: latest.question?.endMs ?? host.mediaMs,
