@@ -109,10 +109,20 @@ export class ScriptedReasoner implements Reasoner {
   readonly name = 'scripted-reasoner';
   readonly usesLanguageModel = true;
   readonly requests: ReasonerRequest[] = [];
-  constructor(readonly options: { answers?: string[]; deltaDelayMs?: number; fail?: string } = {}) {}
+  constructor(readonly options: { answers?: string[]; deltaDelayMs?: number; fail?: string; toolCall?: { name: string; arguments: string } } = {}) {}
   async *respond(request: ReasonerRequest, signal: AbortSignal): AsyncIterable<ReasonerDelta> {
     this.requests.push(structuredClone({ ...request, transcript: undefined }) as unknown as ReasonerRequest);
     if (this.options.fail) throw new Error(this.options.fail);
+    const call = this.options.toolCall;
+    if (call) {
+      // Streams the call's arguments a character at a time, as a model writes them.
+      for (const [i, ch] of [...call.arguments].entries()) {
+        if (this.options.deltaDelayMs) await sleep(this.options.deltaDelayMs, undefined, { signal });
+        if (signal.aborted) return;
+        yield { type: 'tool_call', index: 0, ...(i === 0 ? { callId: 'call_1', name: call.name } : {}), arguments: ch };
+      }
+      return;
+    }
     const text = this.options.answers?.[this.requests.length - 1] ?? `Answer ${this.requests.length}.`;
     for (const word of text.split(' ')) {
       if (this.options.deltaDelayMs) await sleep(this.options.deltaDelayMs, undefined, { signal });

@@ -97,4 +97,18 @@ describe('Response', () => {
     assert.equal(r.spokenText.trim(), 'Hello there. How are you?');
     assert.equal(r.speaks, false);
   });
+
+  it('a barge-in during a tool call: the call is closed incomplete, its arguments never done, so no client runs it', async () => {
+    const { r, events, types } = response({ reasoner: new ScriptedReasoner({ toolCall: { name: 'get_weather', arguments: '{"city":"Paris"}' }, deltaDelayMs: 10 }) });
+    const run = r.start();
+    while (!types().includes('response.function_call_arguments.delta')) await new Promise((res) => setTimeout(res, 2));
+    r.cancel('turn_detected');
+    await run;
+    assert.ok(!types().includes('response.function_call_arguments.done'));
+    const closed = events.find((e) => e.type === 'response.output_item.done');
+    assert.ok(closed?.type === 'response.output_item.done' && closed.item.type === 'function_call');
+    assert.equal(closed.item.status, 'incomplete');
+    assert.ok(closed.item.arguments.length < '{"city":"Paris"}'.length, closed.item.arguments);
+    assert.equal(events.at(-1)?.type, 'response.done');
+  });
 });
