@@ -80,9 +80,6 @@ export class Responder {
     if (this.#active) throw new ClientError('conversation_already_has_active_response', `response ${this.#active.id} is still in progress; cancel it first`);
     const host = this.#host;
     const settings = host.settings;
-    const readInput = () => (options.input ? responseInputOf(options.input) : host.conversation.responseInput(options.questionId));
-    const input = readInput();
-    const question = input.question;
     const context = host.contextSources();
     const clientTools = (options.tools ?? settings.tools).map(({ name, description, parameters }) => ({ name, description, parameters }));
     const serverTools = host.serverTools();
@@ -108,23 +105,22 @@ export class Responder {
             add: (item) => host.conversation.insert(conversationItem(item, host.mediaMs)),
             done: (item) => host.conversation.update(item.id, conversationItem(item, host.mediaMs)),
           },
+      // The question and history are read in prepare, just before the reasoner runs.
       request: {
-        question: question?.text ?? '',
-        questionId: question?.id,
-        conversation: input.before,
-        followUp: input.after,
+        question: '',
+        conversation: [],
         transcript: host.transcript,
         instructions: options.instructions ?? (settings.instructions || undefined),
-        nowMs: question?.endMs ?? host.mediaMs,
+        nowMs: host.mediaMs,
         evidence: [],
         images: [],
         ...(tools.length ? { tools, toolChoice: typeof choice === 'string' ? choice : { name: choice.name }, parallelToolCalls: settings.parallelToolCalls } : {}),
         ...(maxTokens === 'inf' ? {} : { maxOutputTokens: maxTokens }),
       },
       prepare: async (signal) => {
-        // Audio inside items is transcribed in the background: read the conversation again once it has words.
+        // Audio inside items is transcribed in the background: read the conversation once it has words.
         await host.itemTranscriptsSettled();
-        const latest = readInput();
+        const latest = options.input ? responseInputOf(options.input) : host.conversation.responseInput(options.questionId);
         const asked = latest.question?.text ?? '';
         return {
           question: asked,
