@@ -1,3 +1,5 @@
+import { withoutPath } from '../protocol/session-patch.ts';
+
 /**
  * What a client secret pins: the session fields its minter set. A browser's `session.update`
  * may change every other field; a change to a pinned one is refused by name while the rest
@@ -41,21 +43,6 @@ export function fieldPaths(patch: Record<string, unknown>, prefix = ''): string[
 
 function overlaps(a: string, b: string): boolean {
   return a === b || a.startsWith(`${b}.`) || b.startsWith(`${a}.`);
-}
-
-function withoutPath(patch: Record<string, unknown>, path: string[]): Record<string, unknown> {
-  const [head, ...rest] = path;
-  const out = { ...patch };
-  if (!rest.length) {
-    delete out[head!];
-    return out;
-  }
-  const child = out[head!];
-  if (!isPlainObject(child)) return out;
-  const pruned = withoutPath(child, rest);
-  if (Object.keys(pruned).length) out[head!] = pruned;
-  else delete out[head!];
-  return out;
 }
 
 export class SessionLock {

@@ -1,3 +1,5 @@
+import { pcm16FromBytes } from './pcm.ts';
+
 /**
  * G.711 (ITU-T) μ-law and A-law, the 8 kHz telephony codecs the Realtime API names
  * `audio/pcmu` and `audio/pcma`: one byte a sample, decoded to and encoded from pcm16.
@@ -73,12 +75,7 @@ export function encodeG711(pcm: Int16Array, law: 'pcmu' | 'pcma'): Uint8Array {
 
 /** Client audio bytes in a session's input encoding → pcm16. */
 export function decodeAudio(bytes: Uint8Array, encoding: AudioEncoding): Int16Array {
-  if (encoding === 'pcm16') {
-    const out = new Int16Array(bytes.byteLength >> 1);
-    new Uint8Array(out.buffer).set(bytes.subarray(0, out.length * 2));
-    return out;
-  }
-  return decodeG711(bytes, encoding);
+  return encoding === 'pcm16' ? pcm16FromBytes(bytes) : decodeG711(bytes, encoding);
 }
 
 /** pcm16 → the bytes of a session's output encoding. */

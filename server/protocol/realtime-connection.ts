@@ -6,7 +6,7 @@ import { ClientError } from '../errors.ts';
 import { decodeImage } from '../perception/video/pipeline.ts';
 import type { Session } from '../session/session.ts';
 import type { ResponseRequest } from '../session/responder.ts';
-import type { ServerEvent, ServerEventBody } from '../session/types.ts';
+import { clientError, type ServerEvent, type ServerEventBody } from './server-events.ts';
 import type { MediaServer } from '../webrtc/media-server.ts';
 import { SessionLock } from '../access/session-lock.ts';
 import { WebRtcPeer } from '../webrtc/webrtc-peer.ts';
@@ -125,11 +125,7 @@ export class RealtimeConnection {
   }
 
   #error(code: string, message: string, param?: string, eventId?: string): void {
-    this.#send({
-      type: 'error',
-      event_id: `event_err_${Date.now().toString(36)}`,
-      error: { type: 'invalid_request_error', code, message, param: param ?? null, event_id: eventId ?? null },
-    });
+    this.#send({ ...clientError(code, message, param, eventId), event_id: `event_err_${Date.now().toString(36)}` });
   }
 
   #takeToken(): boolean {

@@ -241,11 +241,16 @@ export function wireItem(id: string, role: WireMessageItem['role'], status: Item
   return { id, object: 'realtime.item', type: 'message', role, status, content };
 }
 
-export function serverError(code: string, error: unknown): ServerEventBody {
-  const message = error instanceof Error ? error.message : String(error);
-  return { type: 'error', error: { type: 'server_error', code, message } };
+/** A failure on the server's side, as `error` events and failed transcriptions carry it. */
+export function serverFailure(code: string, error: unknown): WireError {
+  return { type: 'server_error', code, message: error instanceof Error ? error.message : String(error) };
 }
 
+export function serverError(code: string, error: unknown): ServerEventBody {
+  return { type: 'error', error: serverFailure(code, error) };
+}
+
+/** A client's mistake, naming the field (`param`) and the client event (`eventId`) it was in. */
 export function clientError(code: string, message: string, param?: string, eventId?: string): ServerEventBody {
   return { type: 'error', error: { type: 'invalid_request_error', code, message, param: param ?? null, event_id: eventId ?? null } };
 }

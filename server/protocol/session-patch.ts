@@ -206,19 +206,21 @@ function valueAt(o: unknown, path: string[]): unknown {
   return at;
 }
 
-function withoutPath(o: Record<string, unknown>, path: (string | number)[]): Record<string, unknown> {
-  const [head, ...rest] = path;
-  if (head === undefined || !(String(head) in o)) return o;
+/**
+ * A copy of `o` without the field at `path`: an array element goes from its array, and an object
+ * left empty goes from its parent (a patch of `{ audio: {} }` sets nothing).
+ */
+export function withoutPath(o: Record<string, unknown>, path: readonly (string | number)[]): Record<string, unknown> {
+  const [head, ...rest] = path.map(String);
+  if (head === undefined || !(head in o)) return o;
   const copy = { ...o };
-  if (rest.length === 0) {
-    delete copy[String(head)];
-    return copy;
+  const child = copy[head];
+  if (rest.length === 0) delete copy[head];
+  else if (Array.isArray(child)) copy[head] = child.filter((_, i) => i !== Number(rest[0]));
+  else if (typeof child === 'object' && child !== null) {
+    const pruned = withoutPath(child as Record<string, unknown>, rest);
+    if (Object.keys(pruned).length) copy[head] = pruned;
+    else delete copy[head];
   }
-  const child = copy[String(head)];
-  if (Array.isArray(child)) {
-    copy[String(head)] = rest.length === 0 ? child : child.filter((_, i) => i !== Number(rest[0]));
-    return copy;
-  }
-  if (typeof child === 'object' && child !== null) copy[String(head)] = withoutPath(child as Record<string, unknown>, rest);
   return copy;
 }

@@ -3,7 +3,7 @@ import { decodeAudio, type AudioEncoding } from '../audio/g711.ts';
 import type { AsrEngine } from '../perception/asr/types.ts';
 import { SILERO_SAMPLE_RATE } from '../perception/vad/index.ts';
 import type { Utterance } from '../../memory/index.ts';
-import type { ServerEventBody } from '../protocol/server-events.ts';
+import { serverFailure, type ServerEventBody } from '../protocol/server-events.ts';
 import type { NewItem } from '../protocol/client-events.ts';
 import type { Conversation } from './conversation.ts';
 
@@ -45,8 +45,7 @@ export class ItemTranscripts {
     const host = this.#host;
     if (host.closed) return;
     if ('error' in result) {
-      const message = result.error instanceof Error ? result.error.message : String(result.error);
-      return host.emit({ type: 'conversation.item.input_audio_transcription.failed', item_id: itemId, content_index: index, error: { type: 'server_error', code: 'transcription_failed', message } });
+      return host.emit({ type: 'conversation.item.input_audio_transcription.failed', item_id: itemId, content_index: index, error: serverFailure('transcription_failed', result.error) });
     }
     const item = host.conversation.get(itemId);
     if (item?.type === 'message') host.conversation.setContent(itemId, item.content.map((p, i) => (i === index ? { type: 'input_audio', transcript: result.text } : p)));

@@ -7,7 +7,7 @@ import type { ServerTool } from '../reasoning/tools/server-tools.ts';
 import { SentenceChunker, type TtsEngine } from '../speech/index.ts';
 import { AsyncQueue, sleep } from './async-queue.ts';
 import { newId } from './ids.ts';
-import { wireFormat, wireItem, type ItemStatus, type ResponsePart, type ResponseStatus, type ServerEventBody, type WireFunctionCallItem, type WireItem, type WireResponse } from '../protocol/server-events.ts';
+import { serverError, wireFormat, wireItem, type ItemStatus, type ResponsePart, type ResponseStatus, type ServerEventBody, type WireFunctionCallItem, type WireItem, type WireResponse } from '../protocol/server-events.ts';
 
 export type { ResponseStatus };
 export type CancelReason = 'turn_detected' | 'client_cancelled' | 'session_closed';
@@ -343,7 +343,7 @@ export class Response {
       this.#status = 'failed';
       const message = error instanceof Error ? error.message : String(error);
       for (const output of this.#outputs) this.#finishItem(output, 'incomplete', (event) => this.#options.emit(event));
-      this.#options.emit({ type: 'error', error: { type: 'server_error', code: 'response_failed', message } });
+      this.#options.emit(serverError('response_failed', error));
       this.#options.emit({ type: 'response.done', response: this.#describe({ type: 'failed', error: { type: 'server_error', message } }) });
     }
   }

@@ -22,7 +22,7 @@ import type { SessionLimits, SessionSettings } from './types.ts';
 import type { SessionPatch } from '../protocol/session-patch.ts';
 import { describeEngines, type SessionEngines } from './engines.ts';
 import { applySessionPatch, defaultSessionSettings, describeSession } from '../protocol/session-config.ts';
-import type { ServerEvent, ServerEventBody, WireSession, WireTool } from '../protocol/server-events.ts';
+import { serverError, type ServerEvent, type ServerEventBody, type WireSession, type WireTool } from '../protocol/server-events.ts';
 import { serverTools, type ServerTool } from '../reasoning/tools/server-tools.ts';
 import { memoryHitToWire } from '../protocol/memory-wire.ts';
 import type { Clip } from '../perception/video/pipeline.ts';
@@ -482,8 +482,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   /** A server-side failure: the client gets an error event, the operator a log line. */
   #fail(code: string, error: unknown): void {
     this.#log.error({ err: error, code }, 'session work failed');
-    const message = error instanceof Error ? error.message : String(error);
-    this.#emit({ type: 'error', error: { type: 'server_error', code, message } });
+    this.#emit(serverError(code, error));
   }
 
   #assertOpen(): void {

@@ -3,7 +3,7 @@ import type { AsrResult } from '../perception/asr/types.ts';
 import type { EndOfTurn, HeardUtterance, RecognitionHooks } from '../reasoning/turn/audio-recognition.ts';
 import { InterruptionPolicy } from '../reasoning/turn/interruption.ts';
 import { decideTurn, defaultTurnHandlingOptions, type TurnHandlingOptions } from '../reasoning/turn/turn-handling.ts';
-import type { ServerEventBody } from '../protocol/server-events.ts';
+import { serverFailure, type ServerEventBody } from '../protocol/server-events.ts';
 import type { Conversation, ConversationItem } from './conversation.ts';
 import type { CancelReason, TurnTimings } from './response.ts';
 
@@ -83,8 +83,7 @@ export class TurnController implements RecognitionHooks {
   }
 
   onTranscriptionFailed(u: HeardUtterance, error: unknown): void {
-    const message = error instanceof Error ? error.message : String(error);
-    this.#host.emit({ type: 'conversation.item.input_audio_transcription.failed', item_id: u.itemId, content_index: 0, error: { type: 'server_error', code: 'transcription_failed', message } });
+    this.#host.emit({ type: 'conversation.item.input_audio_transcription.failed', item_id: u.itemId, content_index: 0, error: serverFailure('transcription_failed', error) });
   }
 
   onError(code: string, error: unknown): void {
