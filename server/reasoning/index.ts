@@ -1,4 +1,4 @@
-export { EmbeddedAnswerer } from './llm/embedded.ts';
+export { EmbeddedAnswerer, NO_LANGUAGE_MODEL_NOTE } from './llm/embedded.ts';
 export { OpenAICompatibleReasoner, buildMessages } from './llm/openai-compatible.ts';
 export type { OpenAICompatibleOptions } from './llm/openai-compatible.ts';
 export type { Reasoner, ReasonerDelta, ReasonerRequest, ChatMessage, FrameImage, ToolCall, ToolSpec, ToolChoiceSpec } from './llm/types.ts';

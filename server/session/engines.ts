@@ -25,6 +25,7 @@ export function describeEngines(engines: SessionEngines): Record<string, unknown
     asr: engines.asr.name,
     reasoner: engines.reasoner.name,
     language_model: engines.reasoner.usesLanguageModel,
+    notice: engines.reasoner.notice ?? null,
     tts: engines.tts.name,
     scene: engines.vision?.comparer.name ?? null,
     ocr: engines.vision?.facts.reader.names.ocr ?? null,

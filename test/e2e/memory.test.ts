@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { encodeWav } from '../../server/audio/pcm.ts';
 import { FFMPEG_PATH } from '../../server/ingest/decode.ts';
+import { NO_LANGUAGE_MODEL_NOTE } from '../../server/reasoning/index.ts';
 import { closeSpeech, speak } from '../helpers/speech.ts';
 
 const run = promisify(execFile);
@@ -65,13 +66,22 @@ describe('needle in a stream: 20 minutes ingested, then asked about', () => {
 
   it('answers from what was said 7 minutes earlier, quoting it with its time', () => {
     const said = answers().find((a) => /car/.test(a));
-    assert.match(said ?? '', /At 13:0\d you said: my car is parked on level five/, JSON.stringify(answers()));
-    assert.match(said!, /No language model is configured/);
+    assert.match(said ?? '', /^At 13:0\d you said: my car is parked on level five\./, JSON.stringify(answers())); // the evidence first
+  });
+
+  it('says once per session, at the end of its first answer, that no language model is configured', () => {
+    // The first answer is "Noted." to the spoken statement at 13:00; the questions come later.
+    const noted = answers().filter((a) => a.includes(NO_LANGUAGE_MODEL_NOTE));
+    assert.equal(noted.length, 1, JSON.stringify(answers()));
+    assert.equal(noted[0], answers()[0]);
+    assert.ok(noted[0]!.endsWith(NO_LANGUAGE_MODEL_NOTE), noted[0]);
   });
 
   it('answers from what was on screen 13 minutes earlier, quoting it with its time', () => {
     const seen = answers().find((a) => /LOCKER/i.test(a));
-    assert.match(seen ?? '', /At 07:\d\d the screen showed "LOCKER 4127"/, JSON.stringify(answers()));
+    // The sign stayed up across several clips: said once, as a stretch of time.
+    assert.match(seen ?? '', /^(At 07:\d\d|From 07:\d\d to 07:\d\d) the screen showed "LOCKER 4127"\./, JSON.stringify(answers()));
+    assert.equal(seen!.match(/LOCKER 4127/g)!.length, 1, seen);
   });
 
   it('memory search ranks the needle clip first; forget removes it for good', async () => {

@@ -23,7 +23,8 @@ export function EngineInfo() {
   return (
     <div className="engines" data-testid="engines">
       <p>Engines: {parts.join(' · ')}</p>
-      {engines.language_model === false && <p className="notice">No language model configured: answers come from searching what was heard and seen.</p>}
+      {/* The reasoner's standing note (said once in speech, shown here all along). */}
+      {typeof engines.notice === 'string' ? <p className="notice">{engines.notice}</p> : engines.language_model === false && <p className="notice">No language model configured: answers come from searching what was heard and seen.</p>}
     </div>
   );
 }

@@ -3,20 +3,55 @@ import { isQuestion } from '../turn/instruction-filter.ts';
 import { formatMediaTime } from './media-clock.ts';
 import type { Reasoner, ReasonerDelta, ReasonerRequest } from './types.ts';
 
-interface Quote {
+/** What the embedded answerer says once per conversation, after its first answer. */
+export const NO_LANGUAGE_MODEL_NOTE = 'No language model is configured: I answer by searching what I have heard and seen.';
+
+/** Said before the answer when a client offers tools: only a language model can call them. */
+const NO_TOOLS = 'I cannot call tools: no language model is configured.';
+
+/** One piece of evidence: something heard or seen, once. */
+interface Sighting {
+  kind: 'said' | 'seen';
+  /** What was said or seen, without its time: "you said: …", "the screen showed "…"". */
+  words: string;
   startMs: number;
-  text: string;
+  endMs: number;
 }
+
+/** When a fact came up: one utterance or clip, or a run of adjacent clips showing the same thing. */
+interface Span {
+  firstMs: number;
+  /** Start of the run's last clip (firstMs for a single one). */
+  lastMs: number;
+  /** End of the run: a stretch of the screen is told until its last clip ends. */
+  endMs: number;
+}
+
+/** One distinct thing heard or seen, with every time it came up. */
+interface Fact {
+  kind: Sighting['kind'];
+  words: string;
+  spans: Span[];
+}
+
+/** Clips this close are one stretch of the screen showing the same thing (frames are sampled, so clips rarely touch). */
+const ADJACENT_CLIPS_MS = 2000;
+/** More times than this for one fact are counted, not read out. */
+const MAX_TIMES = 3;
 
 /** Words that ask about what is in view rather than name a topic. */
 const ABOUT_SEEING = new Set(['see', 'seen', 'saw', 'look', 'looking', 'screen', 'show', 'showing', 'shown', 'front', 'view', 'camera', 'happening']);
+
+/** Words that ask about the conversation itself ("what did I ask?") rather than a topic. */
+const ABOUT_TALK = new Set(['ask', 'asked', 'mention', 'mentioned', 'talk', 'talked', 'speak', 'spoke', 'last', 'before', 'earlier', 'just', 'now', 'ago']);
 
 function asksAboutSight(question: string): boolean {
   return contentWords(question).some((w) => ABOUT_SEEING.has(w));
 }
 
-function said(startMs: number, text: string): string {
-  return `At ${formatMediaTime(startMs)} you said: ${text.replace(/[.!?\n]+/g, ',')}.`;
+/** "you said: my keys are in the blue bowl" (sentence ends become commas, so it reads as one quote). */
+function saying(text: string): string {
+  return `you said: ${text.replace(/[.!?\n]+/g, ',').replace(/\s+/g, ' ').replace(/[,\s]+$/, '').trim()}`;
 }
 
 function plural(label: string, count: number): string {
@@ -24,89 +59,136 @@ function plural(label: string, count: number): string {
   return `${count} ${label === 'person' ? 'people' : `${label}s`}`;
 }
 
-/** "At 02:14 the screen showed "EXIT 12", and I saw a cup and 2 people." */
-export function describeClip(startMs: number, ocrText: string, objects: { label: string; count: number }[]): string | undefined {
+/** "the screen showed "EXIT 12", and I saw a cup and 2 people", or undefined for a clip with no facts. */
+function seeing(ocrText: string, objects: { label: string; count: number }[]): string | undefined {
   const text = ocrText.replace(/\s+/g, ' ').trim();
   const things = objects.slice(0, 4).map((o) => plural(o.label, o.count));
   const parts: string[] = [];
-  if (text) parts.push(`the screen showed "${text.replace(/[.!?。？！]+/g, ' ').trim()}"`);
-  if (things.length) parts.push(`I saw ${things.length > 1 ? `${things.slice(0, -1).join(', ')} and ${things.at(-1)}` : things[0]}`);
-  if (!parts.length) return undefined;
-  return `At ${formatMediaTime(startMs)} ${parts.join(', and ')}.`;
+  if (text) parts.push(`the screen showed "${text.replace(/[.!?。？！]+/g, ' ').replace(/\s+/g, ' ').trim()}"`);
+  if (things.length) parts.push(`I saw ${listed(things)}`);
+  return parts.length ? parts.join(', and ') : undefined;
 }
 
-/** Words that ask about the conversation itself ("what did I ask?") rather than a topic. */
-const ABOUT_TALK = new Set(['ask', 'asked', 'mention', 'mentioned', 'talk', 'talked', 'speak', 'spoke', 'last', 'before', 'earlier', 'just', 'now', 'ago']);
+/** "a", "a and b", "a, b and c". */
+function listed(items: string[]): string {
+  return items.length > 1 ? `${items.slice(0, -1).join(', ')} and ${items.at(-1)}` : (items[0] ?? '');
+}
+
+/** "At 03:00", "At 01:05 and 02:10", "From 03:00 to 03:20", "From 03:00 to 03:20 and at 07:40". */
+function when(spans: Span[]): string {
+  const shown = spans.slice(0, MAX_TIMES).map((s) => ({ from: formatMediaTime(s.firstMs), to: s.firstMs === s.lastMs ? undefined : formatMediaTime(s.endMs) }));
+  const more = spans.length - shown.length;
+  const tail = more > 0 ? [`${more} other time${more === 1 ? '' : 's'}`] : [];
+  const ranged = shown.filter((t) => t.to && t.to !== t.from);
+  if (ranged.length === 0) return `At ${listed([...shown.map((t) => t.from), ...tail])}`;
+  const text = listed([...shown.map((t) => (ranged.includes(t) ? `from ${t.from} to ${t.to}` : `at ${t.from}`)), ...tail]);
+  return text[0]!.toUpperCase() + text.slice(1);
+}
+
+function sentence(fact: Fact): string {
+  return `${when(fact.spans)} ${fact.words}.`;
+}
+
+/** Spans of a fact in time order; for what was seen, adjacent clips join into one stretch. */
+function spansOf(sightings: Sighting[]): Span[] {
+  const spans: Span[] = [];
+  for (const s of [...sightings].sort((a, b) => a.startMs - b.startMs)) {
+    const last = spans.at(-1);
+    if (last && last.lastMs === s.startMs) continue; // the same utterance or clip, found twice
+    if (last && s.kind === 'seen' && s.startMs <= last.endMs + ADJACENT_CLIPS_MS) {
+      last.lastMs = s.startMs;
+      last.endMs = Math.max(last.endMs, s.endMs);
+    } else spans.push({ firstMs: s.startMs, lastMs: s.startMs, endMs: s.endMs });
+  }
+  return spans;
+}
+
+/**
+ * The first `limit` distinct facts among the sightings (best first), each with every time it
+ * came up, so repeating one never crowds out another. Compared ignoring case and spacing.
+ */
+function distinctFacts(sightings: Iterable<Sighting>, limit: number): Fact[] {
+  const groups = new Map<string, Sighting[]>();
+  for (const s of sightings) {
+    const key = `${s.kind}:${s.words.toLowerCase().replace(/\s+/g, ' ').trim()}`;
+    const group = groups.get(key);
+    if (group) group.push(s);
+    else if (groups.size < limit) groups.set(key, [s]);
+  }
+  return [...groups.values()].map((group) => ({ kind: group[0]!.kind, words: group[0]!.words, spans: spansOf(group) }));
+}
 
 /**
  * The default when no language model is configured: answers by searching what the session
- * has heard and quoting it with times. It says plainly that no language model is configured,
- * and that it does not know when the transcript has nothing relevant.
+ * has heard and seen, leading with what it found and when (the same thing found twice is said
+ * once, with its times). It says it does not know when nothing is relevant, and notes once per
+ * conversation, after its first answer, that no language model is configured.
  */
-const NO_TOOLS = 'I cannot call tools: no language model is configured.';
-
 export class EmbeddedAnswerer implements Reasoner {
   readonly name = 'embedded-transcript-search';
   readonly usesLanguageModel = false;
+  readonly notice = NO_LANGUAGE_MODEL_NOTE;
 
   constructor(readonly options: { maxQuotes?: number } = {}) {}
 
   async *respond(request: ReasonerRequest, signal: AbortSignal): AsyncIterable<ReasonerDelta> {
+    const toldBefore = (note: string) => request.conversation.some((m) => m.role === 'assistant' && m.content.includes(note));
     // Tools need a language model to call them: say so once in a conversation, then answer as ever.
-    const toldBefore = request.conversation.some((m) => m.role === 'assistant' && m.content.startsWith(NO_TOOLS));
-    if (request.tools?.length && !toldBefore) yield { type: 'text', text: `${NO_TOOLS} ` };
-    for await (const text of this.#answer(request, signal)) yield { type: 'text', text };
+    if (request.tools?.length && !toldBefore(NO_TOOLS)) yield { type: 'text', text: `${NO_TOOLS} ` };
+    let first = true;
+    for await (const text of this.#answer(request, signal)) {
+      yield { type: 'text', text: first ? text : ` ${text}` };
+      first = false;
+    }
+    // The useful part comes first; the limits are told once, after the first answer.
+    if (!first && !signal.aborted && !toldBefore(NO_LANGUAGE_MODEL_NOTE)) yield { type: 'text', text: ` ${NO_LANGUAGE_MODEL_NOTE}` };
   }
 
+  /** The answer's sentences. */
   async *#answer(request: ReasonerRequest, signal: AbortSignal): AsyncIterable<string> {
     if (!isQuestion(request.question)) {
-      yield 'Noted. No language model is configured, so I only answer questions by searching what I have heard and seen.';
+      yield 'Noted.';
       return;
     }
     const limit = this.options.maxQuotes ?? 3;
     const topic = contentWords(request.question).filter((w) => !ABOUT_TALK.has(w) && !ABOUT_SEEING.has(w));
-    const quotes = topic.length === 0 && !asksAboutSight(request.question) ? this.#lastSaid(request, limit) : this.#relevant(request, topic.length === 0, limit);
+    const aboutTalk = topic.length === 0 && !asksAboutSight(request.question);
+    const facts = aboutTalk ? this.#lastSaid(request, limit) : this.#relevant(request, topic.length === 0, limit);
     if (signal.aborted) return;
-    if (quotes.length === 0) {
-      yield "I don't know. I found nothing about that in what I have heard or seen so far. ";
-      yield 'No language model is configured, so I can only search my memory.';
+    if (facts.length === 0) {
+      yield "I don't know. I found nothing about that in what I have heard or seen so far.";
       return;
     }
-    yield topic.length === 0 && !asksAboutSight(request.question)
-      ? 'No language model is configured, so here is what you said last. '
-      : 'No language model is configured, so here is what I found in my memory. ';
-    for (const quote of quotes.sort((a, b) => a.startMs - b.startMs)) {
+    for (const fact of facts.sort((a, b) => a.spans[0]!.firstMs - b.spans[0]!.firstMs)) {
       if (signal.aborted) return;
-      yield `${quote.text} `;
+      yield sentence(fact);
     }
   }
 
-  /** "What did I just say?": the latest user utterances. */
-  #lastSaid(request: ReasonerRequest, limit: number): Quote[] {
-    return request.transcript
-      .recent(limit + 1)
-      .filter((u) => u.role === 'user' && u.id !== request.questionId)
-      .slice(-limit)
-      .map((u) => ({ startMs: u.startMs, text: said(u.startMs, u.text) }));
+  /** "What did I just say?": the latest things the user said, newest first, anything but this question. */
+  #lastSaid(request: ReasonerRequest, limit: number): Fact[] {
+    // The window the answer used to read, widened by as much again for repeats that merge away.
+    const recent = request.transcript.recent(2 * (limit + 1)).filter((u) => u.role === 'user' && u.id !== request.questionId);
+    return distinctFacts(recent.reverse().map((u) => ({ kind: 'said', words: saying(u.text), startMs: u.startMs, endMs: u.endMs })), limit);
   }
 
-  /** Long-term memory first; the session transcript when there is no memory store. */
-  #relevant(request: ReasonerRequest, aboutNow: boolean, limit: number): Quote[] {
-    const hits = request.evidence.filter((h) => h.id !== request.questionId && (aboutNow || h.matchedBy.some((m) => m !== 'recent')));
-    const quotes: Quote[] = [];
-    for (const hit of hits) {
-      if (quotes.length >= limit) break;
+  /** Long-term memory first; the session transcript when there is no memory store. Questions are not evidence. */
+  #relevant(request: ReasonerRequest, aboutNow: boolean, limit: number): Fact[] {
+    const sightings: Sighting[] = [];
+    for (const hit of request.evidence) {
+      if (hit.id === request.questionId || !(aboutNow || hit.matchedBy.some((m) => m !== 'recent'))) continue;
       if (hit.kind === 'clip' && hit.clip) {
-        const seen = describeClip(hit.clip.startMs, hit.clip.ocrText, hit.clip.objects);
-        if (seen) quotes.push({ startMs: hit.startMs, text: seen });
-      } else if (hit.kind === 'utterance' && hit.utterance?.role === 'user') {
-        quotes.push({ startMs: hit.startMs, text: said(hit.startMs, hit.utterance.text) });
+        const words = seeing(hit.clip.ocrText, hit.clip.objects);
+        if (words) sightings.push({ kind: 'seen', words, startMs: hit.clip.startMs, endMs: hit.clip.endMs });
+      } else if (hit.kind === 'utterance' && hit.utterance?.role === 'user' && !isQuestion(hit.utterance.text)) {
+        sightings.push({ kind: 'said', words: saying(hit.utterance.text), startMs: hit.startMs, endMs: hit.endMs });
       }
     }
-    if (quotes.length || request.evidence.length) return quotes;
-    return request.transcript
-      .search(request.question, { exclude: request.questionId, role: 'user', limit })
-      .map(({ utterance: u }) => ({ startMs: u.startMs, text: said(u.startMs, u.text) }));
+    if (sightings.length || request.evidence.length) return distinctFacts(sightings, limit);
+    const heard = request.transcript
+      .search(request.question, { exclude: request.questionId, role: 'user', limit: 4 * limit })
+      .filter(({ utterance: u }) => !isQuestion(u.text));
+    return distinctFacts(heard.map(({ utterance: u }) => ({ kind: 'said', words: saying(u.text), startMs: u.startMs, endMs: u.endMs })), limit);
   }
 
   async close(): Promise<void> {}

@@ -74,6 +74,8 @@ export interface Reasoner {
   readonly name: string;
   /** False for the embedded answerer: it never pretends a language model answered. */
   readonly usesLanguageModel: boolean;
+  /** A standing note about this reasoner's limits that clients show (response metadata, the UI). */
+  readonly notice?: string;
   /** Streams the answer as typed deltas. Stops promptly when `signal` aborts. */
   respond(request: ReasonerRequest, signal: AbortSignal): AsyncIterable<ReasonerDelta>;
   /** Whether the utterance is addressed to the assistant (LLM instruction check). */
