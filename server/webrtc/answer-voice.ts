@@ -9,6 +9,8 @@ const PAYLOAD_TYPE = 100;
 const MAX_CATCH_UP_FRAMES = 10;
 /** Between answers one silent frame in this many is sent, as Opus DTX does (every 400 ms). */
 const IDLE_EVERY = 20;
+/** opus_encoder_ctl request: back to a fresh encoder's state, settings kept. */
+const OPUS_RESET_STATE = 4028;
 
 /**
  * The assistant's voice as a WebRTC audio track: answer pcm16 is Opus-encoded in 20 ms frames
@@ -20,7 +22,9 @@ const IDLE_EVERY = 20;
  * Between answers the track is discontinuous the way Opus DTX makes it: a silent frame every
  * 400 ms keeps it alive, the RTP timestamp keeps the wall clock, and the marker bit starts the
  * next talkspurt (a silence frame every 20 ms cost most of what speaking costs). clear() drops
- * what is queued at once (barge-in).
+ * what is queued at once (barge-in). pause() holds the queue from the next frame on (a sound
+ * that may be the user starting to talk) and the track goes quiet exactly as between answers;
+ * resume() starts a new talkspurt with the next unsent sample.
  */
 export class AnswerVoice implements Ticking {
   readonly producer: ms.Producer;
@@ -41,6 +45,8 @@ export class AnswerVoice implements Ticking {
   #startedAt = 0;
   #framesSent = 0;
   #speaking = false;
+  /** Held by pause(): queued audio waits, the track is quiet. */
+  #paused = false;
   #open = false;
   /** Answer audio sent as RTP (not silence), in ms. */
   spokenMs = 0;
@@ -85,12 +91,11 @@ export class AnswerVoice implements Ticking {
   enqueue(pcm: Int16Array, rate: number): void {
     if (!this.#open || pcm.length === 0) return;
     if (rate !== this.#rate) this.#useRate(rate);
-    const wasQuiet = !this.busy;
+    // While paused the audio only waits in the queue: resume() starts its talkspurt.
+    const wasQuiet = !this.busy && !this.#paused;
     if (wasQuiet) {
-      // A talkspurt starts now, not at the next frame boundary of the quiet clock: the quiet
-      // frames due so far pass first, then the clock moves so this audio's first frame is due.
-      this.tick();
-      this.#startedAt = performance.now() - (this.#framesSent + 1) * FRAME_MS;
+      this.tick(); // the quiet frames due so far pass first
+      this.#startTalkspurt();
     }
     this.#queue.push(pcm);
     this.#queuedSamples += pcm.length;
@@ -100,10 +105,52 @@ export class AnswerVoice implements Ticking {
     }
   }
 
-  /** Drops everything not yet sent: the browser hears at most what its jitter buffer holds. */
+  /** Whether pause() holds the answer. */
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /**
+   * Holds what is queued from the next frame on; audio still arriving is queued behind it. The
+   * frame after the last spoken one is silent and ends the talkspurt, then the track is quiet
+   * as between answers (and the shared timer slows down).
+   */
+  pause(): void {
+    if (this.#open) this.#paused = true;
+  }
+
+  /** Goes on with the next unsent sample, as a new talkspurt stamped on the wall clock. */
+  resume(): void {
+    if (!this.#paused) return;
+    this.tick(); // the frames due while paused go out quiet
+    this.#paused = false;
+    // No frame went out since pause(): the talkspurt goes on. Nothing queued: nothing to start.
+    if (this.#speaking || this.#queuedSamples === 0) return;
+    this.#startTalkspurt();
+    this.tick();
+    this.#pacer.pace();
+  }
+
+  /** Drops everything not yet sent and ends a pause: the browser hears at most what its jitter buffer holds. */
   clear(): void {
+    this.#drop();
+    this.#paused = false;
+  }
+
+  #drop(): void {
     this.#queue = [];
     this.#queuedSamples = 0;
+  }
+
+  /**
+   * A talkspurt starts now, not at the next frame boundary of the quiet clock: once the quiet
+   * frames due so far have passed, the clock moves so the first frame of the audio is due.
+   */
+  #startTalkspurt(): void {
+    this.#startedAt = performance.now() - (this.#framesSent + 1) * FRAME_MS;
+    // The receiver decoded silence since the last spoken frame: an encoder still predicting from
+    // that frame makes its first ~150 ms decode faint (a resumed answer would fade back in).
+    this.#encoder?.encoderCTL(OPUS_RESET_STATE, 0);
   }
 
   close(): void {
@@ -116,10 +163,10 @@ export class AnswerVoice implements Ticking {
     this.#transport.close();
   }
 
-  /** Opus takes 16 or 24 kHz input as it is; the RTP clock stays 48 kHz. A change drops what is queued. */
+  /** Opus takes 16 or 24 kHz input as it is; the RTP clock stays 48 kHz. A change drops what is queued (a pause stays). */
   #useRate(rate: number): void {
     if (rate !== 16000 && rate !== 24000) throw new TypeError(`answer audio must be 16 or 24 kHz, got ${rate}`);
-    this.clear();
+    this.#drop();
     this.#encoder?.delete();
     this.#rate = rate;
     this.#frameSamples = (rate * FRAME_MS) / 1000;
@@ -128,9 +175,9 @@ export class AnswerVoice implements Ticking {
     this.#silence = this.#encoder.encode(Buffer.alloc(this.#frameSamples * 2), this.#frameSamples);
   }
 
-  /** Speaking, or audio queued: the shared timer runs at the frame rate. */
+  /** Speaking, or audio queued and not paused: the shared timer runs at the frame rate. */
   get busy(): boolean {
-    return this.#speaking || this.#queuedSamples > 0;
+    return this.#speaking || (this.#queuedSamples > 0 && !this.#paused);
   }
 
   #start(): void {
@@ -174,9 +221,9 @@ export class AnswerVoice implements Ticking {
     if (!this.producer.closed) this.producer.send(Buffer.concat([header, payload]));
   }
 
-  /** The next 20 ms of queued audio (the end of an answer padded with silence), or none. */
+  /** The next 20 ms of queued audio (the end of an answer padded with silence), or none (also while paused). */
   #takeFrame(): Int16Array | undefined {
-    if (this.#queuedSamples === 0) return undefined;
+    if (this.#queuedSamples === 0 || this.#paused) return undefined;
     const frame = new Int16Array(this.#frameSamples);
     let filled = 0;
     while (filled < frame.length && this.#queue.length) {

@@ -176,6 +176,8 @@ export class WebRtcPeer {
    * Answer audio reaches the voice as it reaches the WebSocket. What is still queued stops when
    * the answer is cancelled, when the user starts talking (a finished answer may still be
    * playing) and when a new answer begins — where the page silences its WebAudio playback.
+   * A sound that may be the user starting to talk pauses it; the pause ends by resuming it
+   * (nobody was talking) or by any of those clears.
    */
   readonly #onSessionEvent = (event: ServerEventBody): void => {
     const voice = this.#voice;
@@ -189,6 +191,10 @@ export class WebRtcPeer {
       case 'input_audio_buffer.speech_started':
       case 'response.created':
         return voice.clear();
+      case 'omnilive.output_audio.paused':
+        return voice.pause();
+      case 'omnilive.output_audio.resumed':
+        return voice.resume();
     }
   };
 

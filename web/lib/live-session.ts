@@ -49,6 +49,10 @@ export class LiveSession {
   #frames: FrameSender | null = null;
   #audioOverWs = false;
   #activeResponse: string | null = null;
+  /** The answer whose audio the player was last given (it may play on after response.done). */
+  #playerResponse: string | null = null;
+  /** The answer the server paused on a sound that may be the user talking, until it resumes or is dropped. */
+  #pausedResponse: string | null = null;
   #spokenDefault = true;
   /** Bumped by stop and by a lost connection: async work begun before drops its result. */
   #run = 0;
@@ -178,7 +182,7 @@ export class LiveSession {
     const client = this.#client;
     this.#client = null;
     client?.close();
-    this.#player?.clear();
+    this.#dropPlayback();
     this.#activeResponse = null;
     this.store.set((s) => ({ ws: client || s.ws === 'connecting' ? 'closed' : s.ws, starting: false, activity: '' }));
   }
@@ -195,7 +199,7 @@ export class LiveSession {
     }
     // A new question supersedes the answer in progress, and whatever of it is still playing.
     if (this.#activeResponse) client.send({ type: 'response.cancel' });
-    this.#player?.clear();
+    this.#dropPlayback();
     client.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text }] } });
     return client.send({ type: 'response.create' });
   }
@@ -295,7 +299,7 @@ export class LiveSession {
     this.#run++;
     this.#client = null;
     this.#stopMedia();
-    this.#player?.clear();
+    this.#dropPlayback();
     this.#activeResponse = null;
     const code = info.code && info.code !== 1005 && info.code !== 1006 ? ` (code ${info.code}${info.reason ? `: ${info.reason}` : ''})` : '';
     this.store.set({
@@ -394,7 +398,7 @@ export class LiveSession {
         this.#onSession(ev.session);
         break;
       case 'input_audio_buffer.speech_started':
-        this.#player?.clear(); // barge-in: stop talking the moment the user does
+        this.#dropPlayback(); // barge-in: stop talking the moment the user does (a paused answer too)
         this.store.set({ activity: 'Hearing you…' });
         break;
       case 'input_audio_buffer.speech_stopped':
@@ -402,16 +406,30 @@ export class LiveSession {
         break;
       case 'response.created':
         this.#activeResponse = ev.response.id;
+        // A new answer ends a pause nobody resumed (the server's voice track drops it too): held
+        // audio would otherwise hold the new answer as well.
+        if (this.#pausedResponse) this.#dropPlayback();
         break;
-      case 'response.output_audio.delta':
-        if (this.#voice?.live) this.store.set({ activity: 'Answering…' });
-        else if (this.#activeResponse === ev.response_id && this.#player) {
+      case 'response.output_audio.delta': {
+        // A paused answer goes on arriving: it is kept, but the status stays on the user.
+        const paused = this.#pausedResponse === ev.response_id;
+        if (this.#voice?.live) {
+          if (!paused) this.store.set({ activity: 'Answering…' });
+        } else if (this.#activeResponse === ev.response_id && this.#player) {
           this.#player.enqueue(pcm16Base64ToFloat32(ev.delta));
-          this.store.set({ activity: 'Answering…' });
+          this.#playerResponse = ev.response_id;
+          if (!paused) this.store.set({ activity: 'Answering…' });
         }
         break;
+      }
+      case 'omnilive.output_audio.paused':
+        this.#onPaused(ev.response_id);
+        break;
+      case 'omnilive.output_audio.resumed':
+        this.#onResumed(ev.response_id);
+        break;
       case 'response.done':
-        if (ev.response.status === 'cancelled') this.#player?.clear();
+        if (ev.response.status === 'cancelled') this.#dropPlayback();
         if (this.#activeResponse === ev.response.id) this.#activeResponse = null;
         this.#restingActivity();
         break;
@@ -430,6 +448,34 @@ export class LiveSession {
     }
     const conversation = applyEvent(this.#state.conversation, ev, this.#spokenDefault);
     if (conversation !== this.#state.conversation) this.store.set({ conversation });
+  }
+
+  /**
+   * A sound that may be the user starting to talk: the answer stops at once. Over WebRTC the
+   * server holds the voice track; over the WebSocket the player keeps what it has not played.
+   */
+  #onPaused(responseId: string): void {
+    const live = this.#voice?.live ?? false;
+    if (!live && responseId !== this.#activeResponse && responseId !== this.#playerResponse) return;
+    this.#pausedResponse = responseId;
+    if (!live) this.#player?.pause();
+    this.store.set({ activity: 'Listening…' });
+  }
+
+  /** Nobody was talking after all: the answer goes on from where it stopped. */
+  #onResumed(responseId: string): void {
+    if (responseId !== this.#pausedResponse) return;
+    this.#pausedResponse = null;
+    if (this.#voice?.live) return this.store.set({ activity: 'Answering…' });
+    this.#player?.resume();
+    if (this.#player?.playing) this.store.set({ activity: 'Answering…' });
+    else this.#restingActivity();
+  }
+
+  /** Silences the answer and drops what a pause held: barge-in, a cancel, a new question. */
+  #dropPlayback(): void {
+    this.#player?.clear();
+    this.#pausedResponse = null;
   }
 
   #onServerError(error: WireError): void {

@@ -141,6 +141,80 @@ describe('AnswerVoice: answer audio as an Opus RTP track', () => {
     assert.ok(voice.spokenMs >= 300 && voice.spokenMs <= 500, `${voice.spokenMs} ms spoken before the clear`);
   });
 
+  /** Zero crossings give back a tone's pitch. */
+  function pitch(packets: Packet[]): number {
+    const pcm = packets.flatMap((p) => Array.from(p.pcm));
+    let crossings = 0;
+    for (let i = 1; i < pcm.length; i++) if (pcm[i - 1]! < 0 !== pcm[i]! < 0) crossings++;
+    return crossings / 2 / (pcm.length / RATE);
+  }
+
+  it('pause() goes quiet from the next frame, keeps what arrives, and resume() goes on with the next sample: nothing lost or repeated', async () => {
+    const voice = await AnswerVoice.create(router, pacer);
+    const rx = await listen(voice);
+    await sleep(100);
+    voice.enqueue(tone(600, 300), RATE);
+    await sleep(200);
+    voice.pause();
+    const pausedAt = performance.now();
+    const spokenAtPause = voice.spokenMs;
+    voice.enqueue(tone(200, 600), RATE); // the answer goes on arriving while paused
+    assert.equal(voice.queuedMs, 800 - spokenAtPause, 'queued behind the rest, none dropped');
+    await sleep(500);
+    assert.equal(voice.spokenMs, spokenAtPause, 'no answer audio sent while paused');
+    assert.equal(voice.busy, false, 'the shared timer may slow down');
+    voice.resume();
+    const resumedAt = performance.now();
+    await sleep(900);
+    voice.close();
+    rx.close();
+
+    assert.equal(voice.spokenMs, 800, 'every 20 ms frame sent once');
+    const held = rx.packets.filter((p) => p.at > pausedAt + 45 && p.at < resumedAt);
+    assert.ok(held.every((p) => rms(p.pcm) < 200), 'silent while paused');
+    assert.ok(held.length <= 3, `${held.length} packets in the ~455 ms paused: the quiet rate`);
+    const before = rx.packets.filter((p) => p.at < pausedAt && rms(p.pcm) > 1000);
+    const resumed = rx.packets.filter((p) => p.at >= resumedAt && rms(p.pcm) > 1000);
+    assert.ok(before.length + resumed.length >= 38 && before.length + resumed.length <= 42, `${before.length} + ${resumed.length} voiced frames for 800 ms`);
+    // At full strength from its first frame: the receiver does not hear it fade back in.
+    assert.ok(resumed[0]!.at - resumedAt < 40, `first voiced frame ${Math.round(resumed[0]!.at - resumedAt)} ms after resume()`);
+    const first = rx.packets.indexOf(resumed[0]!);
+    assert.ok(rx.packets[first]!.marker || rx.packets[first - 1]!.marker, 'the marker bit starts the resumed talkspurt');
+    for (let i = first + 1; i < first + 25; i++) assert.equal((rx.packets[i]!.timestamp - rx.packets[i - 1]!.timestamp) >>> 0, 960, '20 ms apart again');
+    // The pause is in the RTP timestamps as it was on the wall clock (the receiver's jitter buffer sees a gap, not a burst).
+    const last = before.at(-1)!;
+    const rtpGap = ((resumed[0]!.timestamp - last.timestamp) >>> 0) / 48;
+    const wallGap = resumed[0]!.at - last.at;
+    assert.ok(Math.abs(rtpGap - wallGap) < 40, `RTP says ${rtpGap.toFixed(0)} ms, the wall clock ${wallGap.toFixed(0)} ms`);
+    // In order: the rest of the 300 Hz tone, then what arrived while paused.
+    const hzRest = pitch(resumed.slice(3, -13));
+    const hzLate = pitch(resumed.slice(-8, -2));
+    assert.ok(Math.abs(hzRest - 300) < 15, `the rest of the first tone at ${hzRest.toFixed(1)} Hz`);
+    assert.ok(Math.abs(hzLate - 600) < 25, `then the second at ${hzLate.toFixed(1)} Hz`);
+  });
+
+  it('a pause holds audio that arrives into a quiet voice; resume() sends its first frame at once; clear() ends a pause', async () => {
+    const voice = await AnswerVoice.create(router, pacer);
+    voice.pause();
+    voice.enqueue(new Int16Array(2400), RATE);
+    assert.equal(voice.queuedMs, 100, 'nothing went out');
+    assert.equal(voice.spokenMs, 0);
+    voice.resume();
+    assert.equal(voice.paused, false);
+    assert.equal(voice.queuedMs, 80, 'the first 20 ms went out at once');
+    voice.resume(); // not paused: nothing to do
+    voice.pause();
+    voice.clear();
+    assert.equal(voice.paused, false, 'a cancelled answer is not held');
+    assert.equal(voice.queuedMs, 0);
+    await sleep(60); // the talkspurt ends with a silent frame
+    voice.enqueue(new Int16Array(2400), RATE);
+    assert.equal(voice.queuedMs, 80, 'the next answer plays at once');
+    voice.close();
+    voice.pause(); // ignored once closed
+    assert.equal(voice.paused, false);
+  });
+
   it('takes 16 kHz answers too, refuses other rates, and close() ends the producer and its transport', async () => {
     const voice = await AnswerVoice.create(router, pacer);
     voice.enqueue(new Int16Array(1600), 16000);
