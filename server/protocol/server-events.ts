@@ -190,7 +190,15 @@ export type ServerEventBody =
       latency_ms: { end_of_turn: Nullable; asr_final: Nullable; retrieval: Nullable; first_llm_token: Nullable; first_tts_audio: Nullable; first_audio_delta: Nullable };
       compute_ms: { asr_finish: Nullable; retrieval: Nullable; llm_first_token: Nullable; tts_first_sentence: Nullable };
       pipeline_overhead_ms: Nullable;
+      /** The answer was prepared during the pause before the turn was confirmed (semantic_vad). */
+      speculative: boolean;
+      /** Answers prepared during earlier pauses of this turn and thrown away when the user went on. */
+      speculation_discarded: number;
     }
+  /** A sound that may be the user starting to talk: the answer's audio stops here until it is confirmed (cancel) or not (resume). */
+  | { type: 'omnilive.output_audio.paused'; response_id: string; item_id: string | null; audio_ms: number; reason: 'speech_onset' }
+  /** Nobody was talking after all (a cough, a door): the answer goes on from where it paused. */
+  | { type: 'omnilive.output_audio.resumed'; response_id: string; item_id: string | null; paused_ms: number }
   | { type: 'omnilive.memory.results'; query: string; results: WireMemoryHit[] }
   | { type: 'omnilive.clip.committed'; clip: WireClip }
   | { type: 'omnilive.webrtc.joined'; request_id?: string | null; router_rtp_capabilities: unknown }

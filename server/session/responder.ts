@@ -29,6 +29,10 @@ export interface ResponseRequest {
   /** The items to answer instead of the conversation (new ones, or references to the conversation's). */
   input?: ConversationItem[];
   metadata?: Record<string, string>;
+  /** Prepare it without a word to the client until release() (an answer made during the user's pause). */
+  held?: boolean;
+  /** A held answer's question: the user's item as it will be once the turn is confirmed (not in the conversation yet). */
+  pendingQuestion?: ConversationItem;
 }
 
 export interface ResponderHost {
@@ -65,6 +69,8 @@ function conversationItem(item: WireItem, endMs: number): ConversationItem {
 export class Responder {
   readonly #host: ResponderHost;
   #active: Response | undefined;
+  /** An answer prepared during the user's pause, not yet released. */
+  #held: Response | undefined;
   #settled: Promise<void> = Promise.resolve();
   readonly #recent: Response[] = [];
 
@@ -76,7 +82,13 @@ export class Responder {
     return this.#active;
   }
 
+  /** The held answer, while there is one. */
+  get held(): Response | undefined {
+    return this.#held;
+  }
+
   create(options: ResponseRequest = {}): Response {
+    this.discardHeld(); // a new answer supersedes one prepared for a pause
     if (this.#active) throw new ClientError('conversation_already_has_active_response', `response ${this.#active.id} is still in progress; cancel it first`);
     const host = this.#host;
     const settings = host.settings;
@@ -99,6 +111,7 @@ export class Responder {
       emit: (event) => host.emit(event),
       metadata: options.metadata,
       serverTools: new Map(serverTools.map((t) => [t.spec.name, t])),
+      held: options.held,
       conversation: outOfBand
         ? undefined
         : {
@@ -120,7 +133,12 @@ export class Responder {
       prepare: async (signal) => {
         // Audio inside items is transcribed in the background: read the conversation once it has words.
         await host.itemTranscriptsSettled();
-        const latest = options.input ? responseInputOf(options.input) : host.conversation.responseInput(options.questionId);
+        const pending = options.pendingQuestion;
+        const latest = options.input
+          ? responseInputOf(options.input)
+          : pending
+            ? responseInputOf([...host.conversation.items, pending], pending.id)
+            : host.conversation.responseInput(options.questionId);
         const asked = latest.question?.text ?? '';
         return {
           question: asked,
@@ -133,11 +151,36 @@ export class Responder {
         };
       },
     });
-    this.#active = response;
+    if (options.held) this.#held = response;
+    else this.#active = response;
     this.#recent.push(response);
     if (this.#recent.length > KEPT_RESPONSES) this.#recent.shift();
     this.#settled = response.start().finally(() => this.#ended(response));
     return response;
+  }
+
+  /** The turn the held answer was prepared for is confirmed: it becomes the answer in flight. */
+  release(timings: TurnTimings): Response | undefined {
+    const response = this.#held;
+    if (!response || this.#active) return undefined;
+    this.#held = undefined;
+    this.#active = response;
+    response.release(timings);
+    // It may have ended while held (a failure): it ends now that the client can see it.
+    if (response.status !== 'in_progress') this.#ended(response);
+    else this.#settled = response.start().finally(() => this.#ended(response));
+    return response;
+  }
+
+  /** Drops the held answer unseen. Returns whether there was one. */
+  discardHeld(): boolean {
+    const response = this.#held;
+    if (!response) return false;
+    this.#held = undefined;
+    response.cancel('turn_detected');
+    const at = this.#recent.indexOf(response);
+    if (at >= 0) this.#recent.splice(at, 1);
+    return true;
   }
 
   /** response.cancel, barge-in, close. Returns whether a response was cancelled. */

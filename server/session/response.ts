@@ -6,8 +6,10 @@ import type { ChatMessage, Reasoner, ReasonerDelta, ReasonerRequest } from '../r
 import type { ServerTool } from '../reasoning/tools/server-tools.ts';
 import { SentenceChunker, type TtsEngine } from '../speech/index.ts';
 import { AsyncQueue, sleep } from './async-queue.ts';
+import { OutputGate } from './output-gate.ts';
+import { FunctionCallOutput, MessageOutput, type OutputItem } from './output-items.ts';
 import { newId } from './ids.ts';
-import { serverError, wireFormat, wireItem, type ItemStatus, type ResponsePart, type ResponseStatus, type ServerEventBody, type WireFunctionCallItem, type WireItem, type WireResponse } from '../protocol/server-events.ts';
+import { serverError, wireFormat, type ItemStatus, type ResponseStatus, type ServerEventBody, type WireItem, type WireResponse } from '../protocol/server-events.ts';
 
 export type { ResponseStatus };
 export type CancelReason = 'turn_detected' | 'client_cancelled' | 'session_closed';
@@ -24,6 +26,10 @@ export interface TurnTimings {
   firstTtsAudio?: number;
   firstTtsComputeMs?: number;
   firstAudioDelta?: number;
+  /** The answer was prepared during the user's pause, before the turn was confirmed. */
+  speculative?: boolean;
+  /** Answers prepared for earlier pauses of the turn and dropped when the user went on. */
+  speculationDiscarded?: number;
 }
 
 export interface ResponseOptions {
@@ -52,6 +58,8 @@ export interface ResponseOptions {
   metadata?: Record<string, string>;
   /** Tools the server runs itself (by name); their calls never reach the client. */
   serverTools?: ReadonlyMap<string, ServerTool>;
+  /** Prepared during the user's pause: nothing is sent until release(). */
+  held?: boolean;
 }
 
 /** Rounds of server tool calls one answer may take before it must speak. */
@@ -60,66 +68,6 @@ const MAX_TOOL_ROUNDS = 3;
 /** Send audio in pieces of this length: small enough to stop promptly. */
 const AUDIO_DELTA_MS = 100;
 
-/** One sentence of a spoken answer and where its audio starts, for truncation to what was heard. */
-interface SpokenSentence {
-  text: string;
-  startMs: number;
-}
-
-/** An assistant message of a response's output: text, or audio with its transcript. */
-class MessageOutput {
-  readonly kind = 'message';
-  readonly id = newId('item');
-  text = '';
-  readonly sentences: SpokenSentence[] = [];
-  /** Set by a truncate: the audio the client kept, and so the transcript that stands. */
-  truncatedAtMs: number | undefined;
-
-  constructor(
-    readonly outputIndex: number,
-    readonly audio: boolean,
-  ) {}
-
-  /** Text whose audio was sent (cut at a truncation). */
-  get spoken(): string {
-    const cut = this.truncatedAtMs;
-    return this.sentences
-      .filter((s) => cut === undefined || s.startMs < cut)
-      .map((s) => `${s.text} `)
-      .join('');
-  }
-
-  ref(responseId: string) {
-    return { response_id: responseId, item_id: this.id, output_index: this.outputIndex, content_index: 0 };
-  }
-
-  part(): ResponsePart {
-    return this.audio ? { type: 'audio', transcript: this.spoken.trim() } : { type: 'text', text: this.text };
-  }
-
-  wire(status: ItemStatus): WireItem {
-    return wireItem(this.id, 'assistant', status, this.audio ? [{ type: 'output_audio', transcript: this.spoken.trim() }] : [{ type: 'output_text', text: this.text }]);
-  }
-}
-
-/** A call of a client tool: its arguments stream in; the client runs it. */
-class FunctionCallOutput {
-  readonly kind = 'function_call';
-  readonly id = newId('item');
-  arguments = '';
-
-  constructor(
-    readonly outputIndex: number,
-    readonly callId: string,
-    readonly name: string,
-  ) {}
-
-  wire(status: ItemStatus): WireFunctionCallItem {
-    return { id: this.id, object: 'realtime.item', type: 'function_call', status, call_id: this.callId, name: this.name, arguments: this.arguments };
-  }
-}
-
-type OutputItem = MessageOutput | FunctionCallOutput;
 
 /**
  * One assistant answer: reasoner stream → output items (a message: sentences → TTS → audio
@@ -130,6 +78,7 @@ export class Response {
   readonly id = newId('resp');
   readonly #options: ResponseOptions;
   readonly #abort = new AbortController();
+  readonly #gate: OutputGate;
   readonly #outputs: OutputItem[] = [];
   /** The client's tool calls of this round, by the model's index. */
   readonly #calls = new Map<number, FunctionCallOutput>();
@@ -144,6 +93,17 @@ export class Response {
 
   constructor(options: ResponseOptions) {
     this.#options = options;
+    this.#gate = new OutputGate(options.held ?? false);
+  }
+
+  /** Prepared during a pause and not yet released: nothing of it was sent. */
+  get held(): boolean {
+    return this.#gate.held;
+  }
+
+  /** Whether its audio is paused (a possible barge-in is being checked). */
+  get paused(): boolean {
+    return this.#gate.paused;
   }
 
   get status(): ResponseStatus {
@@ -183,7 +143,7 @@ export class Response {
   /** How much of the sent audio the client has had time to play, by the wall clock. */
   get heardMs(): number {
     if (!this.#firstAudioWall) return 0;
-    return Math.min(this.#audioMs, performance.now() - this.#firstAudioWall);
+    return Math.min(this.#audioMs, (this.#gate.pausedAt || performance.now()) - this.#firstAudioWall);
   }
 
   /** Audio sent so far, ms. */
@@ -210,17 +170,46 @@ export class Response {
     return this.#done;
   }
 
-  /** Idempotent; closes what was open as incomplete and emits response.done (cancelled) at once. */
+  /** The turn it was prepared for is confirmed: what it made so far goes out now, then the rest. */
+  release(timings: TurnTimings): void {
+    Object.assign(this.#options.timings, timings, { speculative: true });
+    this.#gate.release();
+  }
+
+  /** Stops its audio from the next piece, while a possible barge-in is checked. */
+  pauseAudio(): boolean {
+    if (this.#status !== 'in_progress' || this.#gate.held || !this.speaks || !this.#gate.pause()) return false;
+    this.#options.emit({ type: 'omnilive.output_audio.paused', response_id: this.id, item_id: this.itemId ?? null, audio_ms: Math.round(this.#audioMs), reason: 'speech_onset' });
+    return true;
+  }
+
+  /** Nobody was talking: audio goes on from where it paused, in the same answer. */
+  resumeAudio(): void {
+    if (!this.#gate.paused) return;
+    const pausedMs = this.#gate.resume();
+    if (this.#firstAudioWall) this.#firstAudioWall += pausedMs; // the client's playback paused too
+    if (this.#status === 'in_progress') this.#options.emit({ type: 'omnilive.output_audio.resumed', response_id: this.id, item_id: this.itemId ?? null, paused_ms: Math.round(pausedMs) });
+  }
+
+  /**
+   * Idempotent; closes what was open as incomplete and emits response.done (cancelled) at once.
+   * A held answer was never seen: it ends without a word.
+   */
   cancel(reason: CancelReason): void {
     if (this.#status !== 'in_progress') return;
     this.#status = 'cancelled';
+    if (this.#gate.held) {
+      this.#gate.drop();
+      this.#abort.abort(new DOMException(`prepared answer dropped: ${reason}`, 'AbortError'));
+      return;
+    }
     this.#abort.abort(new DOMException(`response cancelled: ${reason}`, 'AbortError'));
     for (const output of this.#outputs) this.#finishItem(output, 'incomplete', (event) => this.#options.emit(event));
     this.#options.emit({ type: 'response.done', response: this.#describe({ type: 'cancelled', reason }) });
   }
 
   #emit(event: ServerEventBody): void {
-    if (this.#status === 'in_progress') this.#options.emit(event);
+    if (this.#status === 'in_progress') this.#gate.send(() => this.#options.emit(event));
   }
 
   #messageOutput(): MessageOutput | undefined {
@@ -233,7 +222,8 @@ export class Response {
     const item = output.wire('in_progress');
     this.#emit({ type: 'response.output_item.added', response_id: this.id, output_index: output.outputIndex, item });
     const conversation = this.#options.conversation;
-    if (conversation) this.#emit({ type: 'conversation.item.added', previous_item_id: conversation.add(item), item });
+    // A held answer's items join the conversation when it is released, after the question.
+    if (conversation && this.#status === 'in_progress') this.#gate.send(() => this.#options.emit({ type: 'conversation.item.added', previous_item_id: conversation.add(item), item }));
     return output;
   }
 
@@ -333,6 +323,7 @@ export class Response {
       for (const s of chunker.flush()) sentences.push(s);
       sentences.close();
       await speaking;
+      await this.#gate.audio(signal); // a held answer ends only once it is the answer
       if (this.#status !== 'in_progress') return;
       for (const output of this.#outputs) this.#finishItem(output, 'completed', (event) => this.#emit(event));
       this.#status = 'completed';
@@ -342,9 +333,10 @@ export class Response {
       if (this.#status !== 'in_progress' || isAbortError(error)) return;
       this.#status = 'failed';
       const message = error instanceof Error ? error.message : String(error);
-      for (const output of this.#outputs) this.#finishItem(output, 'incomplete', (event) => this.#options.emit(event));
-      this.#options.emit(serverError('response_failed', error));
-      this.#options.emit({ type: 'response.done', response: this.#describe({ type: 'failed', error: { type: 'server_error', message } }) });
+      const send = (event: ServerEventBody) => this.#gate.send(() => this.#options.emit(event));
+      for (const output of this.#outputs) this.#finishItem(output, 'incomplete', send);
+      send(serverError('response_failed', error));
+      send({ type: 'response.done', response: this.#describe({ type: 'failed', error: { type: 'server_error', message } }) });
     }
   }
 
@@ -381,6 +373,8 @@ export class Response {
         timings.firstTtsAudio = performance.now();
         timings.firstTtsComputeMs = timings.firstTtsAudio - started;
       }
+      await this.#gate.audio(signal); // held until the turn is confirmed, or paused by a possible barge-in
+      if (signal.aborted) return;
       message.sentences.push({ text: sentence, startMs: this.#audioMs });
       this.#emit({ type: 'response.output_audio_transcript.delta', ...ids, delta: `${sentence} ` });
       // Resample piece by piece: the first piece goes out without waiting for the whole sentence.
@@ -394,6 +388,7 @@ export class Response {
           const ahead = this.#audioMs - (performance.now() - this.#firstAudioWall);
           if (ahead > audioLeadMs) await sleep(ahead - audioLeadMs, signal);
         }
+        await this.#gate.audio(signal);
         if (signal.aborted) return;
         this.#emit({ type: 'response.output_audio.delta', ...ids, delta: Buffer.from(encodeAudio(chunk, this.#options.outputEncoding ?? 'pcm16')).toString('base64') });
         if (!this.#firstAudioWall) {
@@ -419,6 +414,7 @@ export class Response {
         ...this.#options.metadata,
         reasoner: this.#options.reasoner.name,
         language_model: this.#options.reasoner.usesLanguageModel,
+        ...(this.#options.reasoner.notice ? { notice: this.#options.reasoner.notice } : {}),
         audio_sent_ms: Math.round(this.#audioMs),
         ...(this.#status === 'cancelled' ? { audio_heard_ms: Math.round(this.heardMs) } : {}),
       },

@@ -122,6 +122,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       input: this.#input,
       endpointing: createEndpointing(s.turnDetection),
       hooks: this.#turns,
+      awaitWords: () => this.#settings.clock === 'media',
     });
     const vision = this.#engines.vision;
     this.#visual = vision && new VisualMemory(
@@ -229,6 +230,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     if (pcm.length === 0) return;
     const now = performance.now();
     const pcm16k = this.#input.accept(pcm, now);
+    this.#turns.hear(pcm16k); // ahead of the queue: a possible barge-in pauses the answer at once
     this.#work = this.#work.then(() => this.#processAudio(pcm16k, now)).catch((error) => this.#fail('audio_processing_failed', error));
   }
 
@@ -464,6 +466,15 @@ export class Session extends TypedEmitter<SessionEvents> {
       remember: (utterance) => this.#remember(utterance),
       respond: (timings: TurnTimings, questionId: string) => void this.createResponse({ timings, questionId }),
       cancelResponse: (reason) => this.cancelResponse(reason),
+      pauseResponse: () => this.#responder.active?.pauseAudio() ?? false,
+      resumeResponse: () => this.#responder.active?.resumeAudio(),
+      prepareResponse: (question, timings) => {
+        if (this.#closed || this.#draining || this.#responder.active) return false;
+        this.#responder.create({ held: true, pendingQuestion: question, questionId: question.id, timings });
+        return true;
+      },
+      releaseResponse: (timings) => this.#responder.release(timings) !== undefined,
+      discardResponse: () => this.#responder.discardHeld(),
       isInstruction: reasoner.isInstruction && ((text, signal) => reasoner.isInstruction!(text, signal)),
     };
   }

@@ -35,6 +35,9 @@ export function turnMetrics(response: Response): Extract<ServerEventBody, { type
       tts_first_sentence: round(t.firstTtsComputeMs),
     },
     // end-of-turn decision → first audio delta, minus the engines' own compute
-    pipeline_overhead_ms: total === null ? null : round(total - compute),
+    // A prepared answer did its work before the turn was confirmed: all that is left is overhead.
+    pipeline_overhead_ms: total === null ? null : round(t.speculative ? total : total - compute),
+    speculative: t.speculative ?? false,
+    speculation_discarded: t.speculationDiscarded ?? 0,
   };
 }

@@ -42,6 +42,11 @@ export class SpeechSegmenter {
     return this.#speaking;
   }
 
+  /** Where the silence after speech began (media ms), or undefined while speech goes on or before it. */
+  get silentSinceMs(): number | undefined {
+    return this.#speaking && this.#silenceStartMs >= 0 ? this.#silenceStartMs : undefined;
+  }
+
   configure(options: Partial<ServerVadOptions>): void {
     this.#options = { ...this.#options, ...options };
   }

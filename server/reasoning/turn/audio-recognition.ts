@@ -4,7 +4,7 @@ import { FRAME_MS, type AudioFrame, type AudioInput } from '../../perception/aud
 import { SILERO_FRAME } from '../../perception/vad/index.ts';
 import type { VadEngine, VadStream } from '../../perception/vad/index.ts';
 import { newId } from '../../session/ids.ts';
-import type { Endpointing } from './endpointing.ts';
+import type { Endpointing, TurnCues } from './endpointing.ts';
 
 /** Frames handed to ASR per call: fewer native round trips, partials still every 128 ms. */
 const ASR_BATCH_FRAMES = 4;
@@ -41,6 +41,15 @@ export interface RecognitionHooks {
   /** The turn is over (endpointing or a commit); its final transcript follows. */
   onEndOfTurn(utterance: HeardUtterance, end: EndOfTurn): void;
   onFinalTranscript(utterance: HeardUtterance, end: EndOfTurn, result: AsrResult, finalWall: number): void;
+  /**
+   * The user paused long enough to prepare an answer (semantic_vad): the words so far are
+   * transcribed as if the turn ended at `end`. Nothing may be heard until onEndOfTurn.
+   */
+  onTurnPaused?(utterance: HeardUtterance, end: EndOfTurn, result: AsrResult): void;
+  /** The user went on after such a pause: what was prepared for it is void. */
+  onTurnResumed?(utterance: HeardUtterance): void;
+  /** Every VAD frame: the barge-in policy waits on it to confirm or dismiss an onset. */
+  onVadFrame?(frameEndMs: number, probability: number): void;
   /** The turn ended but its final transcript could not be made. */
   onTranscriptionFailed(utterance: HeardUtterance, error: unknown): void;
   onError(code: string, error: unknown): void;
@@ -48,14 +57,36 @@ export interface RecognitionHooks {
 
 export interface AudioRecognitionOptions {
   vad: VadEngine;
+  /**
+   * Media-clock sessions (files, evaluation) run faster than real time: the words must reach
+   * endpointing before the next frame does, or where a turn ends would depend on CPU speed.
+   */
+  awaitWords?: () => boolean;
+  /** Cues beyond the words, read at a pause (prosody, an end-of-turn model). */
+  pauseCues?: (pcm: Int16Array, signal: AbortSignal) => Promise<Omit<TurnCues, 'words'>>;
   asr: AsrEngine;
   input: AudioInput;
   endpointing: Endpointing;
   hooks: RecognitionHooks;
 }
 
+/** A pause's transcript, made by finishing the decoder early; void once the user goes on. */
+interface Pause {
+  end: EndOfTurn;
+  /** The decoder was finished for it: going on means decoding the utterance again. */
+  finished: boolean;
+  result?: AsrResult;
+  error?: unknown;
+  /** Settles when the pause's transcript is in (or it was dropped). */
+  done: Promise<void>;
+  abort: AbortController;
+}
+
 interface OpenUtterance extends HeardUtterance {
   pending: Int16Array[];
+  /** All audio given to the decoder, to give again when the user goes on after a pause. */
+  fed: Int16Array[];
+  pause?: Pause;
 }
 
 /**
@@ -114,14 +145,21 @@ export class AudioRecognition {
       const p = await this.#vad.probability(int16ToFloat32(frame.pcm, this.#float));
       if (this.#closed) return;
       event = policy.push(frame.startMs, FRAME_MS, p);
+      this.#options.hooks.onVadFrame?.(frame.startMs + FRAME_MS, p);
       if (event?.type === 'speech_started') begun = this.#begin(event.audioStartMs, true);
     } else if (!this.#utterance) {
       begun = this.#begin(frame.startMs, false);
     }
     const u = this.#utterance;
+    if (u && event?.type === 'speech_resumed') this.#resume(u);
     if (u) {
       if (!begun) u.pending.push(frame.pcm); // a new utterance took it from the history
-      if (u.pending.length >= ASR_BATCH_FRAMES) this.#feed(u);
+      if (u.pending.length >= ASR_BATCH_FRAMES && !u.pause) this.#feed(u);
+    }
+    if (u && event?.type === 'speech_paused') this.#pause(u, event.audioEndMs, this.#options.input.arrivalOf(event.audioEndMs) ?? frame.arrivedWall);
+    if (u && policy.readsWords && this.#options.awaitWords?.()) {
+      await this.#asr;
+      await u.pause?.done;
     }
     if (event?.type === 'speech_stopped') {
       // Latency counts from when the audio where speech ended reached us.
@@ -139,7 +177,11 @@ export class AudioRecognition {
 
   /** input_audio_buffer.clear: drops the open utterance and all VAD state built on that audio. */
   clear(): void {
-    if (this.#utterance) this.#asr = this.#asr.then(() => this.#recognizer?.cancel());
+    const u = this.#utterance;
+    const pause = u?.pause;
+    pause?.abort.abort();
+    // A decoder finished for a pause is idle already; otherwise the utterance is cancelled.
+    if (u) this.#asr = this.#asr.then(() => (pause?.finished ? undefined : this.#recognizer?.cancel()));
     this.#utterance = undefined;
     this.#endpointing.reset();
     this.#vad.reset();
@@ -155,6 +197,7 @@ export class AudioRecognition {
   parentClosed(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#utterance?.pause?.abort.abort();
     this.#utterance = undefined;
     this.#asr = this.#asr.then(() => this.#recognizer?.close());
   }
@@ -163,7 +206,7 @@ export class AudioRecognition {
   #begin(audioStartMs: number, detected: boolean): true {
     const startMs = Math.max(0, audioStartMs - this.#endpointing.prefixPaddingMs);
     const pending = this.#options.input.historyFrom(startMs).map((h) => h.pcm);
-    const u: OpenUtterance = { itemId: newId('item'), startMs, speechStartMs: audioStartMs, detected, partial: '', pending };
+    const u: OpenUtterance = { itemId: newId('item'), startMs, speechStartMs: audioStartMs, detected, partial: '', pending, fed: [] };
     this.#utterance = u;
     this.#asr = this.#asr.then(() => this.#recognizer?.start());
     if (detected) this.#options.hooks.onStartOfSpeech(u);
@@ -173,11 +216,12 @@ export class AudioRecognition {
   #feed(u: OpenUtterance): void {
     const audio = concatPcm(u.pending);
     u.pending = [];
+    u.fed.push(audio);
     this.#asr = this.#asr
       .then(async () => {
         const partial = (await this.#recognizer?.accept(audio)) ?? '';
         if (this.#closed || this.#utterance !== u || !partial) return;
-        this.#endpointing.onTranscript(partial);
+        this.#endpointing.onTranscript({ words: partial });
         // Realtime deltas only append: send the new words when the hypothesis extends what was sent.
         if (partial.startsWith(u.partial) && partial.length > u.partial.length) {
           const delta = partial.slice(u.partial.length);
@@ -188,19 +232,77 @@ export class AudioRecognition {
       .catch((error) => this.#options.hooks.onError('transcription_failed', error));
   }
 
+  /**
+   * A pause long enough to prepare an answer: the decoder finishes on the words so far, the
+   * owner hears them (with the other cues, which also set the endpointing's wait), and frames
+   * after it wait unfed until the turn ends or the user goes on.
+   */
+  #pause(u: OpenUtterance, audioEndMs: number, speechEndWall: number): void {
+    if (u.pending.length) this.#feed(u);
+    const abort = new AbortController();
+    const pause: Pause = { end: { audioEndMs, speechEndWall, decidedWall: performance.now() }, finished: false, abort, done: Promise.resolve() };
+    u.pause = pause;
+    const cues = this.#options.pauseCues?.(concatPcm(u.fed), abort.signal).catch(() => ({}));
+    const finished = this.#asr.then(async () => {
+      if (abort.signal.aborted) return;
+      pause.finished = true;
+      pause.result = await this.#recognizer!.finish();
+    });
+    this.#asr = finished.catch(() => {});
+    pause.done = finished
+      .then(async () => {
+        const more = (await cues) ?? {};
+        if (abort.signal.aborted || this.#closed || !pause.result) return;
+        this.#endpointing.onTranscript({ ...more, words: pause.result.text });
+        this.#options.hooks.onTurnPaused?.(u, pause.end, pause.result);
+      })
+      .catch((error) => {
+        pause.error = error; // the end of the turn reports it, as a failed transcription
+      });
+  }
+
+  /** The user went on: drop the pause and give the decoder the whole utterance again. */
+  #resume(u: OpenUtterance): void {
+    if (!u.pause) return;
+    this.#dropPause(u);
+    this.#options.hooks.onTurnResumed?.(u);
+  }
+
+  #dropPause(u: OpenUtterance): void {
+    const pause = u.pause!;
+    u.pause = undefined;
+    pause.abort.abort();
+    this.#asr = this.#asr.then(async () => {
+      if (!pause.finished || this.#closed) return;
+      await this.#recognizer?.start();
+      if (this.#utterance === u) await this.#recognizer?.accept(concatPcm(u.fed));
+    });
+  }
+
   #end(audioEndMs: number, speechEndWall: number): void {
     const u = this.#utterance;
     if (!u) return;
-    const end: EndOfTurn = { audioEndMs, speechEndWall, decidedWall: performance.now() };
-    if (u.pending.length) this.#feed(u);
+    const pause = u.pause;
+    const end: EndOfTurn = pause ? { ...pause.end, decidedWall: performance.now() } : { audioEndMs, speechEndWall, decidedWall: performance.now() };
+    if (u.pending.length && !pause) this.#feed(u);
     this.#utterance = undefined;
     const hooks = this.#options.hooks;
     hooks.onEndOfTurn(u, end);
-    const finished = this.#asr.then(() => this.#recognizer!.finish());
-    this.#asr = finished.catch(() => {});
-    const final = finished
-      .then((result) => {
-        if (!this.#closed) hooks.onFinalTranscript(u, end, result, performance.now());
+    // After a pause the turn's words are the pause's: the silence since then adds none.
+    let result: Promise<AsrResult>;
+    if (pause) {
+      result = pause.done.then(() => {
+        if (!pause.result) throw pause.error ?? new Error('the transcript of the pause was not made');
+        return pause.result;
+      });
+    } else {
+      const finished = this.#asr.then(() => this.#recognizer!.finish());
+      this.#asr = finished.catch(() => {});
+      result = finished;
+    }
+    const final = result
+      .then((r) => {
+        if (!this.#closed) hooks.onFinalTranscript(u, end, r, performance.now());
       })
       .catch((error) => {
         if (!this.#closed) hooks.onTranscriptionFailed(u, error);

@@ -4,6 +4,26 @@ import { SpeechSegmenter, defaultServerVadOptions, type SegmenterEvent, type Ser
 export type EndpointingMode = 'server_vad' | 'semantic_vad' | 'manual';
 
 /**
+ * What endpointing decides on the media clock: speech started / stopped (the turn ends), and,
+ * for policies that prepare answers early, a pause long enough to start preparing
+ * (`speech_paused`) and speech going on after such a pause (`speech_resumed`).
+ */
+export type EndpointingEvent =
+  | SegmenterEvent
+  | { type: 'speech_paused'; audioEndMs: number; decidedAtMs: number }
+  | { type: 'speech_resumed'; decidedAtMs: number };
+
+/** What can tell whether the words heard so far finish a turn, beyond the silence. */
+export interface TurnCues {
+  /** The transcript so far: an ASR partial, or the final of the words before a pause. */
+  words: string;
+  /** Pitch movement where speech stopped (a fall ends statements). */
+  pitch?: 'falling' | 'rising' | 'flat' | 'unknown';
+  /** An end-of-turn model's probability that the turn is finished, when one is loaded. */
+  modelProbability?: number;
+}
+
+/**
  * An end-of-turn policy. It sees every frame's speech probability and, for policies that read
  * words, every ASR partial; it answers with speech started / stopped decisions on the media clock.
  */
@@ -11,13 +31,15 @@ export interface Endpointing {
   readonly mode: EndpointingMode;
   /** Whether it needs VAD probabilities (manual turns do not: all audio is the turn). */
   readonly usesVad: boolean;
+  /** Whether the words decide the end of the turn (so on a media clock, frames wait for them). */
+  readonly readsWords: boolean;
   /** Whether the user is speaking now, as far as this policy knows. */
   readonly speaking: boolean;
   /** Audio kept before the detected start of speech. */
   readonly prefixPaddingMs: number;
-  push(frameStartMs: number, frameMs: number, probability: number): SegmenterEvent | undefined;
-  /** The words heard so far in the open turn (every ASR partial). */
-  onTranscript(partial: string): void;
+  push(frameStartMs: number, frameMs: number, probability: number): EndpointingEvent | undefined;
+  /** What is known of the open turn's words (every ASR partial; the final and prosody at a pause). */
+  onTranscript(cues: TurnCues): void;
   reset(): void;
 }
 
@@ -28,6 +50,7 @@ export const defaultServerVadEndpointingOptions: ServerVadEndpointingOptions = {
 export class ServerVadEndpointing implements Endpointing {
   readonly mode = 'server_vad';
   readonly usesVad = true;
+  readonly readsWords = false;
   readonly #segmenter: SpeechSegmenter;
 
   constructor(options: Partial<ServerVadEndpointingOptions> = {}) {
@@ -46,11 +69,11 @@ export class ServerVadEndpointing implements Endpointing {
     this.#segmenter.configure(options);
   }
 
-  push(frameStartMs: number, frameMs: number, probability: number): SegmenterEvent | undefined {
+  push(frameStartMs: number, frameMs: number, probability: number): EndpointingEvent | undefined {
     return this.#segmenter.push(frameStartMs, frameMs, probability);
   }
 
-  onTranscript(_partial: string): void {} // silence alone decides
+  onTranscript(_cues: TurnCues): void {} // silence alone decides
 
   reset(): void {
     this.#segmenter.reset();
@@ -61,6 +84,7 @@ export class ServerVadEndpointing implements Endpointing {
 export class ManualEndpointing implements Endpointing {
   readonly mode = 'manual';
   readonly usesVad = false;
+  readonly readsWords = false;
   readonly speaking = false;
   readonly prefixPaddingMs = 0;
   push(): undefined {
@@ -71,6 +95,7 @@ export class ManualEndpointing implements Endpointing {
 }
 
 export type Eagerness = 'low' | 'medium' | 'high' | 'auto';
+type Completeness = 'complete' | 'unfinished' | 'unknown';
 
 /** Silence (ms) that ends a turn whose words sound complete / unfinished / unknown yet, per eagerness. */
 export interface SemanticEndpointingOptions extends ServerVadEndpointingOptions {
@@ -78,23 +103,31 @@ export interface SemanticEndpointingOptions extends ServerVadEndpointingOptions 
   complete: Record<Exclude<Eagerness, 'auto'>, number>;
   unfinished: Record<Exclude<Eagerness, 'auto'>, number>;
   unknown: Record<Exclude<Eagerness, 'auto'>, number>;
+  /** Silence after which an answer is prepared (held until the turn ends). @defaultValue 64 */
+  prepareAfterMs: number;
+  /** An end-of-turn model at or above this says complete, at or below 1 − it says unfinished. @defaultValue 0.7 */
+  modelConfidence: number;
 }
 
 export const defaultSemanticEndpointingOptions: SemanticEndpointingOptions = {
   ...defaultServerVadEndpointingOptions,
   eagerness: 'auto',
-  complete: { high: 250, medium: 400, low: 700 },
+  // A finished question ends its turn after about a fifth of a second (auto = medium, as OpenAI's);
+  // an unfinished clause waits up to 1.5 s, the ceiling of a mid-sentence pause.
+  complete: { high: 150, medium: 200, low: 400 },
   unfinished: { high: 900, medium: 1500, low: 2500 },
-  unknown: { high: 400, medium: 600, low: 1000 },
+  unknown: { high: 350, medium: 550, low: 900 },
+  prepareAfterMs: 64,
+  modelConfidence: 0.7,
 };
 
 /** Words a sentence does not end on: articles, conjunctions, prepositions, fillers. */
-const DANGLING = new Set(['the', 'a', 'an', 'and', 'or', 'but', 'so', 'because', 'to', 'of', 'in', 'on', 'at', 'for', 'with', 'from', 'about', 'um', 'uh', 'er', 'like', 'my', 'your', 'his', 'her', 'their', 'our', 'is', 'are', 'was', 'i', 'if', 'than', 'then', 'that', 'which', 'when']);
+const DANGLING = new Set(['the', 'a', 'an', 'and', 'or', 'but', 'so', 'because', 'to', 'of', 'in', 'on', 'at', 'for', 'with', 'from', 'about', 'um', 'uh', 'er', 'hmm', 'like', 'my', 'your', 'his', 'her', 'their', 'our', 'some', 'is', 'are', 'was', 'i', 'if', 'than', 'then', 'that', 'which', 'when']);
 const QUESTION_START = /^(what|who|whom|whose|where|when|why|how|which|is|are|was|were|do|does|did|can|could|will|would|should|shall|may|have|has)\b/;
 const COMMAND_START = /^(tell|show|give|find|stop|wait|read|describe|remind|look|say|repeat|help|search|play|open|close|turn|start|please)\b/;
 
-/** How complete the words heard so far sound (rules over the transcript; a model plugs in here later). */
-export function completeness(words: string): 'complete' | 'unfinished' | 'unknown' {
+/** How complete the words heard so far sound, by rules over the transcript. */
+export function completeness(words: string): Completeness {
   const list = words.toLowerCase().replace(/[^a-z' ]/g, ' ').split(/\s+/).filter(Boolean);
   if (list.length === 0) return 'unknown';
   if (DANGLING.has(list.at(-1)!)) return 'unfinished';
@@ -105,15 +138,32 @@ export function completeness(words: string): 'complete' | 'unfinished' | 'unknow
 }
 
 /**
- * `semantic_vad`: the silence that ends a turn depends on how complete the words sound — short
+ * How complete the turn sounds from all cues: a confident model decides; otherwise the words,
+ * with a falling pitch settling words that alone cannot tell.
+ */
+export function turnCompleteness(cues: TurnCues, modelConfidence = defaultSemanticEndpointingOptions.modelConfidence): Completeness {
+  const p = cues.modelProbability;
+  if (p !== undefined && p >= modelConfidence) return 'complete';
+  if (p !== undefined && p <= 1 - modelConfidence) return 'unfinished';
+  const byWords = completeness(cues.words);
+  if (byWords === 'unknown' && cues.pitch === 'falling' && cues.words.trim()) return 'complete';
+  return byWords;
+}
+
+/**
+ * `semantic_vad`: the silence that ends a turn depends on how complete the turn sounds — short
  * after a finished question or command, long after a trailing "the", "and" or "um" — scaled by
- * the eagerness. VAD still decides where speech starts and stops; the words set the wait.
+ * the eagerness. VAD still decides where speech starts and stops; the words set the wait. After
+ * a short silence it reports a pause, so an answer can be prepared while the wait runs out.
  */
 export class SemanticEndpointing implements Endpointing {
   readonly mode = 'semantic_vad';
   readonly usesVad = true;
+  readonly readsWords = true;
   #options: SemanticEndpointingOptions;
   readonly #segmenter: SpeechSegmenter;
+  /** A pause was reported in the current silence. */
+  #paused = false;
 
   constructor(options: Partial<SemanticEndpointingOptions> = {}) {
     this.#options = { ...defaultSemanticEndpointingOptions, ...options };
@@ -138,22 +188,39 @@ export class SemanticEndpointing implements Endpointing {
     this.#segmenter.configure({ ...this.#options, silenceDurationMs: this.#segmenter.options.silenceDurationMs });
   }
 
-  push(frameStartMs: number, frameMs: number, probability: number): SegmenterEvent | undefined {
+  push(frameStartMs: number, frameMs: number, probability: number): EndpointingEvent | undefined {
     const event = this.#segmenter.push(frameStartMs, frameMs, probability);
-    if (event?.type === 'speech_stopped') this.#segmenter.configure({ silenceDurationMs: this.#silence('unknown') }); // the next turn starts unknown
-    return event;
+    if (event?.type === 'speech_stopped') {
+      this.#paused = false;
+      this.#segmenter.configure({ silenceDurationMs: this.#silence('unknown') }); // the next turn starts unknown
+      return event;
+    }
+    if (event) return event;
+    const silentSince = this.#segmenter.silentSinceMs;
+    const decidedAtMs = frameStartMs + frameMs;
+    if (silentSince === undefined) {
+      if (!this.#paused) return undefined;
+      this.#paused = false;
+      return this.#segmenter.speaking ? { type: 'speech_resumed', decidedAtMs } : undefined;
+    }
+    if (!this.#paused && decidedAtMs - silentSince >= this.#options.prepareAfterMs) {
+      this.#paused = true;
+      return { type: 'speech_paused', audioEndMs: silentSince, decidedAtMs };
+    }
+    return undefined;
   }
 
-  onTranscript(partial: string): void {
-    this.#segmenter.configure({ silenceDurationMs: this.#silence(completeness(partial)) });
+  onTranscript(cues: TurnCues): void {
+    this.#segmenter.configure({ silenceDurationMs: this.#silence(turnCompleteness(cues, this.#options.modelConfidence)) });
   }
 
   reset(): void {
     this.#segmenter.reset();
+    this.#paused = false;
     this.#segmenter.configure({ silenceDurationMs: this.#silence('unknown') });
   }
 
-  #silence(kind: 'complete' | 'unfinished' | 'unknown'): number {
+  #silence(kind: Completeness): number {
     const eagerness = this.#options.eagerness === 'auto' ? 'medium' : this.#options.eagerness;
     return this.#options[kind][eagerness];
   }

@@ -2,9 +2,17 @@
 export interface InterruptionOptions {
   /** `turn_detection.interrupt_response`: detected speech cancels the answer in flight. @defaultValue true */
   interruptResponse: boolean;
+  /** Pause the answer's audio at the first sign of speech, before the VAD confirms it. @defaultValue true */
+  pauseOnOnset: boolean;
+  /** With no speech confirmed this long (media ms) after the pause, the answer resumes. @defaultValue 300 */
+  falseInterruptionMs: number;
+  /** …unless the VAD still hears something like speech; then it waits up to this long. @defaultValue 600 */
+  maxPauseMs: number;
+  /** Speech probability under which a frame is not speech (the VAD threshold). @defaultValue 0.5 */
+  threshold: number;
 }
 
-export const defaultInterruptionOptions: InterruptionOptions = { interruptResponse: true };
+export const defaultInterruptionOptions: InterruptionOptions = { interruptResponse: true, pauseOnOnset: true, falseInterruptionMs: 300, maxPauseMs: 600, threshold: 0.5 };
 
 export interface InterruptionContext {
   /** An answer is being produced or played. */
@@ -13,9 +21,19 @@ export interface InterruptionContext {
   detected: boolean;
 }
 
-/** The barge-in policy: today the Realtime rule; false interruptions and resume plug in here. */
+/** What the policy asks of the answer in flight. */
+export type InterruptionAction = 'pause' | 'resume' | 'cancel' | undefined;
+
+/**
+ * The barge-in policy, in LiveKit's way: a possible onset pauses the answer's audio at once;
+ * the VAD's start of speech cancels it; no speech within `falseInterruptionMs` (a cough, a
+ * door) resumes it where it paused. Decisions run on the media clock, so they are the same
+ * live and in tests.
+ */
 export class InterruptionPolicy {
   #options: InterruptionOptions;
+  /** Media ms of the onset that paused the answer, while it is paused. */
+  #pausedAtMs: number | undefined;
 
   constructor(options: Partial<InterruptionOptions> = {}) {
     this.#options = { ...defaultInterruptionOptions, ...options };
@@ -25,8 +43,39 @@ export class InterruptionPolicy {
     this.#options = { ...this.#options, ...options };
   }
 
+  get paused(): boolean {
+    return this.#pausedAtMs !== undefined;
+  }
+
+  /** A possible start of speech at media `atMs` (not yet confirmed by the VAD). */
+  onOnset(atMs: number, context: { responseActive: boolean }): InterruptionAction {
+    const o = this.#options;
+    if (!o.interruptResponse || !o.pauseOnOnset || !context.responseActive || this.paused) return undefined;
+    this.#pausedAtMs = atMs;
+    return 'pause';
+  }
+
   /** Called at the start of speech: whether to cancel the answer now, before anything else is sent. */
-  onStartOfSpeech(context: InterruptionContext): boolean {
-    return this.#options.interruptResponse && context.detected && context.responseActive;
+  onStartOfSpeech(context: InterruptionContext): InterruptionAction {
+    this.#pausedAtMs = undefined;
+    return this.#options.interruptResponse && context.detected && context.responseActive ? 'cancel' : undefined;
+  }
+
+  /** Every VAD frame while paused: resume once it is clear nobody started talking. */
+  onVadFrame(frameEndMs: number, probability: number): InterruptionAction {
+    const since = this.#pausedAtMs;
+    if (since === undefined) return undefined;
+    const waited = frameEndMs - since;
+    const quiet = probability < this.#options.threshold;
+    if ((waited >= this.#options.falseInterruptionMs && quiet) || waited >= this.#options.maxPauseMs) {
+      this.#pausedAtMs = undefined;
+      return 'resume';
+    }
+    return undefined;
+  }
+
+  /** The answer ended or was cancelled otherwise: nothing is paused any more. */
+  reset(): void {
+    this.#pausedAtMs = undefined;
   }
 }

@@ -15,7 +15,7 @@ function silenceUntilEnd(policy: SemanticEndpointing | ServerVadEndpointing, wor
   const frame = 32;
   let t = 0;
   for (; t < 1000; t += frame) policy.push(t, frame, 0.9);
-  policy.onTranscript(words);
+  policy.onTranscript({ words });
   for (; t < 5000; t += frame) {
     const event = policy.push(t, frame, 0.02);
     if (event?.type === 'speech_stopped') return t + frame - 1000;

@@ -112,3 +112,57 @@ describe('Response', () => {
     assert.equal(events.at(-1)?.type, 'response.done');
   });
 });
+
+describe('Response: held (prepared during a pause) and paused (a possible barge-in)', () => {
+  const audioOf = (events: ServerEventBody[]) => events.flatMap((e) => (e.type === 'response.output_audio.delta' ? [e.delta] : [])).join('');
+
+  it('a held answer sends nothing and joins no conversation until released; then all of it, in order', async () => {
+    const plain = response();
+    await plain.r.start();
+    const held = response({ held: true });
+    const run = held.r.start();
+    await new Promise((res) => setTimeout(res, 50));
+    assert.deepEqual(held.events, [], 'nothing of a held answer reaches the client');
+    assert.deepEqual(held.placed, [], 'nor the conversation');
+    held.r.release({ speechEnd: 1, endOfTurn: 2 });
+    await run;
+    // Text the model made while held comes out ahead of the audio; otherwise the same answer, event for event.
+    assert.deepEqual([...held.types()].sort(), [...plain.types()].sort());
+    assert.equal(held.types()[0], 'response.created');
+    assert.equal(held.types().at(-1), 'response.done');
+    assert.equal(audioOf(held.events), audioOf(plain.events));
+    assert.equal(held.r.timings.speculative, true);
+  });
+
+  it('a held answer dropped (the user went on) ends without a single event', async () => {
+    const { r, events, placed } = response({ held: true });
+    const run = r.start();
+    await new Promise((res) => setTimeout(res, 20));
+    r.cancel('turn_detected');
+    await run;
+    assert.equal(r.status, 'cancelled');
+    assert.deepEqual(events, []);
+    assert.deepEqual(placed, []);
+  });
+
+  it('paused audio stops at the next piece and resumes where it stopped: nothing lost or repeated, one answer', async () => {
+    const plain = response({ audioLeadMs: 50 });
+    await plain.r.start();
+    const { r, events, types } = response({ audioLeadMs: 50 });
+    const run = r.start();
+    while (!events.some((e) => e.type === 'response.output_audio.delta')) await new Promise((res) => setTimeout(res, 5));
+    const atPause = types().length;
+    assert.equal(r.pauseAudio(), true);
+    await new Promise((res) => setTimeout(res, 150));
+    const during = types().slice(atPause);
+    assert.deepEqual(during.filter((t) => t === 'response.output_audio.delta'), [], 'no audio while paused');
+    assert.equal(during[0], 'omnilive.output_audio.paused');
+    r.resumeAudio();
+    await run;
+    assert.equal(r.status, 'completed');
+    assert.equal(audioOf(events), audioOf(plain.events), 'the same audio as without the pause');
+    const resumed = events.find((e) => e.type === 'omnilive.output_audio.resumed');
+    assert.ok(resumed?.type === 'omnilive.output_audio.resumed' && resumed.paused_ms >= 100);
+    assert.equal(types().filter((t) => t === 'response.done').length, 1);
+  });
+});

@@ -99,7 +99,7 @@ describe('Turns, with engine stand-ins', () => {
   it('ASR partials reach endpointing (where semantic end of turn will read them)', async () => {
     const seen: string[] = [];
     const endpointing = new ServerVadEndpointing();
-    endpointing.onTranscript = (partial: string) => void seen.push(partial);
+    endpointing.onTranscript = (cues) => void seen.push(cues.words);
     const input = new AudioInput({ inputRate: 16000, clock: 'media', maxLeadMs: 0 });
     const deltas: string[] = [];
     const hooks: RecognitionHooks = {
@@ -133,6 +133,11 @@ describe('TurnController policies, with a stand-in host', () => {
       responding: false,
       respond: () => void calls.push('respond'),
       cancelResponse: (reason) => (calls.push(`cancel:${reason}`), true),
+      pauseResponse: () => (calls.push('pause'), true),
+      resumeResponse: () => void calls.push('resume'),
+      prepareResponse: () => (calls.push('prepare'), true),
+      releaseResponse: () => (calls.push('release'), true),
+      discardResponse: () => (calls.push('discard'), false),
       userSpeaking: false,
       ...overrides,
     };
