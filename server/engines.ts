@@ -3,6 +3,7 @@ import type { Logger } from './logger.ts';
 import type { AsrEngine } from './perception/asr/types.ts';
 import { RemoteAsrEngine } from './perception/asr/remote.ts';
 import { SileroVad } from './perception/vad/index.ts';
+import { findEndOfTurnModel, loadEndOfTurnModel } from './reasoning/turn/end-of-turn-model.ts';
 import { EmbeddedAnswerer, OpenAICompatibleReasoner, type Reasoner } from './reasoning/index.ts';
 import { FliteTts, RemoteTts, type FliteVoice, type TtsEngine } from './speech/index.ts';
 import type { SessionEngines } from './session/session.ts';
@@ -60,6 +61,9 @@ export async function createEngines(config: OmniLiveConfig, options: EngineOptio
       ? new RemoteTts({ baseURL: config.tts.url!, model: config.tts.model ?? 'tts-1', voice: config.tts.voice, apiKey: config.tts.apiKey })
       : new FliteTts(config.tts.voice as FliteVoice, { logger: options.logger });
   const seeing = config.vision.enabled ? await createVision(config) : undefined;
+  // semantic_vad's end-of-turn model, when the user put one in the models dir.
+  const turnModelFile = findEndOfTurnModel(config.vision.modelsDir);
+  const turnDetector = turnModelFile ? await loadEndOfTurnModel(turnModelFile) : undefined;
   const memory = config.memory.enabled
     ? await MemoryStore.open({
         uri: config.memory.uri,
@@ -74,8 +78,9 @@ export async function createEngines(config: OmniLiveConfig, options: EngineOptio
     tts,
     vision: seeing?.vision,
     memory,
+    turnDetector,
     async close() {
-      await Promise.allSettled([vad.close(), asr.close(), reasoner.close(), tts.close(), seeing?.close(), memory?.close()]);
+      await Promise.allSettled([vad.close(), asr.close(), reasoner.close(), tts.close(), seeing?.close(), memory?.close(), turnDetector?.close()]);
     },
   };
 }

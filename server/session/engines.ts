@@ -4,6 +4,7 @@ import type { VadEngine } from '../perception/vad/index.ts';
 import type { FrameFactsScheduler } from '../perception/video/facts.ts';
 import type { SceneComparer } from '../perception/video/pipeline.ts';
 import type { Reasoner } from '../reasoning/index.ts';
+import type { EndOfTurnModel } from '../reasoning/turn/end-of-turn-model.ts';
 import type { TtsEngine } from '../speech/index.ts';
 
 /** The models a session uses; shared by all sessions of a server, never owned by one. */
@@ -16,6 +17,8 @@ export interface SessionEngines {
   vision?: { comparer: SceneComparer; facts: FrameFactsScheduler };
   /** Absent: nothing outlives the session. */
   memory?: MemoryStore;
+  /** semantic_vad's end-of-turn model; absent: rules over the words and the pitch decide. */
+  turnDetector?: EndOfTurnModel;
 }
 
 /** Which engine plays each role, as clients and reports show it. */
@@ -31,5 +34,6 @@ export function describeEngines(engines: SessionEngines): Record<string, unknown
     ocr: engines.vision?.facts.reader.names.ocr ?? null,
     objects: engines.vision?.facts.reader.names.objects ?? null,
     image_embedding: engines.vision?.facts.reader.names.embedder ?? null,
+    turn_detector: engines.turnDetector?.name ?? 'rules',
   };
 }

@@ -7,7 +7,7 @@ import { TranscriptLog, type Utterance } from '../../memory/index.ts';
 import type { MemoryHit } from '../../memory/types.ts';
 import { defaultInstructionFilterOptions, type ContextSources } from '../reasoning/index.ts';
 import { AudioRecognition } from '../reasoning/turn/audio-recognition.ts';
-import { createEndpointing } from '../reasoning/turn/endpointing.ts';
+import { createEndpointing, turnCues } from '../reasoning/turn/endpointing.ts';
 import { newId } from './ids.ts';
 import { Conversation, itemText, type ConversationItem } from './conversation.ts';
 import { newConversationItem, resolveInput, type NewItem } from './new-item.ts';
@@ -123,6 +123,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       endpointing: createEndpointing(s.turnDetection),
       hooks: this.#turns,
       awaitWords: () => this.#settings.clock === 'media',
+      pauseCues: (pcm, signal) => turnCues(pcm, this.#engines.turnDetector, signal),
     });
     const vision = this.#engines.vision;
     this.#visual = vision && new VisualMemory(

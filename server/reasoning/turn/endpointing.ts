@@ -1,3 +1,5 @@
+import type { EndOfTurnModel } from './end-of-turn-model.ts';
+import { endProsody } from './prosody.ts';
 import { SpeechSegmenter, defaultServerVadOptions, type SegmenterEvent, type ServerVadOptions } from '../../perception/vad/index.ts';
 
 /** How a session decides where a user's turn starts and ends (`audio.input.turn_detection`). */
@@ -135,6 +137,12 @@ export function completeness(words: string): Completeness {
   if (list.length >= 3 && (QUESTION_START.test(text) || COMMAND_START.test(text))) return 'complete';
   if (list.length >= 6) return 'complete';
   return 'unknown';
+}
+
+/** What the voice says at a pause: the pitch movement where speech stopped, and the model's verdict when there is one. */
+export async function turnCues(pcm: Int16Array, model: EndOfTurnModel | undefined, signal: AbortSignal): Promise<Omit<TurnCues, 'words'>> {
+  const verdict = model?.probability(pcm.subarray(-Math.round((model.windowMs * 16000) / 1000)), signal);
+  return { pitch: endProsody(pcm.subarray(-32000)).pitch, modelProbability: await verdict }; // the pitch reads the last 0.7 s
 }
 
 /**

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SemanticEndpointing, completeness, createEndpointing, ServerVadEndpointing } from '../../../server/reasoning/turn/endpointing.ts';
+import { SemanticEndpointing, completeness, createEndpointing, ServerVadEndpointing, turnCompleteness } from '../../../server/reasoning/turn/endpointing.ts';
 
 test('completeness: a finished question or command, a dangling word, too little to tell', () => {
   assert.equal(completeness('what is the weather like today'), 'complete');
@@ -43,4 +43,34 @@ test('createEndpointing picks the policy for the setting, and keeps it when only
   assert.equal(createEndpointing({ type: 'semantic_vad', eagerness: 'low' }, semantic), semantic);
   assert.equal(createEndpointing({ type: 'server_vad' }, semantic).mode, 'server_vad');
   assert.equal(createEndpointing(null).mode, 'manual');
+});
+
+test('turnCompleteness: a confident model decides; a falling pitch settles words that cannot tell', () => {
+  assert.equal(turnCompleteness({ words: 'I would like to go to the', modelProbability: 0.9 }), 'complete');
+  assert.equal(turnCompleteness({ words: 'what is the weather like today', modelProbability: 0.1 }), 'unfinished');
+  assert.equal(turnCompleteness({ words: 'I would like to go to the', modelProbability: 0.5 }), 'unfinished', 'an unsure model leaves it to the words');
+  assert.equal(turnCompleteness({ words: 'the car is red', pitch: 'falling' }), 'complete');
+  assert.equal(turnCompleteness({ words: 'the car is red', pitch: 'flat' }), 'unknown');
+  assert.equal(turnCompleteness({ words: 'I would like to go to the', pitch: 'falling' }), 'unfinished', 'a dangling word outweighs the pitch');
+});
+
+test('semantic_vad reports a pause after 64 ms of silence and the speech going on after it; server_vad never does', () => {
+  const policy = new SemanticEndpointing({ eagerness: 'medium' });
+  const events: string[] = [];
+  const frame = 32;
+  const feed = (from: number, to: number, p: number) => {
+    for (let t = from; t < to; t += frame) {
+      const e = policy.push(t, frame, p);
+      if (e) events.push(e.type === 'speech_paused' ? `paused@${e.audioEndMs}` : e.type);
+    }
+  };
+  feed(0, 640, 0.9);
+  policy.onTranscript({ words: 'I would like to go to the' });
+  feed(640, 1280, 0.02); // 640 ms: the pause of an unfinished sentence
+  feed(1280, 1920, 0.9);
+  policy.onTranscript({ words: 'I would like to go to the train station' });
+  feed(1920, 3000, 0.02);
+  assert.deepEqual(events, ['speech_started', 'paused@640', 'speech_resumed', 'paused@1920', 'speech_stopped']);
+  const fixed = new ServerVadEndpointing();
+  for (let t = 0; t < 3000; t += frame) assert.ok(!['speech_paused', 'speech_resumed'].includes(fixed.push(t, frame, t < 640 ? 0.9 : 0.02)?.type ?? ''));
 });
