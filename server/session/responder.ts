@@ -159,6 +159,13 @@ export class Responder {
     return response;
   }
 
+  /** Prepares, held, the answer to a user turn not yet confirmed. Returns false while another answer is in flight. */
+  prepare(question: ConversationItem, timings: TurnTimings): boolean {
+    if (this.#active) return false;
+    this.create({ held: true, pendingQuestion: question, questionId: question.id, timings });
+    return true;
+  }
+
   /** The turn the held answer was prepared for is confirmed: it becomes the answer in flight. */
   release(timings: TurnTimings): Response | undefined {
     const response = this.#held;

@@ -413,6 +413,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   close(): void {
     if (this.#closed) return;
     this.cancelResponse('session_closed');
+    this.#responder.discardHeld();
     this.#closed = true;
     for (const child of this.#children) child.parentClosed();
     this.#children.clear();
@@ -469,11 +470,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       cancelResponse: (reason) => this.cancelResponse(reason),
       pauseResponse: () => this.#responder.active?.pauseAudio() ?? false,
       resumeResponse: () => this.#responder.active?.resumeAudio(),
-      prepareResponse: (question, timings) => {
-        if (this.#closed || this.#draining || this.#responder.active) return false;
-        this.#responder.create({ held: true, pendingQuestion: question, questionId: question.id, timings });
-        return true;
-      },
+      prepareResponse: (question, timings) => this.#responder.prepare(question, timings),
       releaseResponse: (timings) => this.#responder.release(timings) !== undefined,
       discardResponse: () => this.#responder.discardHeld(),
       isInstruction: reasoner.isInstruction && ((text, signal) => reasoner.isInstruction!(text, signal)),

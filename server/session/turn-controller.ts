@@ -50,8 +50,8 @@ export class TurnController implements RecognitionHooks {
   readonly #onsets = new SpeechOnsetDetector();
   #handling: TurnHandlingOptions = { ...defaultTurnHandlingOptions };
   readonly #checks = new Set<AbortController>();
-  /** The user item an answer is prepared for, while one is held. */
-  #prepared: string | undefined;
+  /** The user item an answer is prepared for, and the words it answers, while one is held. */
+  #prepared: { itemId: string; text: string } | undefined;
   /** Prepared answers dropped in the open turn, by its item: reported with the turn's answer. */
   readonly #discarded = new Map<string, number>();
   #pauseTimer: NodeJS.Timeout | undefined;
@@ -89,20 +89,25 @@ export class TurnController implements RecognitionHooks {
     this.#act(action ?? (wasPaused ? 'resume' : undefined));
   }
 
-  /** The user paused: if the words so far would be answered, prepare that answer, unheard. */
+  /**
+   * The user paused: if the words so far would be answered, prepare that answer, unheard. The
+   * hypothesis comes first, then the final: an answer to other words is dropped and made again.
+   */
   onTurnPaused(u: HeardUtterance, end: EndOfTurn, result: AsrResult): void {
     const host = this.#host;
-    if (host.closed || host.responding || this.#prepared) return;
     const text = result.text.trim();
+    if (host.closed || (this.#prepared?.itemId === u.itemId && this.#prepared.text === text)) return;
+    this.onTurnResumed(u);
+    if (host.responding || this.#prepared) return;
     const verdict = decideTurn(this.#handling, { text, userSpeaking: false, reasonerJudges: host.isInstruction !== undefined });
     if (verdict.kind !== 'answer') return;
     const question: ConversationItem = { type: 'message', id: u.itemId, role: 'user', content: [{ type: 'input_audio', transcript: text }], endMs: end.audioEndMs };
-    if (host.prepareResponse(question, { speechEnd: end.speechEndWall })) this.#prepared = u.itemId;
+    if (host.prepareResponse(question, { speechEnd: end.speechEndWall })) this.#prepared = { itemId: u.itemId, text };
   }
 
-  /** The user went on: the answer prepared for the pause is dropped, and counted. */
+  /** The user went on (or the words changed): the answer prepared for the pause is dropped, and counted. */
   onTurnResumed(u: HeardUtterance): void {
-    if (this.#prepared !== u.itemId) return;
+    if (this.#prepared?.itemId !== u.itemId) return;
     this.#prepared = undefined;
     if (this.#host.discardResponse()) this.#discarded.set(u.itemId, (this.#discarded.get(u.itemId) ?? 0) + 1);
   }
@@ -170,7 +175,8 @@ export class TurnController implements RecognitionHooks {
   #decide(itemId: string, text: string, timings: TurnTimings): void {
     const host = this.#host;
     const verdict = decideTurn(this.#handling, { text, userSpeaking: host.userSpeaking, reasonerJudges: host.isInstruction !== undefined });
-    const prepared = this.#prepared === itemId;
+    const prepared = this.#prepared?.itemId === itemId && this.#prepared.text === text;
+    if (this.#prepared && !prepared) host.discardResponse();
     this.#prepared = undefined;
     timings.speculationDiscarded = this.#discarded.get(itemId) ?? 0;
     this.#discarded.delete(itemId);

@@ -42,10 +42,11 @@ export interface RecognitionHooks {
   onEndOfTurn(utterance: HeardUtterance, end: EndOfTurn): void;
   onFinalTranscript(utterance: HeardUtterance, end: EndOfTurn, result: AsrResult, finalWall: number): void;
   /**
-   * The user paused long enough to prepare an answer (semantic_vad): the words so far are
-   * transcribed as if the turn ended at `end`. Nothing may be heard until onEndOfTurn.
+   * The user paused long enough to prepare an answer (semantic_vad): first with the decoder's
+   * latest hypothesis (`final` false), then with the words transcribed as if the turn ended at
+   * `end` (`final` true). Nothing may be heard until onEndOfTurn.
    */
-  onTurnPaused?(utterance: HeardUtterance, end: EndOfTurn, result: AsrResult): void;
+  onTurnPaused?(utterance: HeardUtterance, end: EndOfTurn, result: AsrResult, final: boolean): void;
   /** The user went on after such a pause: what was prepared for it is void. */
   onTurnResumed?(utterance: HeardUtterance): void;
   /** Every VAD frame: the barge-in policy waits on it to confirm or dismiss an onset. */
@@ -83,6 +84,8 @@ interface Pause {
 }
 
 interface OpenUtterance extends HeardUtterance {
+  /** The decoder's latest hypothesis, whether or not it extends what was sent. */
+  hypothesis: string;
   pending: Int16Array[];
   /** All audio given to the decoder, to give again when the user goes on after a pause. */
   fed: Int16Array[];
@@ -206,7 +209,7 @@ export class AudioRecognition {
   #begin(audioStartMs: number, detected: boolean): true {
     const startMs = Math.max(0, audioStartMs - this.#endpointing.prefixPaddingMs);
     const pending = this.#options.input.historyFrom(startMs).map((h) => h.pcm);
-    const u: OpenUtterance = { itemId: newId('item'), startMs, speechStartMs: audioStartMs, detected, partial: '', pending, fed: [] };
+    const u: OpenUtterance = { itemId: newId('item'), startMs, speechStartMs: audioStartMs, detected, partial: '', hypothesis: '', pending, fed: [] };
     this.#utterance = u;
     this.#asr = this.#asr.then(() => this.#recognizer?.start());
     if (detected) this.#options.hooks.onStartOfSpeech(u);
@@ -221,6 +224,7 @@ export class AudioRecognition {
       .then(async () => {
         const partial = (await this.#recognizer?.accept(audio)) ?? '';
         if (this.#closed || this.#utterance !== u || !partial) return;
+        u.hypothesis = partial;
         this.#endpointing.onTranscript({ words: partial });
         // Realtime deltas only append: send the new words when the hypothesis extends what was sent.
         if (partial.startsWith(u.partial) && partial.length > u.partial.length) {
@@ -245,6 +249,9 @@ export class AudioRecognition {
     const cues = this.#options.pauseCues?.(concatPcm(u.fed), abort.signal).catch(() => ({}));
     const finished = this.#asr.then(async () => {
       if (abort.signal.aborted) return;
+      // The final takes the decoder's second pass (~100 ms or more): the answer starts from the
+      // hypothesis meanwhile, and starts again if the final's words differ.
+      if (u.hypothesis) this.#options.hooks.onTurnPaused?.(u, pause.end, { text: u.hypothesis, computeMs: 0 }, false);
       pause.finished = true;
       pause.result = await this.#recognizer!.finish();
     });
@@ -254,7 +261,7 @@ export class AudioRecognition {
         const more = (await cues) ?? {};
         if (abort.signal.aborted || this.#closed || !pause.result) return;
         this.#endpointing.onTranscript({ ...more, words: pause.result.text });
-        this.#options.hooks.onTurnPaused?.(u, pause.end, pause.result);
+        this.#options.hooks.onTurnPaused?.(u, pause.end, pause.result, true);
       })
       .catch((error) => {
         pause.error = error; // the end of the turn reports it, as a failed transcription
@@ -275,7 +282,12 @@ export class AudioRecognition {
     this.#asr = this.#asr.then(async () => {
       if (!pause.finished || this.#closed) return;
       await this.#recognizer?.start();
-      if (this.#utterance === u) await this.#recognizer?.accept(concatPcm(u.fed));
+      if (this.#utterance !== u) return;
+      const partial = await this.#recognizer?.accept(concatPcm(u.fed));
+      if (partial && this.#utterance === u) {
+        u.hypothesis = partial;
+        this.#endpointing.onTranscript({ words: partial });
+      }
     });
   }
 

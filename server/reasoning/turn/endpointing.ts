@@ -126,6 +126,8 @@ export const defaultSemanticEndpointingOptions: SemanticEndpointingOptions = {
 /** Words a sentence does not end on: articles, conjunctions, prepositions, fillers. */
 const DANGLING = new Set(['the', 'a', 'an', 'and', 'or', 'but', 'so', 'because', 'to', 'of', 'in', 'on', 'at', 'for', 'with', 'from', 'about', 'um', 'uh', 'er', 'hmm', 'like', 'my', 'your', 'his', 'her', 'their', 'our', 'some', 'is', 'are', 'was', 'i', 'if', 'than', 'then', 'that', 'which', 'when']);
 const QUESTION_START = /^(what|who|whom|whose|where|when|why|how|which|is|are|was|were|do|does|did|can|could|will|would|should|shall|may|have|has)\b/;
+/** Openers people pause after while they think ("so um…", "well…"): a short turn starting so is not done. */
+const OPENER = /^(so|well|and|but|okay|ok|um|uh|er|like|right|now)\b/;
 const COMMAND_START = /^(tell|show|give|find|stop|wait|read|describe|remind|look|say|repeat|help|search|play|open|close|turn|start|please)\b/;
 
 /** How complete the words heard so far sound, by rules over the transcript. */
@@ -134,6 +136,7 @@ export function completeness(words: string): Completeness {
   if (list.length === 0) return 'unknown';
   if (DANGLING.has(list.at(-1)!)) return 'unfinished';
   const text = list.join(' ');
+  if (list.length <= 3 && OPENER.test(text)) return 'unfinished';
   if (list.length >= 3 && (QUESTION_START.test(text) || COMMAND_START.test(text))) return 'complete';
   if (list.length >= 6) return 'complete';
   return 'unknown';
@@ -209,7 +212,10 @@ export class SemanticEndpointing implements Endpointing {
     if (silentSince === undefined) {
       if (!this.#paused) return undefined;
       this.#paused = false;
-      return this.#segmenter.speaking ? { type: 'speech_resumed', decidedAtMs } : undefined;
+      if (!this.#segmenter.speaking) return undefined;
+      // The pause's verdict was about the words before it: new words are unknown until heard.
+      this.#segmenter.configure({ silenceDurationMs: this.#silence('unknown') });
+      return { type: 'speech_resumed', decidedAtMs };
     }
     if (!this.#paused && decidedAtMs - silentSince >= this.#options.prepareAfterMs) {
       this.#paused = true;
