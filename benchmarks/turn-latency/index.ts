@@ -1,51 +1,52 @@
 /**
- * Turn-latency benchmark: a real OmniLive server with its default engines, driven over
- * ws:// by a client that behaves like a live microphone (pcm16 chunks at real time — 20 ms
- * by default, as WebRTC frames its audio — silence when nobody talks). Measures spoken turns (speech end → first answer
- * audio) and barge-ins (speech onset → answer cancelled), prints one JSON document and a
- * table to stdout, progress to stderr.
+ * Turn-latency benchmark: a real OmniLive server with its default engines, driven over ws://
+ * by a client that behaves like a live microphone (pcm16 chunks at real time — 20 ms by
+ * default, as WebRTC frames its audio — silence when nobody talks). One run, one server, the
+ * same generated sets for `server_vad` and `semantic_vad` side by side (switched with
+ * session.update between phases):
+ *   - complete questions: speech end → first answer audio (client, and the server's metrics);
+ *   - paused sentences (a pause after "the", "and", "um"…): false cuts, i.e. the server ending
+ *     the turn inside the pause;
+ *   - fillers ("um", "ah"): ignored or answered;
+ *   - speculation: answers prepared during a pause, and those thrown away;
+ * then once, in the last mode: barge-ins (speech onset → audio paused → answer cancelled) and
+ * false interruptions (noise bursts during an answer: paused → resumed, nothing lost).
+ * Prints one JSON document and a table to stdout, progress to stderr.
  *
- *   node --import tsx benchmarks/turn-latency/index.ts [--turns N] [--barge-ins M] [--seed S] [--chunk-ms MS]
+ *   node --import tsx benchmarks/turn-latency/index.ts [--questions N] [--paused N] [--fillers N]
+ *     [--barge-ins N] [--false-interruptions N] [--pause-ms MIN-MAX] [--modes server_vad,semantic_vad]
+ *     [--seed S] [--chunk-ms MS]
  */
 import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import WebSocket from 'ws';
-import { pcm16ToBase64, pcm16FromBase64 } from '../../server/audio/pcm.ts';
-import { Resampler } from '../../server/audio/resampler.ts';
-import { EventLog, startServer } from '../../test/helpers/server.ts';
-import { closeSpeech, speak } from '../../test/helpers/speech.ts';
 import { describeMachine } from '../../server/eval/machine.ts';
+import { COMPLETE_QUESTIONS, FILLERS, PAUSED_TEMPLATES, noiseBurst, pausedSentence } from '../../test/helpers/paused-speech.ts';
+import { startServer } from '../../test/helpers/server.ts';
+import { closeSpeech, speak } from '../../test/helpers/speech.ts';
 import { seededRandom } from '../seeded-random.ts';
+import { type BargeInResult, type FalseInterruptionResult, bargeIn, falseInterruption } from './barge.ts';
+import { Client, type Event, progress, round1, sleep } from './client.ts';
+import { INPUT_RATE, Mic, toInput } from './mic.ts';
+import { GOALS, type ModeReport, bargeInReport, falseInterruptionReport, goal, modeReport, summarize, table } from './report.ts';
+import { type SpokenItem, type SpokenResult, spokenTurn } from './spoken.ts';
 
 // ---- arguments ----
 
 const { values: args } = parseArgs({
-  options: { turns: { type: 'string', default: '10' }, 'barge-ins': { type: 'string', default: '10' }, seed: { type: 'string', default: '1' }, 'chunk-ms': { type: 'string', default: '20' } },
+  options: {
+    questions: { type: 'string', default: '10' },
+    turns: { type: 'string' }, // the former name of --questions
+    paused: { type: 'string', default: '20' },
+    fillers: { type: 'string', default: '5' },
+    'barge-ins': { type: 'string', default: '10' },
+    'false-interruptions': { type: 'string', default: '5' },
+    'pause-ms': { type: 'string', default: '600-1200' },
+    modes: { type: 'string', default: 'server_vad,semantic_vad' },
+    seed: { type: 'string', default: '1' },
+    'chunk-ms': { type: 'string', default: '20' },
+  },
 });
-
-const INPUT_RATE = 24000; // the default session's input format
-const OUTPUT_RATE = 24000;
-const CHUNK_MS = Number(args['chunk-ms']);
-const CHUNK = (INPUT_RATE * CHUNK_MS) / 1000;
-/** |sample| at or above this (−40 dBFS) counts as speech: Flite pads with ~−55 dBFS noise. */
-const SPEECH_LEVEL = 328;
-/** Half the server's 24→16 kHz filter (26 input samples): the last ~1 ms of a chunk waits for the next. */
-const RESAMPLER_LOOKAHEAD_MS = 26 / 24;
-
-// Sentences pocketsphinx transcribes well from Flite's slt voice.
-const QUESTIONS = ['what is the weather like today', 'tell me a long story about the sea', 'what is the color of the car'];
-const INTERRUPTIONS = ['stop please I have another question', 'wait a moment please', 'tell me about the car instead'];
-const TYPED_QUESTION = 'what did I say about the weather';
-
-const GOALS = { overheadP50: 30, overheadP95: 60, bargeInP95: 150 };
-
-type Event = { type: string; seq: number; recvAt: number } & Record<string, any>;
-
-
-const TURNS = count('turns', args.turns);
-const BARGE_INS = count('barge-ins', args['barge-ins']);
-const random = seededRandom(Number(args.seed) || 1);
 
 function count(name: string, value: string): number {
   const n = Number(value);
@@ -53,360 +54,143 @@ function count(name: string, value: string): number {
   return n;
 }
 
-// ---- helpers ----
+const QUESTIONS = count('questions', args.turns ?? args.questions!);
+const PAUSED = count('paused', args.paused!);
+const FILLER_COUNT = count('fillers', args.fillers!);
+const BARGE_INS = count('barge-ins', args['barge-ins']!);
+const FALSE_INTERRUPTIONS = count('false-interruptions', args['false-interruptions']!);
+const CHUNK_MS = Number(args['chunk-ms']);
+const SEED = Number(args.seed) || 1;
+const [PAUSE_MIN, PAUSE_MAX] = (() => {
+  const m = /^(\d+)(?:-(\d+))?$/.exec(args['pause-ms']!);
+  if (!m) throw new TypeError(`--pause-ms must be MS or MIN-MAX, got '${args['pause-ms']}'`);
+  const lo = Number(m[1]);
+  const hi = Number(m[2] ?? m[1]);
+  if (hi < lo) throw new TypeError(`--pause-ms: ${hi} < ${lo}`);
+  return [lo, hi];
+})();
+const MODES = args.modes!.split(',').map((m) => m.trim()).filter(Boolean);
+for (const m of MODES) if (m !== 'server_vad' && m !== 'semantic_vad') throw new TypeError(`--modes: unknown turn detection '${m}'`);
+if (MODES.length === 0) throw new TypeError('--modes: at least one mode');
+/** How each mode is asked for (the server fills in its defaults). */
+const TURN_DETECTION: Record<string, Record<string, unknown>> = { server_vad: { type: 'server_vad' }, semantic_vad: { type: 'semantic_vad', eagerness: 'auto' } };
 
+// Interruptions of the barge-in runs: pocketsphinx transcribes them well from Flite's slt voice.
+const INTERRUPTIONS = ['stop please I have another question', 'wait a moment please', 'tell me about the car instead'];
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-const round1 = (x: number) => Math.round(x * 10) / 10;
-const progress = (line: string) => process.stderr.write(`${line}\n`);
-const roundAll = (o: Record<string, number | null>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v === null ? null : round1(v)]));
-const words = (s: string) => s.toLowerCase().replace(/[^a-z' ]+/g, ' ').trim().split(/\s+/).filter(Boolean);
+// ---- the sets (seeded, generated once for every mode) ----
 
-interface Summary {
-  n: number;
-  median: number | null;
-  p95: number | null;
-  min: number | null;
-  max: number | null;
+const loadAtStart = os.loadavg().map(round1);
+progress('generating speech…');
+const pauseRandom = seededRandom(`${SEED}:pauses`);
+const burstRandom = seededRandom(`${SEED}:bursts`);
+const timingRandom = seededRandom(`${SEED}:timing`);
+const questionItems: SpokenItem[] = [];
+for (let i = 0; i < QUESTIONS; i++) {
+  const text = COMPLETE_QUESTIONS[i % COMPLETE_QUESTIONS.length]!;
+  questionItems.push({ kind: 'question', u: toInput(text, await speak(text)) });
 }
-
-/** Median (mean of the middle two when even) and nearest-rank p95. */
-function summarize(values: (number | null | undefined)[]): Summary {
-  const v = values.filter((x): x is number => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
-  if (v.length === 0) return { n: 0, median: null, p95: null, min: null, max: null };
-  const mid = v.length >> 1;
-  const median = v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
-  const p95 = v[Math.min(v.length - 1, Math.ceil(0.95 * v.length) - 1)]!;
-  return { n: v.length, median: round1(median), p95: round1(p95), min: round1(v[0]!), max: round1(v[v.length - 1]!) };
+const pausedItems: SpokenItem[] = [];
+for (let i = 0; i < PAUSED; i++) {
+  const t = PAUSED_TEMPLATES[i % PAUSED_TEMPLATES.length]!;
+  const pauseMs = Math.round((PAUSE_MIN + pauseRandom() * (PAUSE_MAX - PAUSE_MIN)) / 10) * 10;
+  const p = await pausedSentence(t.before, t.after, pauseMs);
+  pausedItems.push({ kind: 'paused', u: toInput(p.text, p.pcm), pauseStartMs: p.pauseStartMs, pauseEndMs: p.pauseEndMs });
 }
-
-/** Flite speech at the session's input rate, with where the speech itself starts and ends. */
-async function utterance(text: string) {
-  const pcm = Resampler.convert(await speak(text), 16000, INPUT_RATE);
-  let onset = -1;
-  let offset = -1;
-  for (let i = 0; i < pcm.length; i++) {
-    if (Math.abs(pcm[i]!) < SPEECH_LEVEL) continue;
-    if (onset < 0) onset = i;
-    offset = i;
-  }
-  return { text, pcm, onset, offset };
+const fillerItems: SpokenItem[] = [];
+for (let i = 0; i < FILLER_COUNT; i++) {
+  const text = FILLERS[i % FILLERS.length]!;
+  fillerItems.push({ kind: 'filler', u: toInput(text, await speak(text)) });
 }
-type Utterance = Awaited<ReturnType<typeof utterance>>;
-interface Speaking {
-  u: Utterance;
-  firstChunk: number; // index of the chunk holding the utterance's first sample
-  pos: number; // next sample to send
-  onsetAt?: number;
-  offsetAt?: number;
-  done: () => void;
-}
-
-/**
- * A live microphone: sends one chunk every CHUNK_MS for the whole run (silence unless
- * something is being said), because a live session's clock only moves with input audio.
- */
-class Mic {
-  readonly #ws: WebSocket;
-  #t0 = 0;
-  #sent = 0;
-  #timer: NodeJS.Timeout | undefined;
-  #speech: Speaking | undefined;
-  /** Wall time each chunk left, by chunk index: chunk k holds media ms [k·CHUNK_MS, (k+1)·CHUNK_MS). */
-  readonly sentAt: number[] = [];
-  /** How late each chunk left versus its schedule: shows event-loop stalls (the server shares this process). */
-  readonly lateness: number[] = [];
-
-  constructor(ws: WebSocket) {
-    this.#ws = ws;
-  }
-
-  start(): void {
-    this.#t0 = performance.now();
-    this.#tick();
-  }
-
-  stop(): void {
-    clearTimeout(this.#timer);
-  }
-
-  /**
-   * Queues speech; resolves with the wall times the chunks holding its onset and offset
-   * left, and where onset and offset fall on the session's media clock.
-   */
-  say(u: Utterance): Promise<{ onsetAt: number; offsetAt: number; onsetMs: number; offsetMs: number }> {
-    if (this.#speech) throw new Error('the mic is already playing speech');
-    return new Promise((resolve) => {
-      const speech: Speaking = {
-        u,
-        firstChunk: -1,
-        pos: 0,
-        done: () => {
-          const mediaMs = (sample: number) => ((speech.firstChunk * CHUNK + sample) * 1000) / INPUT_RATE;
-          resolve({ onsetAt: speech.onsetAt!, offsetAt: speech.offsetAt!, onsetMs: mediaMs(u.onset), offsetMs: mediaMs(u.offset) });
-        },
-      };
-      this.#speech = speech;
-    });
-  }
-
-  /** When the chunk holding a media time left (undefined: not sent yet). */
-  sentAtMedia(ms: number): number | undefined {
-    return this.sentAt[Math.floor(ms / CHUNK_MS)];
-  }
-
-  #tick = (): void => {
-    const now = performance.now();
-    // Catch up after a stall, like a buffered mic would, rather than skip audio.
-    while (this.#t0 + this.#sent * CHUNK_MS <= now) {
-      this.lateness.push(now - (this.#t0 + this.#sent * CHUNK_MS));
-      this.#send();
-    }
-    this.#timer = setTimeout(this.#tick, this.#t0 + this.#sent * CHUNK_MS - performance.now());
-  };
-
-  #send(): void {
-    const chunk = new Int16Array(CHUNK);
-    const s = this.#speech;
-    if (s) chunk.set(s.u.pcm.subarray(s.pos, s.pos + CHUNK));
-    if (this.#ws.readyState === WebSocket.OPEN) this.#ws.send(JSON.stringify({ type: 'input_audio_buffer.append', audio: pcm16ToBase64(chunk) }));
-    const sentAt = performance.now();
-    this.sentAt.push(sentAt);
-    this.#sent++;
-    if (!s) return;
-    if (s.firstChunk < 0) s.firstChunk = this.#sent - 1;
-    const end = s.pos + CHUNK;
-    if (s.u.onset >= s.pos && s.u.onset < end) s.onsetAt = sentAt;
-    if (s.u.offset >= s.pos && s.u.offset < end) s.offsetAt = sentAt;
-    s.pos = end;
-    if (s.pos >= s.u.pcm.length) {
-      this.#speech = undefined;
-      s.done();
-    }
-  }
-}
+const interruptions = await Promise.all(INTERRUPTIONS.map(async (text) => toInput(text, await speak(text))));
+const bursts = Array.from({ length: FALSE_INTERRUPTIONS }, (_, i) => {
+  const ms = Math.round(60 + burstRandom() * 90);
+  const levelDb = round1(-18 + burstRandom() * 10);
+  return { levelDb, u: toInput(`noise burst ${ms} ms`, noiseBurst(ms, levelDb, `${SEED}:burst:${i}`)) };
+});
 
 // ---- setup ----
 
-const loadAtStart = os.loadavg().map(round1);
-progress(`starting OmniLive (default engines)…`);
+progress('starting OmniLive (default engines)…');
 const server = await startServer();
-const [questions, interruptions] = await Promise.all([Promise.all(QUESTIONS.map(utterance)), Promise.all(INTERRUPTIONS.map(utterance))]);
-
-const log = new EventLog();
-let seq = 0;
-const ws = new WebSocket(`ws://127.0.0.1:${server.port}/v1/realtime`);
-ws.on('message', (data) => {
-  const recvAt = performance.now();
-  log.push({ ...JSON.parse(data.toString()), seq: ++seq, recvAt });
-});
-await new Promise<void>((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
-const created = (await log.waitFor('session.created')) as Event;
-const send = (event: Record<string, unknown>) => ws.send(JSON.stringify(event));
-const mic = new Mic(ws);
+const { client, created } = await Client.connect(`ws://127.0.0.1:${server.port}/v1/realtime`);
+const mic = new Mic(client.ws, CHUNK_MS);
 mic.start();
 // Stalls of the shared event loop delay VAD and audio for every session: watch them during the run only.
 const EVENT_LOOP_RESOLUTION_MS = 10;
 const eventLoop = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
 eventLoop.enable();
 
-/** The next event of a type after a point in the log (seq), optionally matching. */
-const next = (type: string, after: number, match: (e: Event) => boolean = () => true, timeoutMs = 30_000) =>
-  log.waitFor(type, (e) => (e as Event).seq > after && match(e as Event), timeoutMs) as Promise<Event>;
-/** Promise.race whose losers cannot end up as unhandled rejections (their timeouts still fire). */
-function firstOf<T>(...promises: Promise<T>[]): Promise<T> {
-  for (const p of promises) p.catch(() => {});
-  return Promise.race(promises);
-}
-const deltasOf = (responseId: string) => log.events.filter((e) => e.type === 'response.output_audio.delta' && e.response_id === responseId) as unknown as Event[];
-const audioMs = (e: Event) => (pcm16FromBase64(e.delta).length * 1000) / OUTPUT_RATE;
+// ---- per mode: questions, paused sentences, fillers ----
 
-/** Audio gaps a client would hear: a delta arriving after everything before it has played. */
-function playbackGaps(deltas: Event[]): number[] {
-  const gaps: number[] = [];
-  let playedUntil = 0;
-  for (const d of deltas) {
-    if (playedUntil && d.recvAt > playedUntil) gaps.push(d.recvAt - playedUntil);
-    playedUntil = Math.max(playedUntil, d.recvAt) + audioMs(d);
-  }
-  return gaps;
-}
-
-/** Lets the client play what it has buffered, so the next step starts in quiet. */
-async function drain(deltas: Event[]): Promise<void> {
-  let playedUntil = 0;
-  for (const d of deltas) playedUntil = Math.max(playedUntil, d.recvAt) + audioMs(d);
-  await sleep(Math.max(0, playedUntil - performance.now()) + 200);
-}
-
-const problems: string[] = [];
-const problem = (text: string) => (problems.push(text), progress(`  ! ${text}`));
-
-// ---- spoken turns ----
-
-interface TurnResult {
-  said: string;
-  heard: string | null;
-  status: string;
-  clientFirstAudioMs: number | null;
-  /** Where the VAD put the end of speech, after the last speech sample (media ms). */
-  vadEndLagMs: number | null;
-  /** The server's speech-end mark minus when the chunk holding audio_end_ms left: should be ~0. */
-  speechEndSkewMs: number | null;
-  metrics: Event | null;
-  gaps: number[];
-}
-const turns: TurnResult[] = [];
-
-for (let i = 0; i < TURNS; i++) {
-  const u = questions[i % questions.length]!;
-  const mark = seq;
-  const sent = mic.say(u);
-  const result: TurnResult = { said: u.text, heard: null, status: 'no_response', clientFirstAudioMs: null, vadEndLagMs: null, speechEndSkewMs: null, metrics: null, gaps: [] };
-  turns.push(result);
+const modeResults: Record<string, { turnDetection: unknown; questions: SpokenResult[]; paused: SpokenResult[]; fillers: SpokenResult[] }> = {};
+for (const mode of MODES) {
+  progress(`— ${mode} —`);
+  let turnDetection: Record<string, any> | null = null;
   try {
-    const stopped = await next('input_audio_buffer.speech_stopped', mark);
-    const heard = await next('conversation.item.input_audio_transcription.completed', mark, (e) => e.item_id === stopped.item_id);
-    result.heard = heard.transcript;
-    // The turn either gets an answer or is filtered out (empty or filler transcript).
-    const outcome = await firstOf(
-      next('response.created', mark),
-      next('omnilive.turn.ignored', mark, (e) => e.item_id === stopped.item_id),
-    );
-    if (outcome.type === 'omnilive.turn.ignored') {
-      result.status = `ignored:${outcome.reason}`;
-      problem(`turn ${i + 1}: "${u.text}" heard as "${heard.transcript}" was ignored (${outcome.reason})`);
-    } else {
-      const id = outcome.response.id as string;
-      const done = await next('response.done', outcome.seq, (e) => e.response.id === id, 60_000);
-      const metrics = await next('omnilive.metrics', outcome.seq, (e) => e.response_id === id, 5_000).catch(() => null);
-      const { offsetAt, offsetMs } = await sent;
-      const deltas = deltasOf(id);
-      result.vadEndLagMs = round1(stopped.audio_end_ms - offsetMs);
-      result.status = done.response.status;
-      result.metrics = metrics;
-      result.clientFirstAudioMs = deltas[0] ? round1(deltas[0].recvAt - offsetAt) : null;
-      // The server's latencies count from its own speech-end mark; recover it from the first
-      // delta (same clock, same process) and compare with when that audio was really sent.
-      const endChunkAt = mic.sentAtMedia(stopped.audio_end_ms);
-      if (deltas[0] && metrics?.latency_ms.first_audio_delta != null && endChunkAt !== undefined) {
-        result.speechEndSkewMs = round1(deltas[0].recvAt - metrics.latency_ms.first_audio_delta - endChunkAt);
-        if (Math.abs(result.speechEndSkewMs) > CHUNK_MS / 2) {
-          problem(`turn ${i + 1}: the server dated the end of speech (audio_end_ms ${stopped.audio_end_ms}) ${result.speechEndSkewMs} ms after the chunk holding it was sent, so its latencies read short`);
-        }
-      }
-      result.gaps = playbackGaps(deltas);
-      checkTurnOrder(i + 1, [stopped, heard, outcome, deltas[0], done, metrics]);
-      await drain(deltas);
-    }
+    turnDetection = await client.setTurnDetection(TURN_DETECTION[mode]!);
+    if (turnDetection?.type !== mode) client.problem(`session.update to ${mode}: the session reports turn_detection ${JSON.stringify(turnDetection)}`);
   } catch (error) {
-    problem(`turn ${i + 1}: "${u.text}": ${(error as Error).message}`);
+    client.problem(`${mode}: ${(error as Error).message}`);
   }
-  await sent;
-  const m = result.metrics;
+  await sleep(300);
+  const results = { turnDetection, questions: [] as SpokenResult[], paused: [] as SpokenResult[], fillers: [] as SpokenResult[] };
+  modeResults[mode] = results;
+  for (const [i, item] of questionItems.entries()) {
+    const label = `${mode} question ${i + 1}`;
+    const r = await spokenTurn({ client, mic }, item, mode, label);
+    results.questions.push(r);
+    const m = r.metrics;
+    progress(
+      `${label}/${questionItems.length}: said "${r.said}" heard "${r.heard ?? '—'}" ${r.status}` +
+        (m ? `; first audio ${m.latency_ms.first_audio_delta} ms after speech end (client ${r.clientFirstAudioMs} ms)${m.speculative ? ', speculative' : ''}${m.speculation_discarded ? `, ${m.speculation_discarded} discarded` : ''}` : ''),
+    );
+  }
+  for (const [i, item] of pausedItems.entries()) {
+    const label = `${mode} paused ${i + 1}`;
+    const r = await spokenTurn({ client, mic }, item, mode, label);
+    results.paused.push(r);
+    progress(
+      `${label}/${pausedItems.length}: "${r.said}" with ${r.pauseMs} ms pause: ${r.falseCut ? `CUT at ${r.cuts.map((c) => `${c.afterPauseStartMs} ms`).join(', ')} into the pause` : 'one turn'}; ` +
+        `heard ${r.heardTurns.map((h) => `"${h}"`).join(' + ') || '—'}; ${r.status}` +
+        (r.metrics ? `${r.metrics.speculative ? ', speculative' : ''}, ${r.metrics.speculation_discarded ?? '?'} discarded` : ''),
+    );
+  }
+  for (const [i, item] of fillerItems.entries()) {
+    const label = `${mode} filler ${i + 1}`;
+    const r = await spokenTurn({ client, mic }, item, mode, label);
+    results.fillers.push(r);
+    progress(`${label}/${fillerItems.length}: "${r.said}" heard ${r.heardTurns.map((h) => `"${h}"`).join(' + ') || '—'}: ${r.status}`);
+  }
+  // An answered spoken turn in server_vad was never prepared during a pause.
+  if (mode === 'server_vad') {
+    const spec = [...results.questions, ...results.paused].filter((t) => t.metrics?.speculative === true).length;
+    if (spec) client.problem(`server_vad: ${spec} answers reported speculative`);
+  }
+}
+
+// ---- once, in the last mode: barge-ins and false interruptions ----
+
+const lastMode = MODES.at(-1)!;
+progress(`— interruptions (${lastMode}) —`);
+const bargeIns: BargeInResult[] = [];
+for (let i = 0; i < BARGE_INS; i++) {
+  const label = `barge-in ${i + 1}`;
+  const r = await bargeIn(client, mic, interruptions[i % interruptions.length]!, timingRandom, label);
+  bargeIns.push(r);
   progress(
-    `turn ${i + 1}/${TURNS}: said "${u.text}" heard "${result.heard ?? '—'}" ${result.status}` +
-      (m ? `; first audio ${m.latency_ms.first_audio_delta} ms after speech end (client ${result.clientFirstAudioMs} ms), overhead ${m.pipeline_overhead_ms} ms` : ''),
+    `${label}/${BARGE_INS}: ${r.status}; audio paused ${r.pausedMs} ms, speech_started ${r.speechStartedMs} ms, response.done ${r.cancelledMs} ms, last delta ${r.lastDeltaMs} ms after onset ` +
+      `(VAD onset lag ${r.vadOnsetLagMs} ms, server reaction ${r.serverReactionMs} ms); heard "${r.heard ?? '—'}", follow-up ${r.followUp}`,
   );
 }
-
-/** Events of one turn must arrive in pipeline order. */
-function checkTurnOrder(turn: number, chain: (Event | null | undefined)[]): void {
-  const names = ['speech_stopped', 'transcription.completed', 'response.created', 'first audio delta', 'response.done', 'omnilive.metrics'];
-  let last: Event | undefined;
-  chain.forEach((e, k) => {
-    if (!e) return problem(`turn ${turn}: no ${names[k]}`);
-    if (last && e.seq < last.seq) problem(`turn ${turn}: ${names[k]} (#${e.seq}) arrived before ${names[chain.indexOf(last)]} (#${last.seq})`);
-    last = e;
-  });
-}
-
-// ---- barge-ins ----
-
-interface BargeInResult {
-  said: string;
-  status: string;
-  speechStartedMs: number | null;
-  /** Where the VAD put the start of speech, after the first speech sample (media ms). */
-  vadOnsetLagMs: number | null;
-  /** speech_started after the chunk completing the VAD's minimum speech run left: the server's own share. */
-  serverReactionMs: number | null;
-  cancelledMs: number | null;
-  lastDeltaMs: number | null;
-  lateDeltas: number;
-  audioSentMs: number | null;
-  audioHeardMs: number | null;
-  heard: string | null;
-  followUp: string;
-  clientCancelMs: number | null;
-}
-const bargeIns: BargeInResult[] = [];
-
-for (let i = 0; i < BARGE_INS; i++) {
-  const u = interruptions[i % interruptions.length]!;
-  const r: BargeInResult = { said: u.text, status: 'no_response', speechStartedMs: null, vadOnsetLagMs: null, serverReactionMs: null, cancelledMs: null, lastDeltaMs: null, lateDeltas: 0, audioSentMs: null, audioHeardMs: null, heard: null, followUp: 'none', clientCancelMs: null };
-  bargeIns.push(r);
-  let sent: Promise<unknown> = Promise.resolve();
-  try {
-    const mark = seq;
-    send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: TYPED_QUESTION }] } });
-    send({ type: 'response.create' });
-    const answer = await next('response.created', mark);
-    const id = answer.response.id as string;
-    await next('response.output_audio.delta', answer.seq, (e) => e.response_id === id);
-    await sleep(300 + random() * 1200);
-    const talk = seq;
-    const said = mic.say(u);
-    sent = said;
-    const started = await next('input_audio_buffer.speech_started', talk, () => true, 10_000);
-    const done = await next('response.done', answer.seq, (e) => e.response.id === id, 15_000);
-    const { onsetAt, onsetMs } = await said;
-    // speech_started is due once minSpeechMs (64 ms) of speech frames from audio_start_ms
-    // arrived, plus the 24→16 kHz resampler's ~1.1 ms look-ahead.
-    const decidingChunkAt = mic.sentAtMedia(started.audio_start_ms + 64 + RESAMPLER_LOOKAHEAD_MS);
-    // Anything of the cancelled answer still on the wire would arrive within a few ms.
-    await sleep(300);
-    const deltas = deltasOf(id);
-    const last = deltas.filter((d) => d.seq < done.seq).at(-1);
-    r.status = done.response.status;
-    r.speechStartedMs = round1(started.recvAt - onsetAt);
-    r.vadOnsetLagMs = round1(started.audio_start_ms - onsetMs);
-    r.serverReactionMs = decidingChunkAt === undefined ? null : round1(started.recvAt - decidingChunkAt);
-    r.cancelledMs = round1(done.recvAt - onsetAt);
-    r.lastDeltaMs = last ? round1(last.recvAt - onsetAt) : null;
-    r.lateDeltas = deltas.filter((d) => d.seq > done.seq).length;
-    r.audioSentMs = done.response.metadata?.audio_sent_ms ?? null;
-    r.audioHeardMs = done.response.metadata?.audio_heard_ms ?? null;
-    if (r.status !== 'cancelled') problem(`barge-in ${i + 1}: answer ended '${r.status}' (${done.response.status_details?.reason ?? 'no reason'}) instead of cancelled`);
-    if (started.seq > done.seq) problem(`barge-in ${i + 1}: response.done (#${done.seq}) before speech_started (#${started.seq})`);
-    if (r.lateDeltas) problem(`barge-in ${i + 1}: ${r.lateDeltas} audio deltas after response.done`);
-
-    // The interruption is a turn of its own: wait for it, and cancel its answer to keep the run short.
-    const heard = await next('conversation.item.input_audio_transcription.completed', talk, (e) => e.item_id === started.item_id, 20_000);
-    r.heard = heard.transcript;
-    const outcome = await firstOf(
-      next('response.created', talk, () => true, 5_000),
-      next('omnilive.turn.ignored', talk, (e) => e.item_id === started.item_id, 5_000),
-    );
-    if (outcome.type === 'omnilive.turn.ignored') {
-      r.followUp = `ignored:${outcome.reason}`;
-    } else {
-      const followId = outcome.response.id as string;
-      const cancelAt = performance.now();
-      send({ type: 'response.cancel', response_id: followId });
-      const followDone = await next('response.done', outcome.seq, (e) => e.response.id === followId, 10_000);
-      r.clientCancelMs = round1(followDone.recvAt - cancelAt);
-      r.followUp = followDone.response.status;
-    }
-  } catch (error) {
-    problem(`barge-in ${i + 1}: "${u.text}": ${(error as Error).message}`);
-  }
-  await sent;
-  await sleep(300);
+const falseInterruptions: FalseInterruptionResult[] = [];
+for (const [i, burst] of bursts.entries()) {
+  const label = `false interruption ${i + 1}`;
+  const r = await falseInterruption(client, mic, burst.u, burst.levelDb, timingRandom, label);
+  falseInterruptions.push(r);
   progress(
-    `barge-in ${i + 1}/${BARGE_INS}: ${r.status}; speech_started ${r.speechStartedMs} ms, response.done ${r.cancelledMs} ms, last delta ${r.lastDeltaMs} ms after onset ` +
-      `(VAD onset lag ${r.vadOnsetLagMs} ms, server reaction ${r.serverReactionMs} ms); ` +
-      `heard "${r.heard ?? '—'}", follow-up ${r.followUp}`,
+    `${label}/${bursts.length}: ${r.burstMs} ms burst at ${r.levelDb} dBFS, ${r.atMs} ms into the answer: ${r.pauses} paused (${r.pausedMs} ms after onset, for ${r.pausedForMs} ms), ${r.resumes} resumed; ` +
+      `${r.status}; audio ${r.deltaSumMs} ms (sent ${r.audioSentMs}, uninterrupted ${r.referenceMs})${r.samplesMatch ? ', same samples' : r.samplesMatch === false ? `, differs from ${r.firstDifferenceMs} ms` : ''}`,
   );
 }
 
@@ -415,79 +199,61 @@ for (let i = 0; i < BARGE_INS; i++) {
 mic.stop();
 await sleep(200);
 eventLoop.disable();
-const errors = log.of('error').map((e) => `${e.error?.code}: ${e.error?.message}`);
-for (const e of errors) problem(`server error event: ${e}`);
-// No event of any response may follow its response.done.
+const events = client.events;
+const errors = client.log.of('error').map((e) => `${e.error?.code}: ${e.error?.message}`);
+for (const e of errors) client.problem(`server error event: ${e}`);
+// No event of any response may follow its response.done, nor come before its response.created.
 const doneSeq = new Map<string, number>();
-for (const e of log.events as unknown as Event[]) if (e.type === 'response.done') doneSeq.set(e.response.id, e.seq);
-const afterDone = (log.events as unknown as Event[]).filter((e) => e.response_id && e.type !== 'omnilive.metrics' && e.seq > (doneSeq.get(e.response_id) ?? Infinity));
-if (afterDone.length) problem(`${afterDone.length} response events after their response.done: ${[...new Set(afterDone.map((e) => e.type))].join(', ')}`);
+const createdSeq = new Map<string, number>();
+for (const e of events) {
+  if (e.type === 'response.done') doneSeq.set(e.response.id, e.seq);
+  if (e.type === 'response.created') createdSeq.set(e.response.id, e.seq);
+}
+const afterDone = events.filter((e: Event) => e.response_id && e.type !== 'omnilive.metrics' && e.seq > (doneSeq.get(e.response_id) ?? Infinity));
+if (afterDone.length) client.problem(`${afterDone.length} response events after their response.done: ${[...new Set(afterDone.map((e) => e.type))].join(', ')}`);
+const beforeCreated = events.filter((e: Event) => e.response_id && e.seq < (createdSeq.get(e.response_id) ?? -1));
+const orphans = events.filter((e: Event) => e.response_id && !createdSeq.has(e.response_id));
+if (beforeCreated.length || orphans.length) client.problem(`${beforeCreated.length + orphans.length} response events before (or without) their response.created: ${[...new Set([...beforeCreated, ...orphans].map((e) => e.type))].join(', ')}`);
 
 // ---- report ----
 
-const metric = (pick: (m: Event) => number | null) => summarize(turns.map((t) => (t.metrics ? pick(t.metrics) : null)));
-const turnSteps = {
-  end_of_turn: metric((m) => m.latency_ms.end_of_turn),
-  asr_final: metric((m) => m.latency_ms.asr_final),
-  first_llm_token: metric((m) => m.latency_ms.first_llm_token),
-  first_tts_audio: metric((m) => m.latency_ms.first_tts_audio),
-  first_audio_delta: metric((m) => m.latency_ms.first_audio_delta),
-  client_first_audio: summarize(turns.map((t) => t.clientFirstAudioMs)),
-  vad_end_lag_media: summarize(turns.map((t) => t.vadEndLagMs)),
-  server_speech_end_skew: summarize(turns.map((t) => t.speechEndSkewMs)),
-  compute_asr_finish: metric((m) => m.compute_ms.asr_finish),
-  compute_llm_first_token: metric((m) => m.compute_ms.llm_first_token),
-  compute_tts_first_sentence: metric((m) => m.compute_ms.tts_first_sentence),
-  pipeline_overhead: metric((m) => m.pipeline_overhead_ms),
-};
-const bargeSteps = {
-  speech_started: summarize(bargeIns.map((b) => b.speechStartedMs)),
-  vad_onset_lag_media: summarize(bargeIns.map((b) => b.vadOnsetLagMs)),
-  server_reaction: summarize(bargeIns.map((b) => b.serverReactionMs)),
-  response_cancelled: summarize(bargeIns.map((b) => b.cancelledMs)),
-  last_audio_delta: summarize(bargeIns.map((b) => b.lastDeltaMs)),
-  client_response_cancel: summarize(bargeIns.map((b) => b.clientCancelMs)),
-};
-const pass = (value: number | null, goal: number) => ({ goal_ms: goal, value_ms: value, pass: value !== null && value <= goal });
-const gaps = turns.flatMap((t) => t.gaps);
-
+const modes: Record<string, ModeReport> = Object.fromEntries(Object.entries(modeResults).map(([m, r]) => [m, modeReport(r.turnDetection, r.questions, r.paused, r.fillers)]));
+const semantic = modes.semantic_vad;
+const barge = bargeInReport(lastMode, bargeIns);
+const baseline = modes.server_vad ?? modes[MODES[0]!]!;
 const report = {
   benchmark: 'turn-latency',
   date: new Date().toISOString(),
-  options: { turns: TURNS, barge_ins: BARGE_INS, seed: Number(args.seed), chunk_ms: CHUNK_MS, input_rate: INPUT_RATE },
+  options: { questions: QUESTIONS, paused: PAUSED, fillers: FILLER_COUNT, barge_ins: BARGE_INS, false_interruptions: FALSE_INTERRUPTIONS, pause_ms: [PAUSE_MIN, PAUSE_MAX], modes: MODES, seed: SEED, chunk_ms: CHUNK_MS, input_rate: INPUT_RATE },
   engines: created.session?.omnilive?.engines ?? null,
   machine: describeMachine(loadAtStart),
   definitions: {
-    latency: 'ms from the arrival of the audio where speech ended (server) / from sending the chunk holding the last speech sample (client_first_audio)',
+    client_first_audio: 'ms from sending the chunk holding the last speech sample (|x| >= -40 dBFS) to the first answer audio delta',
+    latency: "server's omnilive.metrics: ms from the arrival of the audio where speech ended (its VAD's audio_end_ms)",
+    false_cut: 'a paused sentence in which the server ended a turn (speech_stopped) whose audio_end_ms, on the media clock, falls before the second part begins (the end of the inserted silence)',
     barge_in: 'ms from sending the chunk holding the first speech sample (|x| >= -40 dBFS) of the interruption',
+    false_interruption: 'a 60-150 ms seeded noise burst during an answer to a typed question; its audio is compared with an uninterrupted answer to the same question just before',
     vad_lag_media: 'media ms between the first/last speech sample and the VAD start/end of speech (acoustics, not compute)',
     server_reaction: 'ms from sending the chunk that completed the VAD minimum speech run to speech_started',
     server_speech_end_skew: "server's speech-end mark minus the send time of the chunk holding audio_end_ms (expected ~0)",
     p95: 'nearest rank',
   },
-  turns: {
-    count: TURNS,
-    answered: turns.filter((t) => t.status === 'completed').length,
-    transcribed_exactly: turns.filter((t) => t.heard !== null && words(t.heard).join(' ') === words(t.said).join(' ')).length,
-    steps_ms: turnSteps,
-    playback_gaps: { count: gaps.length, total_ms: round1(gaps.reduce((a, b) => a + b, 0)), max_ms: gaps.length ? round1(Math.max(...gaps)) : 0 },
-    detail: turns.map((t) => ({ said: t.said, heard: t.heard, status: t.status, client_first_audio_ms: t.clientFirstAudioMs, vad_end_lag_ms: t.vadEndLagMs, speech_end_skew_ms: t.speechEndSkewMs, latency_ms: t.metrics?.latency_ms ?? null, compute_ms: t.metrics ? roundAll(t.metrics.compute_ms) : null, pipeline_overhead_ms: t.metrics?.pipeline_overhead_ms ?? null })),
-  },
-  barge_ins: {
-    count: BARGE_INS,
-    cancelled: bargeIns.filter((b) => b.status === 'cancelled').length,
-    audio_deltas_after_cancel: bargeIns.reduce((n, b) => n + b.lateDeltas, 0),
-    steps_ms: bargeSteps,
-    detail: bargeIns.map((b) => ({ said: b.said, status: b.status, speech_started_ms: b.speechStartedMs, vad_onset_lag_ms: b.vadOnsetLagMs, server_reaction_ms: b.serverReactionMs, response_cancelled_ms: b.cancelledMs, last_audio_delta_ms: b.lastDeltaMs, late_deltas: b.lateDeltas, audio_sent_ms: b.audioSentMs, audio_heard_ms: b.audioHeardMs, heard: b.heard, follow_up: b.followUp })),
-  },
+  modes,
+  barge_ins: barge,
+  false_interruptions: falseInterruptionReport(lastMode, falseInterruptions),
   goals: {
-    pipeline_overhead_p50: pass(turnSteps.pipeline_overhead.median, GOALS.overheadP50),
-    pipeline_overhead_p95: pass(turnSteps.pipeline_overhead.p95, GOALS.overheadP95),
-    barge_in_p95: pass(bargeSteps.response_cancelled.p95, GOALS.bargeInP95),
+    semantic_vad_first_audio_p50: goal(semantic?.questions.steps_ms.client_first_audio.median ?? null, GOALS.semanticFirstAudioP50),
+    semantic_vad_first_audio_p95: goal(semantic?.questions.steps_ms.client_first_audio.p95 ?? null, GOALS.semanticFirstAudioP95),
+    semantic_vad_false_cuts: goal(semantic?.paused.false_cut_rate ?? null, GOALS.falseCutRate, 'ratio'),
+    barge_in_audio_paused_p95: goal(barge.steps_ms.audio_paused.p95, GOALS.pausedP95),
+    barge_in_cancelled_p95: goal(barge.steps_ms.response_cancelled.p95, GOALS.bargeInP95),
+    [`pipeline_overhead_p50_${MODES.includes('server_vad') ? 'server_vad' : MODES[0]}`]: goal(baseline.questions.steps_ms.pipeline_overhead.median, GOALS.overheadP50),
+    [`pipeline_overhead_p95_${MODES.includes('server_vad') ? 'server_vad' : MODES[0]}`]: goal(baseline.questions.steps_ms.pipeline_overhead.p95, GOALS.overheadP95),
   },
   health: {
     server_errors: errors.length,
     events_after_response_done: afterDone.length,
+    events_before_response_created: beforeCreated.length + orphans.length,
     mic_send_lateness_ms: summarize(mic.lateness),
     // The histogram records whole sampling intervals: subtract the interval to get the stall.
     event_loop_stall_ms: Object.fromEntries(
@@ -499,39 +265,16 @@ const report = {
         ] as const
       ).map(([k, ns]) => [k, round1(Math.max(0, ns / 1e6 - EVENT_LOOP_RESOLUTION_MS))]),
     ),
-    problems,
+    problems: client.problems,
   },
 };
 
 console.log(JSON.stringify(report, null, 2));
 console.log(table(report));
 
-function table(r: typeof report): string {
-  const cell = (x: number | null) => (x === null ? '—' : String(x)).padStart(8);
-  const row = (name: string, s: Summary) => `${name.padEnd(30)}${cell(s.n)}${cell(s.median)}${cell(s.p95)}${cell(s.min)}${cell(s.max)}`;
-  const head = `${'step (ms)'.padEnd(30)}${['n', 'median', 'p95', 'min', 'max'].map((h) => h.padStart(8)).join('')}`;
-  const goal = (name: string, g: { goal_ms: number; value_ms: number | null; pass: boolean }) => `  ${name.padEnd(28)} ${String(g.value_ms ?? '—').padStart(7)} ≤ ${g.goal_ms}  ${g.pass ? 'PASS' : 'FAIL'}`;
-  return [
-    '',
-    `turns: ${r.turns.answered}/${r.turns.count} answered, ${r.turns.transcribed_exactly} transcribed exactly`,
-    head,
-    ...Object.entries(r.turns.steps_ms).map(([k, s]) => row(k, s)),
-    '',
-    `barge-ins: ${r.barge_ins.cancelled}/${r.barge_ins.count} cancelled, ${r.barge_ins.audio_deltas_after_cancel} audio deltas after cancel`,
-    head,
-    ...Object.entries(r.barge_ins.steps_ms).map(([k, s]) => row(k, s)),
-    '',
-    'goals:',
-    goal('pipeline overhead p50', r.goals.pipeline_overhead_p50),
-    goal('pipeline overhead p95', r.goals.pipeline_overhead_p95),
-    goal('barge-in (cancel) p95', r.goals.barge_in_p95),
-    `health: ${r.health.server_errors} server errors, ${r.health.problems.length} problems, event-loop stall p99 ${r.health.event_loop_stall_ms.p99} ms, max ${r.health.event_loop_stall_ms.max} ms`,
-  ].join('\n');
-}
-
 // ---- teardown ----
 
-ws.close();
+client.ws.close();
 await server.close();
 await closeSpeech();
 // The report is out: a stray handle must not keep the process alive.

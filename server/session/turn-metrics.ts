@@ -15,7 +15,12 @@ export function turnMetrics(response: Response): Extract<ServerEventBody, { type
   const llmFirstTokenMs = t.firstLlmToken !== undefined && llmStart !== undefined ? t.firstLlmToken - llmStart : null;
   const retrievalMs = t.retrieved !== undefined && t.responseStart !== undefined ? t.retrieved - t.responseStart : 0;
   const total = t.firstAudioDelta !== undefined && t.endOfTurn !== undefined ? t.firstAudioDelta - t.endOfTurn : null;
-  const compute = (t.asrComputeMs ?? 0) + retrievalMs + (llmFirstTokenMs ?? 0) + (t.firstTtsComputeMs ?? 0);
+  // Each engine's work as an interval ending at its mark; only what ran after the end of the turn
+  // delays the answer (an answer prepared during the pause did much of it before).
+  const afterEndOfTurn = (end: number | undefined, ms: number | null | undefined) =>
+    end === undefined || !ms || t.endOfTurn === undefined ? 0 : Math.max(0, end - Math.max(end - ms, t.endOfTurn));
+  const compute =
+    afterEndOfTurn(t.asrFinal, t.asrComputeMs) + afterEndOfTurn(t.retrieved, retrievalMs) + afterEndOfTurn(t.firstLlmToken, llmFirstTokenMs) + afterEndOfTurn(t.firstTtsAudio, t.firstTtsComputeMs);
   return {
     type: 'omnilive.metrics',
     response_id: response.id,
@@ -34,9 +39,8 @@ export function turnMetrics(response: Response): Extract<ServerEventBody, { type
       llm_first_token: round(llmFirstTokenMs),
       tts_first_sentence: round(t.firstTtsComputeMs),
     },
-    // end-of-turn decision → first audio delta, minus the engines' own compute
-    // A prepared answer did its work before the turn was confirmed: all that is left is overhead.
-    pipeline_overhead_ms: total === null ? null : round(t.speculative ? total : total - compute),
+    // end of turn → first audio delta, minus the engines' compute in that span
+    pipeline_overhead_ms: total === null ? null : round(total - compute),
     speculative: t.speculative ?? false,
     speculation_discarded: t.speculationDiscarded ?? 0,
   };
