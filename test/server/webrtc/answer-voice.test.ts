@@ -94,7 +94,7 @@ describe('AnswerVoice: answer audio as an Opus RTP track', () => {
   it('plays queued answer audio at real time: the receiver decodes the same tone, for as long, marked as a talkspurt', async () => {
     const voice = await AnswerVoice.create(router, pacer);
     const rx = await listen(voice);
-    await sleep(100);
+    await sleep(300); // quiet long enough that wrong timestamps (one frame per quiet packet) could not pass for the wall clock
     const enqueuedAt = performance.now();
     voice.enqueue(tone(600, 440), RATE);
     await sleep(1000);
@@ -109,7 +109,8 @@ describe('AnswerVoice: answer audio as an Opus RTP track', () => {
     // The talkspurt's timestamp follows the wall clock across the quiet time before it.
     const quietMs = ((rx.packets[first]!.timestamp - rx.packets[0]!.timestamp) >>> 0) / 48;
     const wallMs = rx.packets[first]!.at - rx.packets[0]!.at;
-    assert.ok(Math.abs(quietMs - wallMs) < 25, `RTP says ${quietMs.toFixed(0)} ms, the wall clock ${wallMs.toFixed(0)} ms`);
+    // Generous: arrival times jitter on a loaded machine; a timestamp counting frames would be ~280 ms short.
+    assert.ok(Math.abs(quietMs - wallMs) < 80, `RTP says ${quietMs.toFixed(0)} ms, the wall clock ${wallMs.toFixed(0)} ms`);
     // Paced by the clock, not sent in a burst: the last voiced frame comes about 600 ms after the first.
     const span = voiced.at(-1)!.at - voiced[0]!.at;
     assert.ok(span > 450 && span < 800, `voiced frames spread over ${Math.round(span)} ms`);
