@@ -77,7 +77,7 @@ export class TurnController implements RecognitionHooks {
   }
 
   onVadFrame(frameEndMs: number, probability: number): void {
-    this.#act(this.#interruption.onVadFrame(frameEndMs, probability));
+    this.#act(this.#interruption.onVadFrame(frameEndMs, probability, { responseActive: this.#host.responding }));
   }
 
   onStartOfSpeech(u: HeardUtterance): void {

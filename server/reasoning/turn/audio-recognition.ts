@@ -279,11 +279,12 @@ export class AudioRecognition {
     const pause = u.pause!;
     u.pause = undefined;
     pause.abort.abort();
+    const heard = concatPcm(u.fed); // now: audio fed after this point is queued after the replay
     this.#asr = this.#asr.then(async () => {
       if (!pause.finished || this.#closed) return;
       await this.#recognizer?.start();
       if (this.#utterance !== u) return;
-      const partial = await this.#recognizer?.accept(concatPcm(u.fed));
+      const partial = await this.#recognizer?.accept(heard);
       if (partial && this.#utterance === u) {
         u.hypothesis = partial;
         this.#endpointing.onTranscript({ words: partial });

@@ -61,10 +61,13 @@ export class InterruptionPolicy {
     return this.#options.interruptResponse && context.detected && context.responseActive ? 'cancel' : undefined;
   }
 
-  /** Every VAD frame while paused: resume once it is clear nobody started talking. */
-  onVadFrame(frameEndMs: number, probability: number): InterruptionAction {
+  /**
+   * Every VAD frame: a speech-like frame pauses the answer too (an onset the loudness missed, or
+   * speech going on after a resume); while paused, resume once it is clear nobody started talking.
+   */
+  onVadFrame(frameEndMs: number, probability: number, context: { responseActive: boolean }): InterruptionAction {
     const since = this.#pausedAtMs;
-    if (since === undefined) return undefined;
+    if (since === undefined) return probability >= this.#options.threshold ? this.onOnset(frameEndMs, context) : undefined;
     const waited = frameEndMs - since;
     const quiet = probability < this.#options.threshold;
     if ((waited >= this.#options.falseInterruptionMs && quiet) || waited >= this.#options.maxPauseMs) {

@@ -5,6 +5,7 @@ import { SpeechOnsetDetector } from '../../../server/reasoning/turn/speech-onset
 import { seededRandom } from '../../../benchmarks/seeded-random.ts';
 
 const RATE = 16000;
+const active = { responseActive: true };
 const samples = (ms: number) => Math.round((RATE * ms) / 1000);
 
 function noise(ms: number, amplitude: number, seed = 1): Int16Array {
@@ -42,7 +43,7 @@ test('barge-in policy: pause at the onset, cancel when the VAD confirms speech',
   const p = new InterruptionPolicy();
   assert.equal(p.onOnset(1000, { responseActive: false }), undefined, 'nothing to pause');
   assert.equal(p.onOnset(1000, { responseActive: true }), 'pause');
-  assert.equal(p.onVadFrame(1100, 0.9), undefined);
+  assert.equal(p.onVadFrame(1100, 0.9, active), undefined);
   assert.equal(p.onStartOfSpeech({ responseActive: true, detected: true }), 'cancel');
   assert.equal(p.paused, false);
 });
@@ -50,14 +51,22 @@ test('barge-in policy: pause at the onset, cancel when the VAD confirms speech',
 test('barge-in policy: no speech confirmed within 300 ms (a cough) resumes; speech-like sound waits up to 600 ms', () => {
   const p = new InterruptionPolicy();
   p.onOnset(1000, { responseActive: true });
-  assert.equal(p.onVadFrame(1200, 0.1), undefined, 'too early to tell');
-  assert.equal(p.onVadFrame(1310, 0.1), 'resume');
+  assert.equal(p.onVadFrame(1200, 0.1, active), undefined, 'too early to tell');
+  assert.equal(p.onVadFrame(1310, 0.1, active), 'resume');
   p.onOnset(2000, { responseActive: true });
-  assert.equal(p.onVadFrame(2350, 0.7), undefined, 'still sounds like speech');
-  assert.equal(p.onVadFrame(2610, 0.7), 'resume', 'but not for ever');
+  assert.equal(p.onVadFrame(2350, 0.7, active), undefined, 'still sounds like speech');
+  assert.equal(p.onVadFrame(2610, 0.7, active), 'resume', 'but not for ever');
 });
 
 test('barge-in policy: interrupt_response false never pauses', () => {
   const p = new InterruptionPolicy({ interruptResponse: false });
   assert.equal(p.onOnset(0, { responseActive: true }), undefined);
+});
+
+test('barge-in policy: a speech-like VAD frame pauses too (an onset too soft for the loudness rule)', () => {
+  const p = new InterruptionPolicy();
+  assert.equal(p.onVadFrame(500, 0.2, active), undefined);
+  assert.equal(p.onVadFrame(532, 0.8, { responseActive: false }), undefined, 'nothing to pause');
+  assert.equal(p.onVadFrame(532, 0.8, active), 'pause');
+  assert.equal(p.onVadFrame(564, 0.8, active), undefined, 'already paused');
 });
