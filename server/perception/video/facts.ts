@@ -6,10 +6,45 @@ export interface VisionEngines {
   embedder?: ImageEmbedder;
 }
 
+/** Which third of the frame a box's centre is in. */
+export type FramePosition = 'left' | 'centre' | 'right';
+
 export interface ObjectCount {
   label: string;
   count: number;
   boxes: Box[];
+  /** COCO supercategory: person, vehicle, animal, food, furniture, electronic, kitchen, … */
+  supercategory?: string;
+  /** Per box, in the order of `boxes`: where it is, and its dominant named colour. */
+  positions?: FramePosition[];
+  colours?: string[];
+  /** Per box: its share of the frame's area (0..1). */
+  sizes?: number[];
+}
+
+/** One person seen (only looked at when the object detector found a person). */
+export interface PersonFacts {
+  box: Box;
+  position: FramePosition;
+  /** From the box's height against the frame's. */
+  distance: 'near' | 'middle' | 'far';
+  /** From body keypoints (MoveNet) where they allow. */
+  facing?: 'camera' | 'away' | 'side';
+  posture?: 'standing' | 'sitting';
+  handRaised?: boolean;
+  /** Human's gesture rules, e.g. "thumbs up", "waving". */
+  gestures: string[];
+  /** The facial expression of a visible face: happy, sad, angry, surprise, neutral, … */
+  emotion?: string;
+}
+
+/** The whole frame. */
+export interface SceneFacts {
+  /** Dominant named colours, largest share first (shares of the frame, 0..1). */
+  colours: { name: string; share: number }[];
+  brightness: 'dark' | 'dim' | 'bright';
+  /** Against the previous keyframe of the session, when there is one. */
+  motion?: 'still' | 'moving';
 }
 
 /** What a keyframe showed. `skipped` names the facts the machine had no time for. */
@@ -17,7 +52,9 @@ export interface FrameFacts {
   ocr: OcrLine[];
   objects: ObjectCount[];
   embedding?: Float32Array;
-  skipped: ('ocr' | 'objects' | 'embedding')[];
+  people?: PersonFacts[];
+  scene?: SceneFacts;
+  skipped: ('ocr' | 'objects' | 'embedding' | 'people')[];
 }
 
 /** Reads the facts of one image; which engines it has decides which facts there are. */
