@@ -16,4 +16,4 @@ export type { TimeRange } from './time-expressions.ts';
 export { summarizeClips, DEFAULT_EPISODE_MINUTES } from './episodes.ts';
 export { SCHEMA_VERSION, MIGRATIONS } from './schema.ts';
 export type { Migration } from './schema.ts';
-export type { ClipRecord, UtteranceRecord, EpisodeRecord, MemoryHit, MemoryQuery } from './types.ts';
+export type { ClipRecord, ClipScene, UtteranceRecord, EpisodeRecord, MemoryHit, MemoryQuery } from './types.ts';

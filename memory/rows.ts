@@ -2,7 +2,7 @@
  * Rows in and out of LanceDB: column lists, record → row and Arrow row → record conversion,
  * evidence text, and the SQL (DataFusion) filter helpers the MemoryStore builds its queries with.
  */
-import type { ClipRecord, EpisodeRecord, UtteranceRecord } from './types.ts';
+import type { ClipRecord, ClipScene, EpisodeRecord, UtteranceRecord } from './types.ts';
 import type { TimeRange } from './time-expressions.ts';
 
 /** LanceDB returns Arrow StructRow proxies; nested values are Arrow Vectors. */
@@ -10,7 +10,7 @@ export type ArrowRow = Record<string, any>;
 /** A row as written with `table.add()`. */
 export type Row = Record<string, unknown>;
 
-export const CLIP_COLUMNS = ['id', 'memoryId', 'sessionId', 'startMs', 'endMs', 'wallStartMs', 'frameCount', 'thumbnail', 'ocrText', 'objects', 'transcript', 'soundEvents'];
+export const CLIP_COLUMNS = ['id', 'memoryId', 'sessionId', 'startMs', 'endMs', 'wallStartMs', 'frameCount', 'thumbnail', 'ocrText', 'objects', 'transcript', 'soundEvents', 'scene'];
 export const UTTERANCE_COLUMNS = ['id', 'memoryId', 'sessionId', 'role', 'text', 'startMs', 'endMs', 'wallStartMs'];
 export const EPISODE_CLIP_COLUMNS = ['memoryId', 'sessionId', 'startMs', 'endMs', 'wallStartMs', 'ocrText', 'objects', 'transcript', 'soundEvents'];
 
@@ -58,7 +58,8 @@ export function clipRow(record: ClipRecord, vectorDims: number | undefined): Row
     objects,
     transcript: record.transcript ?? '',
     soundEvents,
-    searchText: clipSearchText({ ocrText: record.ocrText ?? '', objects, transcript: record.transcript ?? '', soundEvents }),
+    searchText: clipSearchText({ ocrText: record.ocrText ?? '', objects, transcript: record.transcript ?? '', soundEvents, scene: record.scene }),
+    scene: record.scene ? JSON.stringify(record.scene) : null,
   };
   if (vectorDims !== undefined) {
     row.globalVector = record.globalVector ? record.globalVector.slice() : null;
@@ -102,6 +103,8 @@ export function rowToClip(r: ArrowRow, withVectors: boolean): ClipRecord {
     transcript: r.transcript ?? '',
     soundEvents: r.soundEvents ? Array.from(r.soundEvents.toArray() as string[]) : [],
   };
+  const scene = parseScene(r.scene);
+  if (scene) clip.scene = scene;
   const global = copyVector(r.globalVector);
   if (global) clip.globalVector = global;
   if (withVectors && r.frameVectors) clip.frameVectors = (r.frameVectors.toArray() as unknown[]).map((v) => copyVector(v)!);
@@ -138,8 +141,39 @@ export function rowToEpisode(r: ArrowRow): EpisodeRecord & { sessionId: string }
   return e;
 }
 
-export function clipSearchText(c: Pick<ClipRecord, 'ocrText' | 'objects' | 'transcript' | 'soundEvents'>): string {
-  return [c.ocrText, c.objects.map((o) => o.label).join(' '), c.transcript, c.soundEvents.join(' ')].filter(Boolean).join('\n');
+export function clipSearchText(c: Pick<ClipRecord, 'ocrText' | 'objects' | 'transcript' | 'soundEvents' | 'scene'>): string {
+  return [c.ocrText, c.objects.map((o) => o.label).join(' '), c.transcript, c.soundEvents.join(' '), c.scene ? sceneWords(c.scene) : ''].filter(Boolean).join('\n');
+}
+
+/** The words a question may use for what a scene showed: supercategories, colours, where, expressions. */
+export function sceneWords(scene: ClipScene): string {
+  const words = new Set<string>();
+  for (const c of scene.colours) words.add(c.name);
+  if (scene.brightness) words.add(scene.brightness);
+  for (const o of scene.objects) {
+    if (o.supercategory && o.supercategory !== o.label) words.add(o.supercategory);
+    for (const [i, colour] of (o.colours ?? []).entries()) words.add(`${colour} ${o.label}`).add(o.positions?.[i] ?? '');
+  }
+  if (scene.people.length) words.add(scene.people.length > 1 ? 'people' : 'person');
+  for (const p of scene.people) {
+    words.add(p.position);
+    if (p.emotion) words.add(p.emotion);
+    for (const g of p.gestures) words.add(g);
+    if (p.handRaised) words.add('hand raised');
+  }
+  words.delete('');
+  return [...words].join(' ');
+}
+
+/** A stored scene column back into a ClipScene; anything unreadable counts as none. */
+function parseScene(value: unknown): ClipScene | undefined {
+  if (typeof value !== 'string' || !value) return undefined;
+  try {
+    const scene = JSON.parse(value) as ClipScene;
+    return Array.isArray(scene.colours) && Array.isArray(scene.objects) && Array.isArray(scene.people) ? scene : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The evidence text of a clip, as the answerer and the UI show it. */
@@ -147,6 +181,7 @@ export function clipEvidenceText(c: ClipRecord): string {
   const parts: string[] = [];
   if (c.ocrText) parts.push(`Text on screen: ${c.ocrText.split('\n').join(' | ')}`);
   if (c.objects.length > 0) parts.push(`Objects: ${c.objects.map((o) => `${o.label} ×${o.count}`).join(', ')}`);
+  if (c.scene) parts.push(`Scene: ${sceneWords(c.scene)}`);
   if (c.transcript) parts.push(`Heard: ${c.transcript}`);
   if (c.soundEvents.length > 0) parts.push(`Sounds: ${c.soundEvents.join(', ')}`);
   return parts.join('\n');

@@ -16,7 +16,7 @@ import type { Connection, Table } from '@lancedb/lancedb';
 export const arrow = createRequire(import.meta.url)('apache-arrow') as typeof ArrowTypes;
 
 /** Bump when the layout changes, and append a migration below. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export const TABLES = { clips: 'clips', utterances: 'utterances', episodes: 'episodes', meta: 'meta' } as const;
 export const DATA_TABLES = ['clips', 'utterances', 'episodes'] as const;
@@ -61,8 +61,10 @@ export function clipSchema(vectorDims?: number): ArrowTypes.Schema {
     ),
     new Field('transcript', new Utf8(), false),
     new Field('soundEvents', new List(new Field('item', new Utf8(), true)), false),
-    /** ocrText + object labels + transcript + sounds: the one column the FTS index covers. */
+    /** ocrText + object labels + transcript + sounds + scene words: the one column the FTS index covers. */
     new Field('searchText', new Utf8(), false),
+    /** ClipScene as JSON (people, colours, positions, light); null in clips stored before version 2. */
+    new Field('scene', new Utf8(), true),
   ];
   if (vectorDims) {
     fields.push(vector('globalVector', vectorDims));
@@ -147,6 +149,13 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     to: 1,
     description: 'record schema version; create missing tables; add missing columns',
+    async up(ctx) {
+      await ensureTables(ctx.db, ctx.vectorDims);
+    },
+  },
+  {
+    to: 2,
+    description: "add the clips' scene column (people, colours, positions, light)",
     async up(ctx) {
       await ensureTables(ctx.db, ctx.vectorDims);
     },

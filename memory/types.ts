@@ -21,9 +21,23 @@ export interface ClipRecord {
   /** What was said while the clip was on screen. */
   transcript: string;
   soundEvents: string[];
+  /** What the keyframe showed beyond text and labels: people, colours, positions, light, motion. */
+  scene?: ClipScene;
   /** Up to 4 pooled frame embeddings plus one global one, when an embedding model exists. */
   frameVectors?: Float32Array[];
   globalVector?: Float32Array;
+}
+
+/** A clip's keyframe described: what the default engines can tell (stored as JSON with the clip). */
+export interface ClipScene {
+  /** Dominant named colours of the frame, largest share first (shares 0..1). */
+  colours: { name: string; share: number }[];
+  brightness?: 'dark' | 'dim' | 'bright';
+  motion?: 'still' | 'moving';
+  /** Objects with their COCO supercategory, and per box where it is (left/centre/right) and its colour. */
+  objects: { label: string; count: number; supercategory?: string; positions?: string[]; colours?: string[] }[];
+  /** People seen: where, how near, which way they face, posture, a raised hand, gestures, facial expression. */
+  people: { position: string; distance: string; facing?: string; posture?: string; handRaised?: boolean; gestures: string[]; emotion?: string }[];
 }
 
 export interface UtteranceRecord {

@@ -1,4 +1,5 @@
 import ffmpegInstaller from '@ffmpeg-installer/ffmpeg';
+import { execFile } from 'node:child_process';
 import ffmpeg from 'fluent-ffmpeg';
 import { PassThrough, type Readable } from 'node:stream';
 import type { VideoFrame } from '../perception/video/types.ts';
@@ -7,15 +8,15 @@ import type { VideoFrame } from '../perception/video/types.ts';
 export const FFMPEG_PATH = ffmpegInstaller.path;
 
 export interface MediaInfo {
+  /** 0 when unknown. */
   durationMs: number;
+  hasAudio: boolean;
   hasVideo: boolean;
 }
 
 export interface DecodedAudio {
   /** Raw 16 kHz mono s16le. */
   stream: Readable;
-  /** What ffmpeg reported of the file: duration in ms (0 when unknown) and whether it has video. */
-  info: Promise<MediaInfo>;
   /** Resolves when ffmpeg exits cleanly; rejects with its error message otherwise. */
   done: Promise<void>;
   kill(): void;
@@ -38,24 +39,46 @@ export async function* fixedPieces(stream: AsyncIterable<Buffer>, size: number, 
   if (rest && pending.length > 0) yield pending;
 }
 
-function parseDuration(text: string | undefined): number {
-  const m = /^(\d+):(\d+):(\d+(?:\.\d+)?)$/.exec(text ?? '');
-  return m ? (Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3])) * 1000 : 0;
+/**
+ * The streams of a file, from what `ffmpeg -i` prints (the npm package ships no ffprobe).
+ * Rejects, naming the file, when it has no audio or video stream, so nothing starts decoding
+ * a file it cannot play.
+ */
+export function probeMedia(file: string): Promise<MediaInfo> {
+  return new Promise((resolve, reject) => {
+    // With no output ffmpeg always exits 1 ("At least one output file must be specified"): stderr is the answer.
+    execFile(FFMPEG_PATH, ['-hide_banner', '-nostdin', '-i', file], { timeout: 30_000, maxBuffer: 16 * 1024 * 1024 }, (error, _stdout, stderr) => {
+      if (error?.killed) return reject(new Error(`ffmpeg could not read '${file}' within 30 s`));
+      const noStream = (why: string) => reject(new Error(`'${file}' has no audio or video stream (${why})`));
+      const input = /^Input #0, ([^,]+)/m.exec(stderr);
+      if (!input) {
+        const reason = stderr.trim().split('\n').at(-1)?.replace(`${file}: `, '') || error?.message;
+        return /Invalid data/.test(reason ?? '') ? noStream('not a media file ffmpeg can read') : reject(new Error(`ffmpeg could not read '${file}': ${reason}`));
+      }
+      // ffmpeg's tty demuxer shows any text file as ANSI art: a text file is not a recording.
+      if (input[1] === 'tty') return noStream('a text file');
+      const kinds = [...stderr.matchAll(/^\s*Stream #\d+:\d+\S*: (\w+): (.*)$/gm)]
+        // Cover art is one still image, not a video track.
+        .map(([, kind, rest]) => (kind === 'Video' && /\(attached pic\)/.test(rest!) ? 'cover art' : kind!.toLowerCase()));
+      const hasAudio = kinds.includes('audio');
+      const hasVideo = kinds.includes('video');
+      if (!hasAudio && !hasVideo) return noStream(kinds.length ? `only ${[...new Set(kinds)].join(', ')}` : 'no streams at all');
+      const d = /Duration: (\d+):(\d+):(\d+(?:\.\d+)?)/.exec(stderr);
+      resolve({ durationMs: d ? Math.round((Number(d[1]) * 3600 + Number(d[2]) * 60 + Number(d[3])) * 1000) : 0, hasAudio, hasVideo });
+    });
+  });
 }
 
 /** Decodes the audio track of any file ffmpeg reads to 16 kHz mono pcm16. */
 export function decodeAudio(file: string, sampleRate = 16000): DecodedAudio {
   const out = new PassThrough();
-  let resolveInfo!: (info: MediaInfo) => void;
-  const info = new Promise<MediaInfo>((r) => (resolveInfo = r));
   const command = ffmpeg(file)
     .setFfmpegPath(FFMPEG_PATH)
     .noVideo()
     .audioChannels(1)
     .audioFrequency(sampleRate)
     .audioCodec('pcm_s16le')
-    .format('s16le')
-    .on('codecData', (data: { duration?: string; video?: string }) => resolveInfo({ durationMs: parseDuration(data.duration), hasVideo: !!data.video }));
+    .format('s16le');
   const done = new Promise<void>((resolve, reject) => {
     command.on('end', () => resolve());
     command.on('error', (error: Error, _stdout: string | null, stderr: string | null) => {
@@ -63,9 +86,9 @@ export function decodeAudio(file: string, sampleRate = 16000): DecodedAudio {
       reject(new Error(`ffmpeg could not decode '${file}': ${error.message}${detail ? ` (${detail})` : ''}`));
     });
   });
-  done.catch(() => {}).finally(() => resolveInfo({ durationMs: 0, hasVideo: false }));
+  done.catch(() => {});
   command.pipe(out, { end: true });
-  return { stream: out, info, done, kill: () => command.kill('SIGKILL') };
+  return { stream: out, done, kill: () => command.kill('SIGKILL') };
 }
 
 export interface VideoDecodeOptions {
@@ -107,7 +130,6 @@ export function decodeVideo(file: string, options: Partial<VideoDecodeOptions> =
   });
   done.catch(() => {});
   command.pipe(out, { end: true });
-  const frameBytes = width * height * 3;
   async function* frames(): AsyncIterable<VideoFrame> {
     let index = 0;
     for await (const piece of fixedPieces(out, width * height * 3)) {

@@ -56,7 +56,7 @@ export async function ingestFile(options: IngestOptions): Promise<{ mediaMs: num
       session,
       file: options.file,
       speed: options.speed,
-      video: options.engines.vision ? 'auto' : false,
+      video: options.engines.vision !== undefined,
       videoFps: options.videoFps,
       at: ask,
       onProgress: options.onProgress,

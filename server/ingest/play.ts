@@ -3,7 +3,7 @@ import { pcm16FromBytes, samplesToMs } from '../audio/pcm.ts';
 import { sleep } from '../session/async-queue.ts';
 import type { Session } from '../session/session.ts';
 import type { VideoFrame } from '../perception/video/types.ts';
-import { decodeAudio, decodeVideo, fixedPieces, type MediaInfo } from './decode.ts';
+import { decodeAudio, decodeVideo, fixedPieces, probeMedia } from './decode.ts';
 
 /** The sample rate media is decoded at and appended with (the session's input rate must match). */
 export const PLAY_RATE = 16000;
@@ -32,9 +32,8 @@ export interface PlayMediaOptions {
   /** 1: paced by the wall clock, as if live; 'max': as fast as the machine allows, and every
    *  frame's facts, turn and answer settle before more media flows (the media clock). */
   speed: 1 | 'max';
-  /** Decode the video track: 'auto' when ffmpeg reports one; true even when it does not (a
-   *  file with video and no audio plays silence under its frames); false for audio only. */
-  video: boolean | 'auto';
+  /** Decode the video track, when the file has one; false for audio only. */
+  video: boolean;
   /** Frames per second decoded from the video track. @defaultValue the session's videoFps */
   videoFps?: number;
   /**
@@ -52,30 +51,29 @@ export interface PlayMediaOptions {
 
 /**
  * Plays a media file into a session as a live client would: 100 ms pieces of audio, with the
- * video frames they pass. At the end of the media the held frames become the last clip
+ * video frames they pass. A file without audio plays silence under its frames, since the
+ * session's media clock is the audio it has heard. Rejects before playing anything when the
+ * file has neither audio nor video. At the end of the media the held frames become the last clip
  * (endVideo) and all audio is processed; speech still open is left for the caller to end.
  * Returns how much media played and whether it ran out (false: `at` stopped it).
  */
 export async function playMedia(o: PlayMediaOptions): Promise<{ playedMs: number; durationMs: number; ended: boolean }> {
   const { session, signal } = o;
   const max = o.speed === 'max';
+  const info = await probeMedia(o.file);
   const started = performance.now();
-  const decoded = decodeAudio(o.file, PLAY_RATE);
-  decoded.done.catch(() => {}); // awaited when the audio ends
-  let video: ReturnType<typeof decodeVideo> | undefined;
+  // Audio and video each run in their own ffmpeg; frames join the timeline as audio passes them.
+  const decoded = info.hasAudio ? decodeAudio(o.file, PLAY_RATE) : undefined;
+  const video = o.video && info.hasVideo ? decodeVideo(o.file, { fps: o.videoFps ?? session.settings.videoFps }) : undefined;
   const kill = () => {
-    decoded.kill();
+    decoded?.kill();
     video?.kill();
   };
   signal?.addEventListener('abort', kill, { once: true });
   try {
-    const info: MediaInfo = await Promise.race([decoded.info, sleep(2000).then(() => ({ durationMs: 0, hasVideo: false }))]);
-    // The video track runs in its own ffmpeg; its frames join the timeline as audio passes them.
-    if (o.video === true || (o.video === 'auto' && info.hasVideo)) video = decodeVideo(o.file, { fps: o.videoFps ?? session.settings.videoFps });
-    const audio = pcmChunks(decoded.stream)[Symbol.asyncIterator]();
+    let audio = decoded && pcmChunks(decoded.stream)[Symbol.asyncIterator]();
     const frames = video?.frames[Symbol.asyncIterator]();
-    let audioBytes = 0;
-    let audioEnded = false;
+    let playedMs = 0;
     let nextFrame: VideoFrame | null | undefined; // null: no more frames
     const peekFrame = async (): Promise<VideoFrame | null> => {
       while (frames && nextFrame === undefined) {
@@ -85,25 +83,18 @@ export async function playMedia(o: PlayMediaOptions): Promise<{ playedMs: number
       return nextFrame ?? null;
     };
     const nextAudio = async (): Promise<Int16Array | null> => {
-      if (!audioEnded) {
+      if (audio) {
         const r = await audio.next();
-        if (!r.done) {
-          audioBytes += r.value.byteLength;
-          return r.value;
-        }
-        audioEnded = true;
-        // A file without an audio track plays silence under its frames; any other failure is an error.
-        try {
-          await decoded.done;
-        } catch (error) {
-          if (audioBytes > 0 || !frames) throw error;
-        }
+        if (!r.done) return r.value;
+        audio = undefined;
+        await decoded!.done; // the probe found an audio track: failing to decode it is an error
       }
-      // Frames past the end of the audio: time passes in silence while they last.
-      return (await peekFrame()) ? new Int16Array((PLAY_RATE * CHUNK_MS) / 1000) : null;
+      // Past the end of the audio, time passes in silence while frames last; with no audio
+      // track at all, for the whole file (its last frame is a frame interval before its end).
+      const more = (await peekFrame()) !== null || (!info.hasAudio && playedMs < info.durationMs);
+      return more ? new Int16Array((PLAY_RATE * CHUNK_MS) / 1000) : null;
     };
 
-    let playedMs = 0;
     for (;;) {
       if (signal?.aborted) throw signal.reason;
       if ((await o.at?.(playedMs)) === 'stop') return { playedMs, durationMs: info.durationMs, ended: false };
@@ -123,8 +114,8 @@ export async function playMedia(o: PlayMediaOptions): Promise<{ playedMs: number
       if (max) await settle(session);
       o.onProgress?.(playedMs, info.durationMs);
     }
-    // A video track that ffmpeg reported and could not decode is an error, as the audio's is.
-    if (info.hasVideo) await video?.done;
+    // A video track that the probe found and ffmpeg could not decode is an error, as the audio's is.
+    await video?.done;
     session.endVideo();
     await session.drained();
     return { playedMs, durationMs: info.durationMs, ended: true };

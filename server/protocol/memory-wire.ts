@@ -15,7 +15,7 @@ export function memoryHitToWire(h: MemoryHit): Record<string, unknown> {
     score: h.score,
     matched_by: h.matchedBy,
     text: h.text,
-    ...(h.clip ? { thumbnail_jpeg: jpeg(h.clip.thumbnail), ocr_text: h.clip.ocrText, objects: h.clip.objects } : {}),
+    ...(h.clip ? { thumbnail_jpeg: jpeg(h.clip.thumbnail), ocr_text: h.clip.ocrText, objects: h.clip.objects, scene: h.clip.scene ?? null } : {}),
     ...(h.utterance ? { role: h.utterance.role } : {}),
   };
 }
@@ -32,6 +32,7 @@ export function clipToWire(c: ClipRecord): Record<string, unknown> {
     thumbnail_jpeg: jpeg(c.thumbnail),
     ocr_text: c.ocrText,
     objects: c.objects,
+    scene: c.scene ?? null,
     transcript: c.transcript,
   };
 }

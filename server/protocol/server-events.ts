@@ -1,3 +1,4 @@
+import type { ClipScene } from '../../memory/types.ts';
 /**
  * Every event the server sends, declared once: the Realtime GA events OmniLive emits and its own
  * `omnilive.*` events. The session, responses and the WebRTC peer build events only through
@@ -147,7 +148,11 @@ export interface WireClip {
   ocr_text: string;
   /** The OCR lines with their boxes and confidence. */
   ocr: { text: string }[];
-  objects: { label: string; count: number }[];
+  objects: { label: string; count: number; supercategory?: string; positions?: string[]; colours?: string[]; sizes?: number[] }[];
+  /** The people seen (only looked at when a person was detected). */
+  people: { box: [number, number, number, number]; position: string; distance: string; facing?: string; posture?: string; handRaised?: boolean; gestures: string[]; emotion?: string }[];
+  /** What memory keeps beyond text and labels: colours, light, motion against the previous clip, objects and people described. */
+  scene: ClipScene | null;
   has_embedding: boolean;
   /** Which facts were skipped for this keyframe (the facts queue was full). */
   skipped: string[];

@@ -1,5 +1,6 @@
 import type { MemoryHit } from '../../memory/types.ts';
-import type { FrameImage } from './llm/types.ts';
+import type { FrameImage, SceneView } from './llm/types.ts';
+import { expandQuery } from './vocabulary.ts';
 
 /** How long a live answer waits for the facts of the scene on screen (the open clip, cut at the question). */
 export const QUESTION_CLIP_WAIT_MS = 400;
@@ -16,11 +17,14 @@ export interface ContextSources {
   searchMemory?(text: string, limit: number, signal: AbortSignal): Promise<MemoryHit[]>;
   /** The latest keyframes, for reasoners that look. */
   currentImages?(count: number): Promise<FrameImage[]>;
+  /** The facts of the scene on screen (the newest clip, once the open one was cut). */
+  currentView?(): SceneView | undefined;
 }
 
 export interface AnswerContext {
   evidence: MemoryHit[];
   images: FrameImage[];
+  view?: SceneView;
 }
 
 /**
@@ -31,10 +35,19 @@ export interface AnswerContext {
 export async function gatherContext(sources: ContextSources, question: string, signal: AbortSignal): Promise<AnswerContext> {
   await sceneAtQuestion(sources, signal);
   signal.throwIfAborted();
-  const evidence = question && sources.searchMemory ? await sources.searchMemory(question, 8, signal) : [];
+  // Questions in ordinary words ("which vehicle…", "anyone smiling?") also look for the labels they mean.
+  const evidence = question && sources.searchMemory ? await sources.searchMemory(searchWords(question), 8, signal) : [];
   signal.throwIfAborted();
   const images = sources.currentImages ? await sources.currentImages(CURRENT_FRAMES) : [];
-  return { evidence, images };
+  const view = sources.currentView?.();
+  return { evidence, images, ...(view ? { view } : {}) };
+}
+
+/** The question with the words it implies (vocabulary.ts), for memory's text search. */
+export function searchWords(question: string): string {
+  const words: string[] = question.toLowerCase().match(/[a-z']+/g) ?? [];
+  const added = expandQuery(words).filter((w) => !words.includes(w));
+  return added.length ? `${question} ${added.join(' ')}` : question;
 }
 
 /**

@@ -351,6 +351,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       searchMemory: memory && ((text, limit, signal) => this.searchMemory(text, limit, signal)),
       // Only a language model looks at frames; the embedded answerer reads facts.
       currentImages: visual && this.#engines.reasoner.usesLanguageModel ? (count) => visual.currentImages(count) : undefined,
+      currentView: visual && (() => visual.currentView()),
     };
   }
 

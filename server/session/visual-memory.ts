@@ -1,6 +1,8 @@
 import { ClientError } from '../errors.ts';
-import { mergeText, type MemoryStore, type TranscriptLog } from '../../memory/index.ts';
-import type { FrameFactsScheduler } from '../perception/video/facts.ts';
+import { mergeText, type ClipScene, type MemoryStore, type TranscriptLog } from '../../memory/index.ts';
+import type { FrameFacts, FrameFactsScheduler } from '../perception/video/facts.ts';
+import { motion } from '../perception/video/scene-facts.ts';
+import type { SceneView } from '../reasoning/llm/types.ts';
 import { VideoPipeline, thumbnail, type Clip, type SceneComparer } from '../perception/video/pipeline.ts';
 import type { ClipperOptions } from '../perception/video/clipper.ts';
 import type { VideoFrame } from '../perception/video/types.ts';
@@ -83,6 +85,12 @@ export class VisualMemory {
     return Promise.all(latest.map(async (clip) => ({ t: clip.keyframe.t, jpeg: await thumbnail(clip.keyframe, 448) })));
   }
 
+  /** The facts of the newest clip: the scene on screen once the open one was cut. */
+  currentView(): SceneView | undefined {
+    const clip = this.#recent.at(-1);
+    return clip && sceneView(clip);
+  }
+
   parentClosed(): void {
     this.#pipeline.close();
   }
@@ -108,6 +116,9 @@ export class VisualMemory {
       .filter((u) => u.role === 'user' && u.endMs > clip.startMs && u.startMs < clip.endMs)
       .map((u) => u.text);
     const vector = clip.facts.embedding;
+    const previous = this.#recent.at(-1);
+    const scene = clipScene(clip.facts, previous ? motion(previous.keyframe, clip.keyframe) : undefined);
+    clip.scene = scene;
     memory?.addClip({
       id: clip.id,
       memoryId: this.#options.memoryId(),
@@ -121,6 +132,7 @@ export class VisualMemory {
       objects: clip.facts.objects.map((o) => ({ label: o.label, count: o.count })),
       transcript: heard.join(' '),
       soundEvents: [],
+      ...(scene ? { scene } : {}),
       ...(vector ? { frameVectors: [vector], globalVector: vector } : {}),
     });
     this.#recent.push(clip);
@@ -138,12 +150,37 @@ export class VisualMemory {
         ocr_text: facts.ocr.map((l) => l.text).join('\n'),
         ocr: facts.ocr,
         objects: facts.objects,
+        people: facts.people ?? [],
+        scene: scene ?? null,
         has_embedding: facts.embedding !== undefined,
         skipped: facts.skipped,
         scene_comparer: clip.comparer,
       },
     });
   }
+}
+
+/** What memory keeps of a keyframe's facts beyond text and labels; undefined when the engines gave none. */
+export function clipScene(facts: FrameFacts, change?: 'still' | 'moving'): ClipScene | undefined {
+  if (!facts.scene && !facts.people?.length) return undefined;
+  return {
+    colours: facts.scene?.colours ?? [],
+    ...(facts.scene ? { brightness: facts.scene.brightness } : {}),
+    ...(change ? { motion: change } : {}),
+    objects: facts.objects.map((o) => ({
+      label: o.label,
+      count: o.count,
+      ...(o.supercategory ? { supercategory: o.supercategory } : {}),
+      ...(o.positions ? { positions: o.positions } : {}),
+      ...(o.colours ? { colours: o.colours } : {}),
+    })),
+    people: (facts.people ?? []).map(({ box: _box, ...person }) => person),
+  };
+}
+
+/** A clip's facts as a reasoner reads them ("what do you see now?"). */
+export function sceneView(clip: Clip): SceneView {
+  return { startMs: clip.startMs, endMs: clip.endMs, ocrText: mergeText(clip.facts.ocr.map((l) => l.text)), objects: clip.facts.objects.map((o) => ({ label: o.label, count: o.count })), ...(clip.scene ? { scene: clip.scene } : {}) };
 }
 
 /** Without vision engines, frames are refused by name. */

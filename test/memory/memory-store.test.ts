@@ -86,6 +86,25 @@ test('text search finds a unique OCR word and a spoken sentence', async (t) => {
   assert.equal(spoken[0]?.utterance?.text, 'I put my car keys in the kitchen drawer');
 });
 
+test('a clip keeps its scene (people, colours, positions) and is found by the scene\'s words', async (t) => {
+  const { open } = scope(t);
+  const store = await open({ flushIntervalMs: 50 });
+  const scene = {
+    colours: [{ name: 'white', share: 0.6 }, { name: 'brown', share: 0.2 }],
+    brightness: 'bright' as const,
+    objects: [{ label: 'cat', count: 1, supercategory: 'animal', positions: ['right'], colours: ['brown'] }],
+    people: [{ position: 'left', distance: 'near', facing: 'camera', gestures: [], emotion: 'happy' }],
+  };
+  store.addClip(clip({ id: 'with-scene', startMs: 5_000, objects: [{ label: 'cat', count: 1 }, { label: 'person', count: 1 }], scene }));
+  for (let i = 0; i < 5; i++) store.addClip(clip({ id: `plain${i}`, startMs: 20_000 + i * 5_000, ocrText: `slide ${i}` }));
+  await store.flush();
+  const now = { memoryId: 'mem-a', nowMs: 60_000, nowWallMs: WALL0 + 60_000 };
+  const hits = await store.search({ ...now, text: 'which animal did you see?' });
+  assert.equal(hits[0]?.id, 'with-scene');
+  assert.deepEqual(hits[0]?.clip?.scene, scene, 'the scene comes back as it was stored');
+  assert.equal((await store.search({ ...now, text: 'was anyone happy?' }))[0]?.id, 'with-scene');
+});
+
 test('a freshly added clip is findable by text after the flush interval, even once the FTS index exists', async (t) => {
   const { open } = scope(t);
   const store = await open({ flushIntervalMs: 1000 });
@@ -321,14 +340,17 @@ test('schema version is recorded; an older store runs the migration hook and kee
   db.close();
 
   store = await open({ flushIntervalMs: 50, onMigrate: (s) => steps.push(s) });
-  assert.deepEqual(steps, [{ from: 0, to: 1, description: 'record schema version; create missing tables; add missing columns' }]);
+  assert.deepEqual(steps, [
+    { from: 0, to: 1, description: 'record schema version; create missing tables; add missing columns' },
+    { from: 1, to: 2, description: "add the clips' scene column (people, colours, positions, light)" },
+  ]);
   const hits = await store.search({ memoryId: 'mem-a', text: 'lighthouse', nowMs: 10, nowWallMs: WALL0 + 10 });
   assert.deepEqual(ids(hits).sort(), ['c1', 'old-utt']);
   store.addUtterance(utterance({ id: 'new-utt', text: 'new remark', startMs: 10 }));
   await store.close();
 
   store = await open({ onMigrate: (s) => steps.push(s) });
-  assert.equal(steps.length, 1, 'the migrated store opens without migrating again');
+  assert.equal(steps.length, 2, 'the migrated store opens without migrating again');
   assert.deepEqual((await store.listUtterances({ memoryId: 'mem-a', order: 'asc' })).map((u) => [u.id, u.sessionId]), [['old-utt', ''], ['new-utt', 'sess-1']]);
 });
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +10,7 @@ import { multipleChoicePrompt } from '../../server/eval/streamingbench/prompts.t
 import { runStreamingBench, type StreamingBenchReport } from '../../server/eval/streamingbench/run.ts';
 import { DETAILS_KEY, MODEL_KEY, type ProactiveResponse } from '../../server/eval/streamingbench/scoring.ts';
 import { loadConfig } from '../../server/config.ts';
+import { FFMPEG_PATH } from '../../server/ingest/decode.ts';
 import { createEngines } from '../../server/engines.ts';
 import { OpenAICompatibleReasoner } from '../../server/reasoning/index.ts';
 import { startFakeLlm, type FakeLlm } from '../helpers/fake-llm.ts';
@@ -157,6 +158,27 @@ describe('omnilive eval streamingbench on the generated mini-suite', () => {
       assert.match(q[MODEL_KEY], /^[A-D]\. /);
       // The question's audio took media time; the video waited for it.
       assert.ok(q[DETAILS_KEY].media_ms > q[DETAILS_KEY].asked_at_video_ms);
+    }
+  });
+
+  it('stream mode: a video without an audio track plays on its frames, each question at its time', async () => {
+    // The signs video with its (silent) audio track dropped, as screen recordings and many benchmark clips come.
+    const real = JSON.parse(fs.readFileSync(suite.files.real, 'utf8'));
+    const signs = real[0];
+    const videosDir = path.join(work, 'video-only');
+    fs.mkdirSync(path.join(videosDir, path.dirname(signs.video_path)), { recursive: true });
+    const r = spawnSync(FFMPEG_PATH, ['-loglevel', 'error', '-y', '-i', path.join(suite.dir, signs.video_path), '-an', '-c:v', 'copy', path.join(videosDir, signs.video_path)]);
+    assert.equal(r.status, 0, r.stderr?.toString());
+    // What is on screen at 20 s, and which sign came first (asked at 36 s).
+    const questionsFile = path.join(work, 'video-only.json');
+    fs.writeFileSync(questionsFile, JSON.stringify([{ ...signs, questions: [signs.questions[0], signs.questions[3]] }]));
+    const out = path.join(work, 'video-only-out.json');
+    const report = await runStreamingBench({ questionsFile, videosDir, mode: 'stream', context: 60, maxFrames: 64, concurrency: 1, out, engines, config: loadConfig({ dataDir: path.join(work, 'data') }, {}) });
+    assert.deepEqual(report.questions, { selected: 2, answered_now: 2, taken_over: 0, failed: 0 }, JSON.stringify(report.failures));
+    for (const q of questionsOf(out)) {
+      assert.equal(q[DETAILS_KEY].asked_at_video_ms, Number(q.time_stamp.slice(-2)) * 1000, 'asked at its time');
+      assert.equal(q[DETAILS_KEY].media_ms, q[DETAILS_KEY].asked_at_video_ms, 'the session clock ran with the video');
+      assert.equal(q[MODEL_KEY][0], q.answer, `${q.question} ${q[MODEL_KEY]}: the signs were read from the frames`);
     }
   });
 

@@ -57,4 +57,14 @@ describe('readFramesAt', () => {
     for (const [s, red] of frames) assert.ok(Math.abs(red - 20 * s) <= 12, `second ${s}: red ${red}`);
     assert.deepEqual(seen, [2000, 5000, 9000]);
   });
+
+  it('a file with sound only has no frames; one with neither stream is an error naming it', async () => {
+    const sound = path.join(dir, 'tone.ogg');
+    const r = spawnSync(FFMPEG_PATH, ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=d=3', '-c:a', 'libvorbis', sound]);
+    assert.equal(r.status, 0, r.stderr?.toString());
+    assert.equal((await readFramesAt(sound, new Set([0, 1]), async () => 1)).size, 0);
+    const text = path.join(dir, 'text.mp4');
+    fs.writeFileSync(text, 'not a video');
+    await assert.rejects(readFramesAt(text, new Set([0]), async () => 1), { message: `'${text}' has no audio or video stream (not a media file ffmpeg can read)` });
+  });
 });

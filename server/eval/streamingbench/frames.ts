@@ -5,7 +5,7 @@
  * past its frame budget (64 for MiniCPM-V), samples it uniformly: index ⌊i·gap + gap/2⌋ with
  * gap = n / budget.
  */
-import { decodeVideo } from '../../ingest/decode.ts';
+import { decodeVideo, probeMedia } from '../../ingest/decode.ts';
 import type { VideoFrame } from '../../perception/video/types.ts';
 
 /** The seconds of the video shown for a question at `t` s with `context` s before it. */
@@ -21,13 +21,15 @@ export function prefixFrameTimes(t: number, context: number, maxFrames = 64): nu
 /**
  * Decodes one frame per second of a video once and keeps what `read` makes of the seconds
  * asked for (facts or a JPEG), so the frames several questions share are read once.
- * Resolves with the seconds found (a video shorter than asked simply has fewer); `onFrame`
- * hears of every second decoded.
+ * Resolves with the seconds found (a video shorter than asked simply has fewer, a file with
+ * sound only none); `onFrame` hears of every second decoded.
  */
 export async function readFramesAt<T>(file: string, seconds: ReadonlySet<number>, read: (frame: VideoFrame) => Promise<T>, signal?: AbortSignal, onFrame?: () => void): Promise<Map<number, T>> {
   const out = new Map<number, T>();
   if (seconds.size === 0) return out;
   const last = Math.max(...seconds);
+  // Sound alone has no frames to show (a file with neither stream is an error, from the probe).
+  if (!(await probeMedia(file)).hasVideo) return out;
   const video = decodeVideo(file, { fps: 1 });
   const onAbort = () => video.kill();
   signal?.addEventListener('abort', onAbort, { once: true });

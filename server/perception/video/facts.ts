@@ -1,9 +1,19 @@
+import { describeObjects, sceneFacts } from './scene-facts.ts';
 import type { Box, DetectedObject, ImageEmbedder, ObjectDetector, OcrEngine, OcrLine, RgbImage } from './types.ts';
+
+/** Describes the people in a frame, given where the object detector found them. */
+export interface PeopleDescriber {
+  readonly name: string;
+  describe(image: RgbImage, personBoxes: Box[], signal?: AbortSignal): Promise<PersonFacts[]>;
+  close(): Promise<void>;
+}
 
 export interface VisionEngines {
   ocr?: OcrEngine;
   objects?: ObjectDetector;
   embedder?: ImageEmbedder;
+  /** Only asked when the objects include a person: an empty scene costs nothing more. */
+  people?: PeopleDescriber;
 }
 
 /** Which third of the frame a box's centre is in. */
@@ -59,7 +69,7 @@ export interface FrameFacts {
 
 /** Reads the facts of one image; which engines it has decides which facts there are. */
 export interface FactsReader {
-  readonly names: { ocr?: string; objects?: string; embedder?: string };
+  readonly names: { ocr?: string; objects?: string; embedder?: string; people?: string };
   read(image: RgbImage): Promise<FrameFacts>;
   /** Image embedding alone, for scene comparison; absent without an embedding model. */
   embed?(image: RgbImage): Promise<Float32Array>;
@@ -72,7 +82,7 @@ export class EngineFactsReader implements FactsReader {
   readonly embed?: (image: RgbImage) => Promise<Float32Array>;
 
   constructor(readonly engines: VisionEngines) {
-    this.names = { ocr: engines.ocr?.name, objects: engines.objects?.name, embedder: engines.embedder?.name };
+    this.names = { ocr: engines.ocr?.name, objects: engines.objects?.name, embedder: engines.embedder?.name, people: engines.people?.name };
     const embedder = engines.embedder;
     if (embedder) this.embed = async (image) => (await embedder.embed([image]))[0]!;
   }
@@ -89,11 +99,20 @@ export class EngineFactsReader implements FactsReader {
     }
     if (objects) {
       try {
-        facts.objects = countObjects(await objects.detect(image));
+        facts.objects = describeObjects(countObjects(await objects.detect(image)), image);
       } catch {
         facts.skipped.push('objects');
       }
     }
+    const personBoxes = facts.objects.find((o) => o.label === 'person')?.boxes ?? [];
+    if (this.engines.people && personBoxes.length) {
+      try {
+        facts.people = await this.engines.people.describe(image, personBoxes);
+      } catch {
+        facts.skipped.push('people');
+      }
+    }
+    facts.scene = sceneFacts(image); // motion needs the previous keyframe: the session adds it
     if (embedder) {
       try {
         facts.embedding = (await embedder.embed([image]))[0];
@@ -105,7 +124,7 @@ export class EngineFactsReader implements FactsReader {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([this.engines.ocr?.close(), this.engines.objects?.close(), this.engines.embedder?.close()]);
+    await Promise.allSettled([this.engines.ocr?.close(), this.engines.objects?.close(), this.engines.embedder?.close(), this.engines.people?.close()]);
   }
 }
 

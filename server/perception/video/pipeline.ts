@@ -1,3 +1,4 @@
+import type { ClipScene } from '../../../memory/types.ts';
 import sharp from 'sharp';
 import { Clipper, type ClipperOptions } from './clipper.ts';
 import type { FrameFacts, FrameFactsScheduler } from './facts.ts';
@@ -37,6 +38,8 @@ export interface Clip {
   facts: FrameFacts;
   /** Similarity of consecutive frames came from this. */
   comparer: string;
+  /** The keyframe described, as memory keeps it (set when the clip is committed). */
+  scene?: ClipScene;
 }
 
 export interface VideoPipelineHooks {

@@ -1,5 +1,5 @@
 import type { TranscriptLog } from '../../../memory/index.ts';
-import type { MemoryHit } from '../../../memory/types.ts';
+import type { ClipScene, MemoryHit } from '../../../memory/types.ts';
 
 /** A frame the reasoner may look at: the latest keyframes ("what do you see now?"). */
 export interface FrameImage {
@@ -31,6 +31,15 @@ export interface ToolSpec {
 export type ToolChoiceSpec = 'auto' | 'none' | 'required' | { name: string };
 
 /** What a reasoner gets for one turn. */
+/** A clip's facts as a reasoner reads them. */
+export interface SceneView {
+  startMs: number;
+  endMs: number;
+  ocrText: string;
+  objects: { label: string; count: number }[];
+  scene?: ClipScene;
+}
+
 export interface ReasonerRequest {
   question: string;
   /** The question's own utterance id, so memory search can leave it out. */
@@ -51,6 +60,11 @@ export interface ReasonerRequest {
   evidence: MemoryHit[];
   /** The current frames, oldest first (empty when the session does not see). */
   images: FrameImage[];
+  /**
+   * The scene on screen at the question (the open clip, cut there), as facts: what "now",
+   * "right now", "can you see" questions are about. Absent when the session does not see.
+   */
+  view?: SceneView;
   /** Tools the model may call, and how it should choose (absent: none). */
   tools?: ToolSpec[];
   toolChoice?: ToolChoiceSpec;
