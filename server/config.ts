@@ -28,7 +28,7 @@ export interface OmniLiveConfig {
   instructionFilter: 'off' | 'rules' | 'llm';
   /** Only turns that say this word are answered (e.g. "omni"). */
   wakeWord?: string;
-  vision: { enabled: boolean; fps: number; ocr: boolean; objects: boolean; modelsDir: string };
+  vision: { enabled: boolean; fps: number; ocr: boolean; objects: boolean; people: boolean; modelsDir: string };
   /** Long-term memory: a LanceDB URI (a directory by default), or disabled. */
   memory: { enabled: boolean; uri: string; maxAgeMs?: number; maxBytes?: number };
   /** Camera and mic from browsers over WebRTC (mediasoup SFU → ffmpeg → session). */
@@ -62,7 +62,7 @@ export const SETTINGS = [
   ['wakeWord', '--wake-word', 'OMNILIVE_WAKE_WORD', '', 'answer only turns that say this word (talk not addressed to the assistant is ignored)'],
   ['vision.enabled', '--vision', 'OMNILIVE_VISION', 'on', "'on': see (video frames → clips → OCR, objects, embeddings); 'off': audio only"],
   ['vision.fps', '--video-fps', 'OMNILIVE_VIDEO_FPS', '1', 'video frames kept per second (0.1 to 5)'],
-  ['vision.facts', '--frame-facts', 'OMNILIVE_FRAME_FACTS', 'ocr,objects', 'what keyframes are read for: any of ocr, objects (an embedding model in the models dir is used when present)'],
+  ['vision.facts', '--frame-facts', 'OMNILIVE_FRAME_FACTS', 'ocr,objects,people', 'what keyframes are read for: any of ocr, objects, people (pose, facing, gestures, expression of each person found; needs objects); colours, positions and light always come with objects; an embedding model in the models dir is used when present'],
   ['vision.modelsDir', '--models', 'OMNILIVE_MODELS', '~/.omnilive/models', 'models directory (CLIP/SigLIP vision ONNX, …)'],
   ['memory.enabled', '--memory', 'OMNILIVE_MEMORY', 'on', "'on': keep clips and utterances in LanceDB; 'off': nothing outlives a session"],
   ['memory.uri', '--memory-uri', 'OMNILIVE_MEMORY_URI', '', 'LanceDB URI for long-term memory (s3://…, db://…); default: <data>/memory'],
@@ -126,10 +126,11 @@ function portRange(name: string, value: string): { min: number; max: number } {
   return { min, max };
 }
 
-function facts(value: string): { ocr: boolean; objects: boolean } {
+function facts(value: string): { ocr: boolean; objects: boolean; people: boolean } {
   const names = value.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const n of names) oneOf('frame facts', n, ['ocr', 'objects']);
-  return { ocr: names.includes('ocr'), objects: names.includes('objects') };
+  for (const n of names) oneOf('frame facts', n, ['ocr', 'objects', 'people']);
+  if (names.includes('people') && !names.includes('objects')) throw new TypeError("frame facts 'people' needs 'objects' (people are described where objects found a person)");
+  return { ocr: names.includes('ocr'), objects: names.includes('objects'), people: names.includes('people') };
 }
 
 function list(value: string): string[] {

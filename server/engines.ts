@@ -29,8 +29,8 @@ function cosine(a: Float32Array, b: Float32Array): number {
 
 /** Keyframe facts in a child process; scene cuts by embeddings when a model is present. */
 export async function createVision(config: OmniLiveConfig): Promise<{ vision: NonNullable<SessionEngines['vision']>; close(): Promise<void> }> {
-  const { ocr, objects, modelsDir } = config.vision;
-  const host = await FactsHost.start({ ocr, objects, embedding: findEmbeddingModel(modelsDir) });
+  const { ocr, objects, people, modelsDir } = config.vision;
+  const host = await FactsHost.start({ ocr, objects, people, embedding: findEmbeddingModel(modelsDir) });
   const embed = host.embed;
   const comparer: SceneComparer = embed
     ? { name: `embedding:${host.names.embedder}`, describe: (image) => embed(image), similarity: cosine }

@@ -35,7 +35,7 @@ const CUTS = SCENES.slice(0, -1).map((_, i) => SCENES.slice(0, i + 1).reduce((ms
 /** OCR reads O and 0 alike on some backgrounds; the test asks whether the words were read. */
 const normalize = (text: string) => text.toUpperCase().replace(/0/g, 'O');
 
-type Clip = { start_ms: number; end_ms: number; frame_count: number; ocr_text: string; objects: { label: string }[]; keyframe_jpeg: string; skipped: string[] };
+type Clip = { start_ms: number; end_ms: number; frame_count: number; ocr_text: string; objects: { label: string }[]; keyframe_jpeg: string; skipped: string[]; scene: { colours: { name: string; share: number }[]; brightness: string } | null };
 
 describe('omnilive ingest of a video: scene-cut clips with frame facts', () => {
   let dir: string;
@@ -92,5 +92,22 @@ describe('omnilive ingest of a video: scene-cut clips with frame facts', () => {
       start += scene.seconds * 1000;
     }
     assert.match(stderr, /real time/);
+  });
+
+  it('names the colour that fills each plain scene, and its light', () => {
+    const expected: Record<string, [string, string]> = { white: ['white', 'bright'], navy: ['blue', 'dark'], black: ['black', 'dark'], orange: ['orange', 'bright'], darkgreen: ['green', 'dark'] };
+    let start = 0;
+    for (const scene of SCENES) {
+      const colour = /^color=c=(\w+)/.exec(scene.source)?.[1];
+      const want = colour && expected[colour];
+      if (want) {
+        for (const c of clips.filter((c) => c.start_ms >= start && c.end_ms <= start + scene.seconds * 1000)) {
+          assert.equal(c.scene?.colours[0]?.name, want[0], `${colour} scene at ${c.start_ms}: ${JSON.stringify(c.scene?.colours)}`);
+          assert.ok(['dark', 'dim', 'bright'].includes(c.scene!.brightness));
+          if (want[1] === 'bright') assert.equal(c.scene!.brightness, 'bright');
+        }
+      }
+      start += scene.seconds * 1000;
+    }
   });
 });

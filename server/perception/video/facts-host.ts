@@ -6,6 +6,8 @@ import type { EmbeddingModelConfig } from '../embedding/index.ts';
 export interface FactsHostOptions {
   ocr: boolean;
   objects: boolean;
+  /** Describe the people the object detector found (Human's face, body and gesture models). */
+  people?: boolean;
   /** An image embedding model found in the models directory. */
   embedding?: EmbeddingModelConfig;
 }

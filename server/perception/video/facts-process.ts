@@ -1,6 +1,7 @@
 // The child side of FactsHost: loads the keyframe engines and reads facts of the frames sent.
 import { OnnxImageEmbedder } from '../embedding/index.ts';
 import { CenterNetDetector } from '../objects/index.ts';
+import { HumanPeopleReader } from '../people/index.ts';
 import { PpOcrEngine } from '../ocr/index.ts';
 import { EngineFactsReader, type VisionEngines } from './facts.ts';
 import type { FactsHostOptions } from './facts-host.ts';
@@ -15,6 +16,7 @@ try {
   if (options.ocr) engines.ocr = await PpOcrEngine.load();
   if (options.objects) engines.objects = await CenterNetDetector.load();
   if (options.embedding) engines.embedder = await OnnxImageEmbedder.load(options.embedding);
+  if (options.people && options.objects) engines.people = await HumanPeopleReader.load();
   reader = new EngineFactsReader(engines);
 } catch (error) {
   reply({ error: error instanceof Error ? error.message : String(error) });
