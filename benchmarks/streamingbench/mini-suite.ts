@@ -1,6 +1,6 @@
 /**
- * A small StreamingBench in the official format, generated here: three 40–45 s videos made
- * with ffmpeg (colour scenes, drawtext signs, flashing boxes and words) and Flite speech, and
+ * A small StreamingBench in the official format, generated here: four 40–45 s videos made
+ * with ffmpeg (colour scenes, drawtext signs, flashing boxes and words, solid colours) and Flite speech, and
  * question files about what they show and say — text on screen, words spoken, counts, order,
  * colour and place. The generator knows the truth and writes the answer keys; the options are
  * shuffled by a seeded generator. Nothing here knows how any answerer works.
@@ -25,7 +25,7 @@ const SIZE = '640x360';
 const FPS = 5;
 const RATE = 16000;
 /** Bumped whenever the suite changes, so cached copies are regenerated. */
-const VERSION = 1;
+const VERSION = 2;
 
 /** What a question needs from the system to be answered. */
 export type Skill = 'on-screen text' | 'words spoken' | 'count' | 'order' | 'colour' | 'position' | 'audio-visual alignment';
@@ -66,6 +66,18 @@ const STOPS = [
   { from: 6, to: 8 },
   { from: 18, to: 20 },
   { from: 27, to: 29 },
+];
+
+/** The colours video: the screen filled with one colour after another, green three times. */
+const COLOURS: Scene[] = [
+  { from: 0, to: 6, colour: 'red' },
+  { from: 6, to: 12, colour: 'blue' },
+  { from: 12, to: 16, colour: 'green' },
+  { from: 16, to: 22, colour: 'yellow' },
+  { from: 22, to: 26, colour: 'green' },
+  { from: 26, to: 32, colour: 'blue' },
+  { from: 32, to: 36, colour: 'green' },
+  { from: 36, to: 40, colour: 'white' },
 ];
 
 /** The talk video: four scenes with a sign each, and a voice saying three things. */
@@ -163,9 +175,11 @@ export async function generateMiniSuite(dir: string): Promise<MiniSuite> {
   const signs = './videos/sample_1_real.mp4';
   const counting = './videos/sample_2_real.mp4';
   const talk = './videos/sample_3_real.mp4';
+  const colours = './videos/sample_4_real.mp4';
 
   sceneVideo(path.join(dir, signs), SIGNS);
   countingVideo(path.join(dir, counting), 40);
+  sceneVideo(path.join(dir, colours), COLOURS);
   const talkSeconds = TALK_SCENES.at(-1)!.to;
   const voice = new Int16Array(talkSeconds * RATE);
   try {
@@ -180,10 +194,12 @@ export async function generateMiniSuite(dir: string): Promise<MiniSuite> {
       skills[file] = Object.fromEntries(list.map((x) => [`${x.entry}/${x.question}`, x.skill]));
     };
 
-    // Real-time visual understanding: the signs video, then the counting video.
+    // Real-time visual understanding: the signs video, the counting video, the colours video.
     const signAt = (s: number) => SIGNS.find((x) => x.from <= s && s < x.to)!;
     const squaresBy = (s: number) => SQUARES.filter((q) => q.from < s).length;
     const stopsBy = (s: number) => STOPS.filter((q) => q.from < s).length;
+    const colourName = (c: string) => `${c[0]!.toUpperCase()}${c.slice(1)}.`;
+    const greensBy = (s: number) => COLOURS.filter((c) => c.colour === 'green' && c.from < s).length;
     const real = [
       {
         time: '[0:00:00 - 0:00:40]',
@@ -210,6 +226,16 @@ export async function generateMiniSuite(dir: string): Promise<MiniSuite> {
         video_categories: 'generated_shapes',
         video_path: counting,
       },
+      {
+        time: '[0:00:00 - 0:00:40]',
+        questions: [
+          // Every other option fills the screen later: only the start tells them apart.
+          choice('Attribute Recognition', 'What colour filled the screen at the beginning?', 30, colourName(COLOURS[0]!.colour), ['Blue.', 'Green.', 'Yellow.']),
+          choice('Counting', 'How many times has the screen turned green so far?', 38, `${greensBy(38)}.`, nearby(greensBy(38))),
+        ],
+        video_categories: 'generated_colours',
+        video_path: colours,
+      },
     ];
     write(path.join(dir, 'questions_real.json'), real);
     keyed('questions_real.json', [
@@ -220,6 +246,8 @@ export async function generateMiniSuite(dir: string): Promise<MiniSuite> {
       { entry: 1, question: 0, skill: 'count' },
       { entry: 1, question: 1, skill: 'count' },
       { entry: 1, question: 2, skill: 'position' },
+      { entry: 2, question: 0, skill: 'colour' },
+      { entry: 2, question: 1, skill: 'count' },
     ]);
 
     // Omni-source: what was on screen when something was said, and the reverse.

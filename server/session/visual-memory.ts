@@ -1,7 +1,8 @@
 import { ClientError } from '../errors.ts';
-import { mergeText, type ClipScene, type MemoryStore, type TranscriptLog } from '../../memory/index.ts';
-import type { FrameFacts, FrameFactsScheduler } from '../perception/video/facts.ts';
+import { mergeText, type MemoryStore, type TranscriptLog } from '../../memory/index.ts';
+import type { FrameFactsScheduler } from '../perception/video/facts.ts';
 import { motion } from '../perception/video/scene-facts.ts';
+import { clipScene } from '../perception/video/clip-scene.ts';
 import type { SceneView } from '../reasoning/llm/types.ts';
 import { VideoPipeline, thumbnail, type Clip, type SceneComparer } from '../perception/video/pipeline.ts';
 import type { ClipperOptions } from '../perception/video/clipper.ts';
@@ -158,24 +159,6 @@ export class VisualMemory {
       },
     });
   }
-}
-
-/** What memory keeps of a keyframe's facts beyond text and labels; undefined when the engines gave none. */
-export function clipScene(facts: FrameFacts, change?: 'still' | 'moving'): ClipScene | undefined {
-  if (!facts.scene && !facts.people?.length) return undefined;
-  return {
-    colours: facts.scene?.colours ?? [],
-    ...(facts.scene ? { brightness: facts.scene.brightness } : {}),
-    ...(change ? { motion: change } : {}),
-    objects: facts.objects.map((o) => ({
-      label: o.label,
-      count: o.count,
-      ...(o.supercategory ? { supercategory: o.supercategory } : {}),
-      ...(o.positions ? { positions: o.positions } : {}),
-      ...(o.colours ? { colours: o.colours } : {}),
-    })),
-    people: (facts.people ?? []).map(({ box: _box, ...person }) => person),
-  };
 }
 
 /** A clip's facts as a reasoner reads them ("what do you see now?"). */

@@ -45,7 +45,8 @@ describe('web app', () => {
     await buildWebApp();
     const [video, audio] = await Promise.all([
       makeY4m(path.join(media, 'camera.y4m'), { text: 'OmniLive camera test' }),
-      makeSpeechWav(path.join(media, 'question.wav'), 'what is the weather like today'),
+      // A long pause in the loop: the answer must begin (on a loaded machine too) before the repeat talks over it.
+      makeSpeechWav(path.join(media, 'question.wav'), 'what is the weather like today', { padMs: 3500 }),
     ]);
     server = await startServer({ 'tls.mode': 'off' });
     base = `http://127.0.0.1:${server.port}`;

@@ -4,7 +4,8 @@ import { OptionScorer, chooseOption, conditionHolds, parseMultipleChoice, type E
 import { multipleChoicePrompt, proactivePrompt, proactiveQuery, promptsFor } from '../../server/eval/streamingbench/prompts.ts';
 import { parseQuestionFile } from '../../server/eval/streamingbench/questions.ts';
 import { TranscriptLog } from '../../memory/index.ts';
-import type { MemoryHit } from '../../memory/types.ts';
+import type { ClipScene, MemoryHit } from '../../memory/types.ts';
+import { hitsToEvidence } from '../../server/eval/streamingbench/option-scorer.ts';
 
 const screen = (id: string, fromS: number, toS: number, text: string, counts?: Record<string, number>): EvidenceDoc => ({ id, startMs: fromS * 1000, endMs: toS * 1000, text, source: 'screen', ...(counts ? { counts } : {}) });
 const speech = (id: string, fromS: number, toS: number, text: string): EvidenceDoc => ({ id, startMs: fromS * 1000, endMs: toS * 1000, text, source: 'speech' });
@@ -107,5 +108,67 @@ describe('option scorer: multiple choice without a language model', () => {
     assert.equal(await ask(proactivePrompt(proactiveQuery(q)), 9000), 'No.');
     assert.equal(await ask(proactivePrompt(q.question)), 'gate seen');
     assert.match(await ask('what did I say?'), /No language model is configured/);
+  });
+
+  describe('scene facts: colours, counts, places, people and kinds', () => {
+    const scene = (facts: Partial<ClipScene>): ClipScene => ({ colours: [], objects: [], people: [], ...facts });
+    const shown = (id: string, fromS: number, toS: number, facts: Partial<ClipScene>, text = ''): EvidenceDoc => ({ ...screen(id, fromS, toS, text), scene: scene(facts) });
+    const solid = (name: string) => ({ colours: [{ name, share: 0.97 }] });
+    /** A screen filled with one colour after another, green three times. */
+    const colours = ['red', 'blue', 'green', 'yellow', 'green', 'blue', 'green', 'white'].map((c, i) => shown(`c${i}`, i * 5, i * 5 + 4.5, solid(c)));
+
+    it('a colour question reads the frame colours at the moment it asks about', () => {
+      const options = ['Blue.', 'Red.', 'Yellow.', 'Green.'];
+      assert.equal(chooseOption(mc('What colour filled the screen at the beginning?', ...options), colours).letter, 'B');
+      const now = colours.slice(0, 4);
+      assert.equal(chooseOption(mc('What colour is the background right now?', 'Navy blue.', 'White.', 'Maroon.', 'Lime.'), now.slice(0, 2)).letter, 'A', 'navy is blue');
+      assert.equal(chooseOption(mc('What colour is the screen now?', ...options), now).letter, 'C');
+      // The whole frame, not a speck: a red square on grey is a grey screen.
+      const square = [shown('s1', 0, 2, { colours: [{ name: 'grey', share: 0.9 }, { name: 'red', share: 0.1 }] })];
+      assert.equal(chooseOption(mc('What colour is the screen now?', 'Red.', 'Grey.', 'Blue.', 'Green.'), square).letter, 'B');
+    });
+
+    it("an object's colour and place come from its boxes, for the thing the question names", () => {
+      const street = [
+        shown('k1', 0, 5, {
+          colours: [{ name: 'grey', share: 0.8 }, { name: 'blue', share: 0.2 }],
+          objects: [
+            { label: 'car', count: 1, supercategory: 'vehicle', positions: ['left'], colours: ['red'] },
+            { label: 'cup', count: 1, supercategory: 'kitchen', positions: ['right'], colours: ['white'] },
+          ],
+        }),
+      ];
+      assert.equal(chooseOption(mc('What colour is the car?', 'Blue.', 'Grey.', 'Crimson.', 'White.'), street).letter, 'C', 'crimson is red');
+      assert.equal(chooseOption(mc('What colour is the cup?', 'Blue.', 'Grey.', 'Red.', 'White.'), street).letter, 'D');
+      assert.equal(chooseOption(mc('Where is the cup right now?', 'On the left side.', 'In the middle.', 'On the right side.', 'At the top.'), street).letter, 'C');
+      assert.equal(chooseOption(mc('Where is the vehicle?', 'On the left side.', 'In the middle.', 'On the right side.', 'At the top.'), street).letter, 'A');
+    });
+
+    it('counts: runs of a colour, things by kind, people as many as either fact saw', () => {
+      const greens = chooseOption(mc('How many times has the screen turned green so far?', '4.', '3.', '2.', '1.'), colours);
+      assert.equal(greens.count, 3);
+      assert.equal(greens.letter, 'B');
+      const pets = [shown('p1', 0, 5, { objects: [{ label: 'cat', count: 1, supercategory: 'animal' }, { label: 'dog', count: 2, supercategory: 'animal' }] })];
+      assert.equal(chooseOption(mc('How many animals are there now?', '1.', '2.', '3.', '4.'), pets).letter, 'C');
+      const room = [shown('r1', 0, 5, { objects: [{ label: 'person', count: 2 }], people: ['left', 'centre', 'right'].map((position) => ({ position, distance: 'middle', gestures: [] })) })];
+      assert.equal(chooseOption(mc('How many people are in the room now?', 'One.', 'Two.', 'Three.', 'Four.'), room).letter, 'C');
+    });
+
+    it('people, expressions and kinds of things are words the options can match', () => {
+      const person = shown('h1', 0, 5, { objects: [{ label: 'person', count: 1, supercategory: 'person', positions: ['centre'] }], people: [{ position: 'centre', distance: 'near', facing: 'camera', posture: 'standing', gestures: ['thumbs up'], emotion: 'happy' }] });
+      assert.equal(chooseOption(mc('What is the woman doing?', 'Crying.', 'Sleeping on a bed.', 'Smiling at the camera.', 'Riding a horse.'), [person]).letter, 'C');
+      assert.equal(chooseOption(mc('What gesture does the man make?', 'A thumbs up.', 'A wave.', 'A bow.', 'A salute.'), [person]).letter, 'A');
+      const pet = shown('d1', 0, 5, { objects: [{ label: 'dog', count: 1, supercategory: 'animal', positions: ['left'], colours: ['brown'] }] });
+      assert.equal(chooseOption(mc('What appeared on the screen?', 'A vehicle.', 'An animal.', 'Some food.', 'A piece of furniture.'), [pet]).letter, 'B');
+      assert.equal(chooseOption(mc('Which pet was shown?', 'A kitten.', 'A parrot.', 'A puppy.', 'A goldfish.'), [pet]).letter, 'C');
+    });
+
+    it('memory hits bring their scene along', () => {
+      const s = scene({ colours: [{ name: 'red', share: 1 }], objects: [{ label: 'cat', count: 2, supercategory: 'animal' }] });
+      const clip = { id: 'c1', memoryId: 'm', sessionId: 's', startMs: 0, endMs: 5000, wallStartMs: 0, frameCount: 5, thumbnail: new Uint8Array(), ocrText: '', objects: [{ label: 'cat', count: 2 }], transcript: '', soundEvents: [], scene: s };
+      const [doc] = hitsToEvidence([{ kind: 'clip', id: 'c1', startMs: 0, endMs: 5000, wallStartMs: 0, score: 1, matchedBy: ['recent'], text: '', clip }]);
+      assert.equal(doc!.scene, s);
+      assert.equal(chooseOption(mc('What colour was the screen?', 'Red.', 'Blue.', 'Green.', 'White.'), [doc!]).letter, 'A');
+    });
   });
 });

@@ -1,15 +1,20 @@
 /**
  * Multiple choice without a language model: each option is scored against the evidence
  * retrieved for the question and for the question plus that option — text read on screen,
- * object labels and counts, what was heard — and the best-supported option's letter is the
- * answer. It reads words and times only; it cannot see colours, shapes or places, and it says
- * so in every answer.
+ * object labels and counts, what was heard, and the keyframes' scene facts (colours, kinds of
+ * things, places, poses and expressions, light) — and the best-supported option's letter is
+ * the answer. It reads facts and times only, never pixels, and says so in every answer.
  *
  * The score of an option (higher wins; all parts in [0, 1]):
  *   1.0 × coverage   IDF-weighted share of the option's distinguishing words (words not
  *                    shared by every option) found in the evidence; for "how many" questions
  *                    with numeric options, closeness to the count of separate runs of evidence
- *                    that show what the question names (or the object count seen)
+ *                    that show what the question names (or the object count seen); for
+ *                    questions about a colour or a place whose options name them, the share
+ *                    of that colour or place in the frame (or among the boxes of the things
+ *                    the question names) at the moment asked about (see scene-evidence.ts).
+ *                    A word an option uses for what the facts name otherwise ("puppy" for
+ *                    dog, "navy" for blue) counts as found.
  *   0.5 × order      options that list several things ("X, then Y"): share of consecutive
  *                    pairs whose first sightings come in that order
  *   0.5 × alignment  when the question ties the answer to a moment it names ("when the
@@ -21,9 +26,11 @@
  * broken by a hash of the question and its options: deterministic, and favouring no letter.
  */
 import { contentWords, tokenize } from '../../../memory/index.ts';
-import type { MemoryHit } from '../../../memory/types.ts';
+import type { ClipScene, MemoryHit } from '../../../memory/types.ts';
 import { EmbeddedAnswerer, type Reasoner, type ReasonerDelta, type ReasonerRequest } from '../../reasoning/index.ts';
+import { colourFor, labelsFor } from '../../reasoning/vocabulary.ts';
 import { BEST_OPTION } from './prompts.ts';
+import { attributeScores, sceneCounts, sceneWords } from './scene-evidence.ts';
 
 /** A piece of evidence: what one clip, frame or utterance said, and when. */
 export interface EvidenceDoc {
@@ -35,6 +42,8 @@ export interface EvidenceDoc {
   source: 'screen' | 'speech';
   /** Objects seen, by label. */
   counts?: Record<string, number>;
+  /** What the keyframe showed beyond text and labels: colours, places, people, light. */
+  scene?: ClipScene;
 }
 
 export interface MultipleChoice {
@@ -110,17 +119,33 @@ function segments(text: string): string[] {
 }
 
 class Corpus {
-  readonly docs: { doc: EvidenceDoc; terms: Set<string> }[];
+  /** Each doc with its terms (scene words included) and its counts (by label and by kind). */
+  readonly docs: { doc: EvidenceDoc; terms: Set<string>; counts?: Record<string, number> }[];
   readonly #df = new Map<string, number>();
 
   constructor(evidence: readonly EvidenceDoc[]) {
     const byId = new Map(evidence.map((d) => [d.id, d]));
-    this.docs = [...byId.values()].map((doc) => ({ doc, terms: new Set(matchTerms(doc.text)) }));
+    this.docs = [...byId.values()].map((doc) => ({
+      doc,
+      terms: new Set(matchTerms(`${doc.text}\n${sceneWords(doc.scene)}`)),
+      ...(doc.counts || doc.scene ? { counts: { ...doc.counts, ...(doc.scene ? sceneCounts(doc.scene) : {}) } } : {}),
+    }));
     for (const { terms } of this.docs) for (const t of terms) this.#df.set(t, (this.#df.get(t) ?? 0) + 1);
   }
 
   df(term: string): number {
     return this.#df.get(term) ?? 0;
+  }
+
+  /**
+   * Whether the evidence shows what the term names: the word itself, or the palette colour or
+   * detector label the facts use for it ("navy" → blue, "puppy" → dog, "men" → person).
+   */
+  found(term: string): boolean {
+    if (this.df(term) > 0) return true;
+    const colour = colourFor(term);
+    if (colour && this.df(colour) > 0) return true;
+    return labelsFor(term).some((label) => matchTerms(label).every((t) => this.df(t) > 0));
   }
 
   idf(term: string): number {
@@ -161,7 +186,7 @@ export function chooseOption(mc: MultipleChoice, evidence: readonly EvidenceDoc[
   const distinct = termSets.map((s) => [...s].filter((t) => !shared.includes(t)));
   const coverage = distinct.map((terms) => {
     const total = terms.reduce((sum, t) => sum + corpus.idf(t), 0);
-    return total ? terms.filter((t) => corpus.df(t) > 0).reduce((sum, t) => sum + corpus.idf(t), 0) / total : 0;
+    return total ? terms.filter((t) => corpus.found(t)).reduce((sum, t) => sum + corpus.idf(t), 0) / total : 0;
   });
 
   // Words the question asks about that no option repeats: what answers are anchored to.
@@ -173,10 +198,10 @@ export function chooseOption(mc: MultipleChoice, evidence: readonly EvidenceDoc[
   if (HOW_MANY.test(mc.question) && numbers.every((v) => v !== undefined) && anchorTerms.length) {
     const present = PRESENT.test(mc.question);
     const labelled = corpus.docs
-      .filter((d) => d.doc.counts && anchorTerms.some((t) => Object.keys(d.doc.counts!).some((label) => normalize(label) === t)))
+      .filter((d) => d.counts && anchorTerms.some((t) => Object.keys(d.counts!).some((label) => normalize(label) === t)))
       .sort((a, b) => b.doc.endMs - a.doc.endMs);
     if (labelled.length) {
-      const counts = labelled.map((d) => Math.max(...Object.entries(d.doc.counts!).filter(([label]) => anchorTerms.includes(normalize(label))).map(([, c]) => c)));
+      const counts = labelled.map((d) => Math.max(...Object.entries(d.counts!).filter(([label]) => anchorTerms.includes(normalize(label))).map(([, c]) => c)));
       count = present ? counts[0]! : Math.max(...counts);
     } else {
       // Every anchor word, else the rarest one: one run of evidence showing it is one sighting.
@@ -186,6 +211,25 @@ export function chooseOption(mc: MultipleChoice, evidence: readonly EvidenceDoc[
     }
     for (let i = 0; i < n; i++) coverage[i] = 1 / (1 + Math.abs(numbers[i]! - count));
   }
+
+  // The moment the question asks about, and the evidence of a moment it names ("when the speaker said …").
+  const wantLate = PRESENT.test(mc.question) || LAST.test(mc.question);
+  const wantEarly = !wantLate && FIRST.test(mc.question);
+  const anchored = anchorTerms.length > 0 && AT_THE_TIME.test(mc.question);
+  const anchors = () => {
+    const best = Math.max(...corpus.docs.map((d) => anchorTerms.filter((t) => d.terms.has(t)).length));
+    return corpus.docs.filter((d) => anchorTerms.filter((t) => d.terms.has(t)).length === best).map((d) => d.doc);
+  };
+  // A colour or a place: read off the scene facts' shares at that moment, which decides it (as a count does).
+  let attribute: number[] | undefined;
+  if (count === undefined) {
+    const moment = wantLate ? 'late' : wantEarly ? 'first' : anchored ? 'anchored' : undefined;
+    const options = mc.options.map((o) => tokenize(o.text));
+    attribute = attributeScores({ words: tokenize(mc.question), text: mc.question, moment }, options, corpus.docs.map((d) => d.doc), moment === 'anchored' ? anchors() : []);
+    if (attribute && Math.max(...attribute) > 0) attribute.forEach((v, i) => (coverage[i] = v));
+    else attribute = undefined;
+  }
+  const decided = count !== undefined || attribute !== undefined;
 
   const scores = coverage.slice();
   // Order: the first sighting of each named part, in the option's order.
@@ -198,20 +242,17 @@ export function chooseOption(mc: MultipleChoice, evidence: readonly EvidenceDoc[
     if (firsts.length >= 2 && pairs.length) scores[i]! += (0.5 * pairs.filter(([a, b]) => a! < b!).length) / (firsts.length - 1);
   });
   // Alignment: evidence of the option close in time to evidence of the moment the question names.
-  if (anchorTerms.length && count === undefined && AT_THE_TIME.test(mc.question)) {
-    const best = Math.max(...corpus.docs.map((d) => anchorTerms.filter((t) => d.terms.has(t)).length));
-    const anchors = corpus.docs.filter((d) => anchorTerms.filter((t) => d.terms.has(t)).length === best).map((d) => d.doc);
+  if (anchored && !decided) {
+    const moments = anchors();
     distinct.forEach((terms, i) => {
       const seen = corpus.touching(terms);
       if (!seen.length) return;
-      const gap = Math.min(...seen.flatMap((d) => anchors.map((a) => Math.max(0, a.startMs - d.endMs, d.startMs - a.endMs))));
+      const gap = Math.min(...seen.flatMap((d) => moments.map((a) => Math.max(0, a.startMs - d.endMs, d.startMs - a.endMs))));
       scores[i]! += 0.5 * Math.exp(-gap / 10_000);
     });
   }
   // Recency: now / last → latest sighting; first → earliest.
-  const wantLate = PRESENT.test(mc.question) || LAST.test(mc.question);
-  const wantEarly = !wantLate && FIRST.test(mc.question);
-  if ((wantLate || wantEarly) && count === undefined) {
+  if ((wantLate || wantEarly) && !decided) {
     const when = distinct.map((terms) => {
       const seen = corpus.touching(terms);
       if (!seen.length) return undefined;
@@ -285,6 +326,7 @@ export function hitsToEvidence(hits: readonly MemoryHit[], exclude: ReadonlySet<
         text: [h.clip.ocrText, ...labels].join('\n'),
         source: 'screen',
         counts: Object.fromEntries(h.clip.objects.map((o) => [o.label, o.count])),
+        ...(h.clip.scene ? { scene: h.clip.scene } : {}),
       });
     } else if (h.kind === 'utterance' && h.utterance?.role === 'user') {
       docs.push({ id: h.id, startMs: h.startMs, endMs: h.endMs, text: h.utterance.text, source: 'speech' });
@@ -304,7 +346,7 @@ export interface OptionScorerOptions {
 }
 
 /** What the scorer appends to every answer, so nobody mistakes it for a model's. */
-const DISCLOSURE = 'No language model is configured: the option was chosen by matching each one against what was read on screen and heard.';
+const DISCLOSURE = 'No language model is configured: the option was chosen by matching each one against the text read on screen, the words heard and the scene facts (colours, objects, people).';
 
 /**
  * The evaluation's reasoner when no language model is configured. Multiple-choice prompts get

@@ -5,6 +5,7 @@
  * send them); without one, the option scorer reads the frames' facts (text on screen, objects).
  * Proactive questions are polled once a second on [t, now) as in StreamingBenchProactive.py.
  */
+import { clipScene } from '../../perception/video/clip-scene.ts';
 import OpenAI from 'openai';
 import type { ChatCompletionContentPart } from 'openai/resources/chat/completions';
 import { thumbnail } from '../../perception/video/pipeline.ts';
@@ -48,6 +49,7 @@ export function modelAnswerer(llm: RemoteEndpoint & { url: string; model: string
 
 /** The facts of one frame as evidence for the option scorer. */
 function frameEvidence(second: number, facts: FrameFacts): EvidenceDoc {
+  const scene = clipScene(facts);
   return {
     id: `frame@${second}`,
     startMs: second * 1000,
@@ -55,6 +57,7 @@ function frameEvidence(second: number, facts: FrameFacts): EvidenceDoc {
     text: [mergeText(facts.ocr.map((l) => l.text)), ...facts.objects.map((o) => o.label)].join('\n'),
     source: 'screen',
     counts: Object.fromEntries(facts.objects.map((o) => [o.label, o.count])),
+    ...(scene ? { scene } : {}),
   };
 }
 

@@ -68,10 +68,10 @@ export interface StreamingBenchReport {
 const METHODS = {
   streamModel: "the session's reasoner answers the official prompt with its long-term memory and latest keyframes",
   streamScorer:
-    'no language model: each option is scored against the evidence the session memory retrieves for the question and for question + option (IDF-weighted word coverage of text on screen, object labels and counts, transcripts; listed order; time alignment; recency), ties broken by a hash of the question',
+    'no language model: each option is scored against the evidence the session memory retrieves for the question and for question + option (IDF-weighted word coverage of text on screen, object labels and counts, transcripts; colours, positions, people and kinds of things in the scene; listed order; time alignment; recency), ties broken by a hash of the question',
   prefixModel: 'the official prompt with the sampled frames as images, temperature 0',
   prefixScorer:
-    'no language model: each option is scored against the text read on the sampled frames and their object labels (IDF-weighted word coverage, listed order, time alignment, recency), ties broken by a hash of the question',
+    'no language model: each option is scored against the text read on the sampled frames, their object labels and their scenes (colours, positions, people, kinds of things; IDF-weighted word coverage, listed order, time alignment, recency), ties broken by a hash of the question',
 };
 
 
