@@ -36,7 +36,7 @@ export function formatReport(report: StreamingBenchReport): string {
   const how = report.mode === 'stream' ? 'stream (the live session, memory included)' : `prefix (${report.context_s! > 0 ? `${report.context_s} s before each question` : 'from the start'}, at most ${report.max_frames} frames)`;
   const t = report.throughput;
   const engines = Object.entries(report.engines)
-    .filter(([k]) => k !== 'reasoner' && k !== 'language_model')
+    .filter(([k]) => k !== 'reasoner' && k !== 'language_model' && k !== 'notice')
     .map(([k, v]) => `${k}=${v ?? 'none'}`)
     .join(' ');
   return [
