@@ -10,6 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { serveRequests } from '../../child-serve.mjs';
 
 const require = createRequire(import.meta.url);
 const tf = require('@tensorflow/tfjs-core');
@@ -23,7 +24,6 @@ const PAD = 0;
 const [modelPath, optionsJson] = process.argv.slice(2);
 const { minScore, iouThreshold, maxDetections } = JSON.parse(optionsJson);
 
-const reply = (message) => process.connected && process.send(message);
 
 /** A tfjs IO handler that reads model.json and its weight shards from disk (no fetch). */
 function fileHandler(jsonPath) {
@@ -109,27 +109,4 @@ async function detect({ model, inH, inW }, { width, height, data }) {
 
 const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
 
-let loaded;
-try {
-  loaded = await loadModel();
-} catch (error) {
-  reply({ fatal: String(error?.stack ?? error) });
-  process.exit(1);
-}
-
-// Requests are handled strictly one at a time, in order: interleaving frames across the awaits
-// would only make each of them later.
-let queue = Promise.resolve();
-process.on('message', (msg) => {
-  if (msg.close) return process.disconnect();
-  queue = queue.then(async () => {
-    try {
-      reply({ id: msg.id, objects: await detect(loaded, msg) });
-    } catch (error) {
-      reply({ id: msg.id, error: String(error?.message ?? error) });
-    }
-  });
-});
-// The parent going away ends this process too.
-process.on('disconnect', () => process.exit(0));
-reply({ ready: true, inputSize: [loaded.inH, loaded.inW] });
+await serveRequests(loadModel, async (loaded, msg) => ({ objects: await detect(loaded, msg) }), (loaded) => ({ inputSize: [loaded.inH, loaded.inW] }));

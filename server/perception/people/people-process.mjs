@@ -18,6 +18,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { serveRequests } from '../../child-serve.mjs';
 
 const require = createRequire(import.meta.url);
 const tf = require('@tensorflow/tfjs-core');
@@ -33,7 +34,6 @@ const MARGIN_Y = 0.05;
 /** Crops larger than this are scaled down: the models look at 192–320 px anyway. */
 const MAX_CROP = 512;
 
-const reply = (message) => process.connected && process.send(message);
 
 /** tfjs in Node cannot fetch file:// URLs (that takes tfjs-node): read model.json and its shards from disk. */
 function registerFileLoader() {
@@ -181,25 +181,4 @@ async function describe(human, { width, height, data, people }) {
 const round1 = (v) => Math.round(v * 10) / 10;
 const round3 = (v) => Math.round(v * 1000) / 1000;
 
-let human;
-try {
-  human = await load();
-} catch (error) {
-  reply({ fatal: String(error?.stack ?? error) });
-  process.exit(1);
-}
-
-// One request at a time, in order (see centernet-process.mjs).
-let queue = Promise.resolve();
-process.on('message', (msg) => {
-  if (msg.close) return process.disconnect();
-  queue = queue.then(async () => {
-    try {
-      reply({ id: msg.id, people: await describe(human, msg) });
-    } catch (error) {
-      reply({ id: msg.id, error: String(error?.message ?? error) });
-    }
-  });
-});
-process.on('disconnect', () => process.exit(0));
-reply({ ready: true });
+await serveRequests(load, async (human, msg) => ({ people: await describe(human, msg) }));

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import onnxProto from 'onnx-proto';
 import { BIAS, EDGE, HEAD, TAIL, tinyTurnModel, type TinyModel } from '../../helpers/tiny-turn-model.ts';
+import { concat } from '../../helpers/stand-ins.ts';
 import { InvalidStateError, UnsupportedError } from '../../../server/errors.ts';
 import { END_OF_TURN_DIR, findEndOfTurnModel, loadEndOfTurnModel, type EndOfTurnModel } from '../../../server/reasoning/turn/end-of-turn-model.ts';
 
@@ -25,15 +26,6 @@ function tone(ms: number, amplitude: number): Int16Array {
   return Int16Array.from({ length: 16 * ms }, (_, i) => Math.round(amplitude * 32767 * Math.sin((2 * Math.PI * 220 * i) / 16000)));
 }
 
-function join(...parts: Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 function assertClose(actual: number, wanted: number, what: string) {
   assert.ok(Math.abs(actual - wanted) < 1e-5, `${what}: ${actual} vs ${wanted}`);
@@ -87,8 +79,8 @@ describe('end-of-turn model', () => {
   });
 
   it('scores a clip ending in silence as a finished turn and one ending loud as not', async () => {
-    const trailingSilence = join(tone(700, 0.3), tone(300, 0));
-    const trailingSound = join(tone(300, 0), tone(700, 0.3));
+    const trailingSilence = concat(tone(700, 0.3), tone(300, 0));
+    const trailingSound = concat(tone(300, 0), tone(700, 0.3));
     const done = await model.probability(trailingSilence);
     const talking = await model.probability(trailingSound);
     assert.ok(done > 0.5, `ends in silence: ${done}`);
@@ -100,11 +92,11 @@ describe('end-of-turn model', () => {
 
   it('keeps only the end of audio longer than the window', async () => {
     // 2.5 s: loud for 1.5 s, then 1 s of silence. A 1 s window sees only the silence.
-    const long = join(tone(1500, 0.5), tone(1000, 0));
+    const long = concat(tone(1500, 0.5), tone(1000, 0));
     const p = await model.probability(long);
     assertClose(p, 1 / (1 + Math.exp(-BIAS)), 'long clip');
     // Sound 50 ms into the window shows in its first 100 ms, not earlier sound.
-    const edge = join(tone(1500, 0.5), tone(1000 - 950, 0), tone(100, 0.2), tone(850, 0));
+    const edge = concat(tone(1500, 0.5), tone(1000 - 950, 0), tone(100, 0.2), tone(850, 0));
     assertClose(await model.probability(edge), expected(edge, 16000), 'sound near the window start');
     assert.ok((await model.probability(edge)) > p, 'the head of the window saw the sound');
   });
@@ -119,13 +111,13 @@ describe('end-of-turn model', () => {
   });
 
   it('answers concurrent calls each with its own result', async () => {
-    const clips = Array.from({ length: 12 }, (_, i) => join(tone(200 + 100 * i, 0.05 * (i + 1)), tone(i % 2 ? 150 : 0, 0)));
+    const clips = Array.from({ length: 12 }, (_, i) => concat(tone(200 + 100 * i, 0.05 * (i + 1)), tone(i % 2 ? 150 : 0, 0)));
     const results = await Promise.all(clips.map((c) => model.probability(c)));
     results.forEach((p, i) => assertClose(p, expected(clips[i], 16000), `clip ${i}`));
   });
 
   it('applies a sigmoid to a logit output, and takes a fixed input length over windowMs', async () => {
-    const clip = join(tone(500, 0.2), tone(500, 0));
+    const clip = concat(tone(500, 0.2), tone(500, 0));
     const logit = await loadEndOfTurnModel(path.join(models, END_OF_TURN_DIR, 'b-other.onnx'), { windowMs: 1000 });
     const fixedFile = path.join(models, 'fixed.onnx');
     fs.writeFileSync(fixedFile, tinyTurnModel({ dims: [1, 4000] }));
