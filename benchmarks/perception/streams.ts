@@ -3,25 +3,31 @@
  * 1 fps streams this machine keeps up with.
  *
  * Default frame path: native scene descriptor (libuv pool) + clipper on every sampled frame;
- * OCR (PP-OCRv4) and objects (CenterNet) on keyframes only, in the facts child process,
- * one keyframe at a time for the whole process (FrameFactsScheduler, skips when behind).
+ * the server's default keyframe facts (OCR (PP-OCRv4), objects (CenterNet) with their colours
+ * and positions, scene colours, and people (Human) when a person is detected) on keyframes
+ * only, in the facts child process, one keyframe at a time for the whole process
+ * (FrameFactsScheduler, skips when behind); motion per committed clip in the session.
  *
- * Input: a generated 640×360 video (~2.5 min, a scene change every 5–25 s, some scenes with
- * text), decoded once at 1 fps and kept in memory.
+ * Input: a generated 640×360 video (~3 min, a scene change every 5–25 s, some scenes with
+ * text, some photographs of people cut from Human's samples.jpg), decoded once at 1 fps and
+ * kept in memory.
  *
  *   1. cost: every frame through descriptor + clipper one after another (wall, main-thread
- *      CPU, process CPU), then the keyframes of the clips that made: OCR and objects alone
- *      (engines loaded in this process, for the split) and the facts round trip as the server
- *      runs it (facts child), plus the keyframe thumbnail; per-clip totals.
+ *      CPU, process CPU), then the keyframes of the clips that made: OCR, objects and people
+ *      alone (engines loaded in this process, for the split) and the facts round trip as the
+ *      server runs it (facts child), plus the keyframe thumbnail; per-clip totals.
  *   2. streams: for each N, N live Sessions on one shared createEngines(), each fed one frame
  *      a second and 100 ms of silence every 100 ms in real time, staggered.
  *
  * Prints one JSON document, then a table, to stdout; progress to stderr.
  *
- *   node --import tsx benchmarks/perception/streams.ts [--streams 1,2,4,8,12] [--seconds 60] [--keyframes 40]
+ *   node --import tsx benchmarks/perception/streams.ts [--streams 1,2,4,8,12] [--seconds 60] [--keyframes 40] [--facts ocr,objects]
+ *
+ * --facts: the keyframe facts (as --frame-facts); default the server's default, to compare against fewer.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
@@ -32,6 +38,7 @@ import { decodeVideo, FFMPEG_PATH } from '../../server/ingest/decode.ts';
 import { sceneDescriptor } from '../../server/perception/kernels/index.ts';
 import { CenterNetDetector } from '../../server/perception/objects/index.ts';
 import { PpOcrEngine } from '../../server/perception/ocr/index.ts';
+import { HumanPeopleReader } from '../../server/perception/people/index.ts';
 import { Clipper } from '../../server/perception/video/clipper.ts';
 import { thumbnail, type SceneComparer } from '../../server/perception/video/pipeline.ts';
 import type { VideoFrame } from '../../server/perception/video/types.ts';
@@ -47,6 +54,7 @@ const { values: args } = parseArgs({
     streams: { type: 'string', default: '1,2,4,8,12' },
     seconds: { type: 'string', default: '60' },
     keyframes: { type: 'string', default: '40' },
+    facts: { type: 'string' },
   },
 });
 const STREAMS = args.streams.split(',').map((s) => positive('streams', s));
@@ -135,22 +143,31 @@ function machineJiffies(): { busy: number; total: number } {
 
 interface Scene {
   seconds: number;
-  source: string;
+  /** An ffmpeg lavfi source … */
+  source?: string;
   text?: string;
+  /** … or a region of Human's samples.jpg (a collage of photos of people), fitted into the frame. */
+  photo?: { left: number; top: number; width: number; height: number };
 }
-// 146 s, 11 scenes of 5–25 s. No scene lasts 17 or 18 s: there the 16-frame cut lands one or
-// two frames before the scene change and the clipper (rightly) waits, which blurs clip counts.
+/** Real people, so that the people model runs on some keyframes, as it would on a camera. */
+const SAMPLES_JPG = path.resolve(path.dirname(createRequire(import.meta.url).resolve('@vladmandic/human')), '..', 'assets', 'samples.jpg');
+// 183 s, 15 scenes of 5–25 s, 4 of them people. No scene lasts 17 or 18 s: there the 16-frame cut
+// lands one or two frames before the scene change and the clipper (rightly) waits, which blurs clip counts.
 const SCENES: Scene[] = [
   { seconds: 12, source: 'color=c=white', text: 'EXIT 12' },
   { seconds: 7, source: 'color=c=navy', text: 'ROOM 204' },
   { seconds: 20, source: 'testsrc' },
+  { seconds: 10, photo: { left: 0, top: 196, width: 1280, height: 960 } }, // the party photo: a dozen people
   { seconds: 5, source: 'color=c=darkgreen', text: 'MEETING 3PM' },
   { seconds: 25, source: 'smptebars' },
+  { seconds: 8, photo: { left: 326, top: 1, width: 199, height: 157 } }, // a man at a dinner table, near
   { seconds: 9, source: 'color=c=black', text: 'GATE B7' },
   { seconds: 14, source: 'color=c=orange', text: 'SALE 50%' },
+  { seconds: 13, photo: { left: 545, top: 0, width: 358, height: 160 } }, // three women standing
   { seconds: 22, source: 'mandelbrot' },
   { seconds: 6, source: 'color=c=maroon', text: 'LOBBY' },
   { seconds: 15, source: 'testsrc2' },
+  { seconds: 6, photo: { left: 640, top: 196, width: 640, height: 480 } }, // the party's right side, larger
   { seconds: 11, source: 'color=c=gray', text: 'PLATFORM 9' },
 ];
 const VIDEO_SECONDS = SCENES.reduce((s, x) => s + x.seconds, 0);
@@ -161,10 +178,17 @@ async function loadVideo(dir: string): Promise<VideoFrame[]> {
   const fontFile = '/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf';
   const font = fs.existsSync(fontFile) ? `fontfile=${fontFile}:` : '';
   const ffArgs = ['-loglevel', 'error', '-y'];
-  for (const s of SCENES) ffArgs.push('-t', String(s.seconds), '-f', 'lavfi', '-i', `${s.source}${s.source.includes('=') ? ':' : '='}s=${WIDTH}x${HEIGHT}:r=5`);
-  const dark = (s: Scene) => !/white|orange/.test(s.source);
+  for (const s of SCENES) {
+    if (s.photo) ffArgs.push('-loop', '1', '-framerate', '5', '-t', String(s.seconds), '-i', SAMPLES_JPG);
+    else ffArgs.push('-t', String(s.seconds), '-f', 'lavfi', '-i', `${s.source}${s.source!.includes('=') ? ':' : '='}s=${WIDTH}x${HEIGHT}:r=5`);
+  }
+  const dark = (s: Scene) => !/white|orange/.test(s.source ?? '');
+  // A photo is letterboxed into the frame, as decodeImage fits stills; concat wants one pixel aspect.
+  const fit = ({ left, top, width, height }: NonNullable<Scene['photo']>) =>
+    `crop=${width}:${height}:${left}:${top},scale=${WIDTH}:${HEIGHT}:force_original_aspect_ratio=decrease,pad=${WIDTH}:${HEIGHT}:(ow-iw)/2:(oh-ih)/2,`;
   const chains = SCENES.map(
-    (s, i) => `[${i}:v]${s.text ? `drawtext=${font}text='${s.text.replace('%', '\\%')}':fontsize=56:fontcolor=${dark(s) ? 'white' : 'black'}:x=(w-tw)/2:y=(h-th)/2,` : ''}format=yuv420p[v${i}]`,
+    (s, i) =>
+      `[${i}:v]${s.photo ? fit(s.photo) : ''}${s.text ? `drawtext=${font}text='${s.text.replace('%', '\\%')}':fontsize=56:fontcolor=${dark(s) ? 'white' : 'black'}:x=(w-tw)/2:y=(h-th)/2,` : ''}setsar=1,format=yuv420p[v${i}]`,
   );
   ffArgs.push('-filter_complex', `${chains.join(';')};${SCENES.map((_, i) => `[v${i}]`).join('')}concat=n=${SCENES.length}:v=1:a=0[v]`);
   ffArgs.push('-map', '[v]', '-t', String(VIDEO_SECONDS), '-c:v', 'mpeg4', '-q:v', '4', file);
@@ -189,8 +213,8 @@ log(`generating a ${VIDEO_SECONDS} s ${WIDTH}×${HEIGHT} scene video and decodin
 const video = await loadVideo(tmp);
 log(`${video.length} frames in memory`);
 
-// The server's defaults, pinned: environment variables of this shell do not count.
-const config = loadConfig({ 'vision.enabled': 'on', 'vision.facts': 'ocr,objects', 'vision.modelsDir': modelsDir }, {});
+// The server's defaults (every keyframe fact, people included), pinned: environment variables of this shell do not count.
+const config = loadConfig({ 'vision.enabled': 'on', 'vision.modelsDir': modelsDir, ...(args.facts ? { 'vision.facts': args.facts } : {}) }, {});
 const engines = await createEngines(config);
 const vision = engines.vision!;
 if (vision.comparer.name !== descriptorComparer.name) throw new Error(`expected the native descriptor, got ${vision.comparer.name}`);
@@ -265,7 +289,7 @@ async function costPhase() {
   const clips = hot.clips.slice(0, KEYFRAMES);
   const keyframes = clips.map((c) => c.frames[Math.floor((c.frames.length - 1) / 2)]!);
 
-  // The facts as the server gets them: one round trip to the facts child (OCR, then objects).
+  // The facts as the server gets them: one round trip to the facts child (OCR, objects, people when seen, scene).
   const children = descendants();
   const childCpu = () => children.map((c) => procStat(c.pid)?.cpuMs ?? 0);
   const host = vision.facts.reader;
@@ -273,13 +297,16 @@ async function costPhase() {
   const hostMs: number[] = [];
   const hostMainCpuMs: number[] = [];
   const thumbMs: number[] = [];
+  /** Per keyframe: did the child describe people on it (the people model ran)? */
+  const hostPeople: boolean[] = [];
   const childBefore = childCpu();
   for (const [i, frame] of keyframes.entries()) {
     log(`facts via the child process: keyframe ${i + 1}/${keyframes.length}`);
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    await host.read(frame);
+    const facts = await host.read(frame);
     hostMs.push(performance.now() - t0);
+    hostPeople.push((facts.people?.length ?? 0) > 0);
     // Nothing else runs here, so this is the main thread's share: sending the frame, reading the reply.
     hostMainCpuMs.push(cpuMs(cpu0));
     const t1 = performance.now();
@@ -289,26 +316,34 @@ async function costPhase() {
   const childAfter = childCpu();
   const childPerKeyframe = Object.fromEntries(children.map((c, i) => [`${c.name}#${c.pid}`, r1((childAfter[i]! - childBefore[i]!) / keyframes.length)]));
 
-  // OCR and objects each alone (the split the facts child does not report), engines in this process.
-  log('loading OCR and CenterNet in this process for the per-engine split');
+  // OCR, objects and people each alone (the split the facts child does not report), engines loaded here.
+  log('loading OCR, CenterNet and Human in this process for the per-engine split');
   const ocr = await PpOcrEngine.load();
   const objects = await CenterNetDetector.load();
+  const people = await HumanPeopleReader.load();
   await ocr.recognize(keyframes[0]!);
   await objects.detect(keyframes[0]!);
   const ocrMs: number[] = [];
   const objectsMs: number[] = [];
+  const peopleMs: number[] = [];
   const ocrTexts: string[] = [];
   for (const [i, frame] of keyframes.entries()) {
-    log(`OCR and objects alone: keyframe ${i + 1}/${keyframes.length}`);
+    log(`OCR, objects and people alone: keyframe ${i + 1}/${keyframes.length}`);
     let t0 = performance.now();
     const lines = await ocr.recognize(frame);
     ocrMs.push(performance.now() - t0);
     ocrTexts.push(lines.map((l) => l.text).join(' '));
     t0 = performance.now();
-    await objects.detect(frame);
+    const persons = (await objects.detect(frame)).filter((o) => o.label === 'person').map((o) => o.box);
     objectsMs.push(performance.now() - t0);
+    // Only where a person was found, as the facts reader asks; elsewhere people cost nothing.
+    if (persons.length) {
+      t0 = performance.now();
+      await people.describe(frame, persons);
+      peopleMs.push(performance.now() - t0);
+    }
   }
-  await Promise.all([ocr.close(), objects.close()]);
+  await Promise.all([ocr.close(), objects.close(), people.close()]);
 
   // Per clip: its frames' hot path plus its keyframe's facts and thumbnail.
   const perClip = clips.map((c, i) => {
@@ -341,7 +376,11 @@ async function costPhase() {
     per_keyframe_ms: {
       ocr_alone: summary(ocrMs, r1),
       objects_alone: summary(objectsMs, r1),
+      people_alone_on_keyframes_with_a_person: summary(peopleMs, r1),
       facts_via_child: summary(hostMs, r1),
+      facts_via_child_with_people: summary(hostMs.filter((_, i) => hostPeople[i]), r1),
+      facts_via_child_without_people: summary(hostMs.filter((_, i) => !hostPeople[i]), r1),
+      keyframes_with_people: hostPeople.filter(Boolean).length,
       facts_main_thread_cpu: summary(hostMainCpuMs),
       thumbnail: summary(thumbMs),
       child_cpu_mean_by_process: childPerKeyframe,
@@ -374,6 +413,8 @@ interface StreamStats {
   appendedAt: Map<number, number>;
   clips: number;
   clipsSkipped: number;
+  /** Clips whose keyframe had people described: the people model ran for them. */
+  clipsWithPeople: number;
   errors: string[];
 }
 
@@ -411,18 +452,19 @@ async function runStreams(n: number) {
   const streams: StreamStats[] = [];
   const sessions: Session[] = [];
   for (let i = 0; i < n; i++) {
-    const stats: StreamStats = { index: i, framesAppended: 0, framesDescribed: 0, appendedAt: new Map(), clips: 0, clipsSkipped: 0, errors: [] };
+    const stats: StreamStats = { index: i, framesAppended: 0, framesDescribed: 0, appendedAt: new Map(), clips: 0, clipsSkipped: 0, clipsWithPeople: 0, errors: [] };
     const session = new Session({ engines: sessionEngines, settings: { inputRate: INPUT_RATE, clock: 'live' } });
     session.on('event', (event) => {
       if (event.type === 'error') stats.errors.push(JSON.stringify((event as { error?: unknown }).error));
       if (event.type !== 'omnilive.clip.committed') return;
       const now = performance.now();
-      const clip = (event as unknown as { clip: { end_ms: number; skipped: string[] } }).clip;
+      const clip = (event as unknown as { clip: { end_ms: number; skipped: string[]; people: unknown[] } }).clip;
       stats.clips++;
       const lastFrameAt = stats.appendedAt.get(clip.end_ms - 1000 / FPS);
       const closingFrameAt = stats.appendedAt.get(clip.end_ms);
       if (lastFrameAt !== undefined) clipLagMs.push(now - lastFrameAt);
       if (closingFrameAt !== undefined) commitLagMs.push(now - closingFrameAt);
+      if (clip.people.length) stats.clipsWithPeople++;
       if (clip.skipped.length) stats.clipsSkipped++;
       else if (closingFrameAt !== undefined) commitLagFactsMs.push(now - closingFrameAt);
     });
@@ -529,7 +571,7 @@ async function runStreams(n: number) {
     frames_through_descriptor: streams.reduce((a, s) => a + s.framesDescribed, 0),
     backlog_frames_at_end: backlogAtEnd,
     clips_per_stream: { min: Math.min(...clipsPerStream), mean: r1(mean(clipsPerStream)), max: Math.max(...clipsPerStream) },
-    facts: { ...facts, skipped_fraction: r3(facts.skipped / Math.max(1, facts.done + facts.skipped)), clips_with_skipped_facts: streams.reduce((a, s) => a + s.clipsSkipped, 0) },
+    facts: { ...facts, skipped_fraction: r3(facts.skipped / Math.max(1, facts.done + facts.skipped)), clips_with_skipped_facts: streams.reduce((a, s) => a + s.clipsSkipped, 0), clips_with_people: streams.reduce((a, s) => a + s.clipsWithPeople, 0) },
     pipeline_lag_ms: summary(pipelineLagMs, r1),
     pipeline_queue_ms: summary(pipelineQueueMs, r1),
     clip_lag_ms: summary(clipLagMs, r1),
@@ -592,8 +634,8 @@ const report = {
     per_frame_main_thread_cpu: 'synchronous main-thread segments of that (queueing the native descriptor; similarity + clipper); the descriptor itself runs on a libuv pool thread',
     per_frame_process_cpu: 'getrusage of the whole process over the frame (main + pool threads)',
     batch_mean_main_thread_cpu_schedstat: 'main thread CPU from /proc schedstat over the whole batch ÷ frames (includes promise plumbing)',
-    facts_via_child: 'FactsHost.read round trip as the server does it: frame sent to the facts child, OCR then objects (CenterNet in its own grandchild)',
-    ocr_alone_objects_alone: 'the same engines loaded in this process, timed one by one (wall)',
+    facts_via_child: 'FactsHost.read round trip as the server does it: frame sent to the facts child, OCR, objects (CenterNet in its own grandchild) with colours and positions, people (Human in another grandchild) when a person was detected, scene colours',
+    ocr_alone_objects_alone: 'the same engines loaded in this process, timed one by one (wall); people only on keyframes where CenterNet found a person',
     per_clip_total_wall: 'sum of the hot path of the clip’s frames + facts of its keyframe + its thumbnail',
     pipeline_lag: 'frame appended to the session → its descriptor ready (the clipper then runs synchronously)',
     clip_lag: 'last frame of a clip appended → omnilive.clip.committed (includes waiting for the next frame, which closes the clip, ~1 s at 1 fps)',
@@ -631,13 +673,13 @@ function table(): string {
     `frame path: ${report.frame_path.scene}; facts ${Object.values(report.frame_path.facts).filter(Boolean).join(' + ')} in a child process; ${cpus.length} × ${report.machine.model}`,
     `cost, median / p95 (${c.frames} frames, ${c.keyframes_measured} keyframes, ${c.clips} clips)`,
     `  per frame   descriptor + clipper wall ${q(c.per_frame_ms.wall)} ms, main-thread CPU ${q(c.per_frame_ms.main_thread_cpu)} ms, process CPU ${q(c.per_frame_ms.process_cpu)} ms`,
-    `  per keyframe OCR ${q(c.per_keyframe_ms.ocr_alone)} ms, objects ${q(c.per_keyframe_ms.objects_alone)} ms, facts via child ${q(c.per_keyframe_ms.facts_via_child)} ms (main thread ${q(c.per_keyframe_ms.facts_main_thread_cpu)} ms), thumbnail ${q(c.per_keyframe_ms.thumbnail)} ms`,
+    `  per keyframe OCR ${q(c.per_keyframe_ms.ocr_alone)} ms, objects ${q(c.per_keyframe_ms.objects_alone)} ms, people ${q(c.per_keyframe_ms.people_alone_on_keyframes_with_a_person)} ms (${c.per_keyframe_ms.keyframes_with_people} keyframes with people), facts via child ${q(c.per_keyframe_ms.facts_via_child)} ms (main thread ${q(c.per_keyframe_ms.facts_main_thread_cpu)} ms), thumbnail ${q(c.per_keyframe_ms.thumbnail)} ms`,
     `  per clip    ${q(c.per_clip.frames)} frames, hot path ${q(c.per_clip.hot_path_wall_ms)} ms, total ${q(c.per_clip.total_wall_ms)} ms, main-thread ${q(c.per_clip.main_thread_cpu_ms)} ms`,
     '',
-    `${'N'.padStart(3)} ${'clips/str'.padStart(10)} ${'backlog'.padStart(7)} ${'pipe p99/max'.padStart(13)} ${'clip lag p50/p95'.padStart(17)} ${'facts skip'.padStart(12)} ${'EL p99/max'.padStart(13)} ${'audio p99'.padStart(9)} ${'CPU% proc/all'.padStart(14)} ${'other%'.padStart(6)}  keeps up`,
+    `${'N'.padStart(3)} ${'clips/str'.padStart(10)} ${'backlog'.padStart(7)} ${'pipe p99/max'.padStart(13)} ${'clip lag p50/p95'.padStart(17)} ${'facts skip'.padStart(12)} ${'ppl clips'.padStart(9)} ${'EL p99/max'.padStart(13)} ${'audio p99'.padStart(9)} ${'CPU% proc/all'.padStart(14)} ${'other%'.padStart(6)}  keeps up`,
     ...levels.map(
       (l) =>
-        `${pad(l.streams, 3)} ${pad(l.clips_per_stream.mean, 10)} ${pad(l.backlog_frames_at_end, 7)} ${pad(`${l.pipeline_lag_ms.p99}/${l.pipeline_lag_ms.max}`, 13)} ${pad(`${l.clip_lag_ms.p50}/${l.clip_lag_ms.p95}`, 17)} ${pad(`${l.facts.skipped}/${l.facts.done + l.facts.skipped} ${Math.round(100 * (l.facts.skipped_fraction ?? 0))}%`, 12)} ${pad(`${l.event_loop_delay_ms.p99}/${l.event_loop_delay_ms.max}`, 13)} ${pad(l.audio_processing_lag_ms.p99, 9)} ${pad(`${l.cpu_percent_of_one_core.process}/${l.cpu_percent_of_one_core.all}`, 14)} ${pad(l.other_load_percent_of_one_core, 6)}  ${l.keeps_up ? 'yes' : 'NO'}${l.audio_lag_ok ? '' : ' (audio late)'}`,
+        `${pad(l.streams, 3)} ${pad(l.clips_per_stream.mean, 10)} ${pad(l.backlog_frames_at_end, 7)} ${pad(`${l.pipeline_lag_ms.p99}/${l.pipeline_lag_ms.max}`, 13)} ${pad(`${l.clip_lag_ms.p50}/${l.clip_lag_ms.p95}`, 17)} ${pad(`${l.facts.skipped}/${l.facts.done + l.facts.skipped} ${Math.round(100 * (l.facts.skipped_fraction ?? 0))}%`, 12)} ${pad(l.facts.clips_with_people, 9)} ${pad(`${l.event_loop_delay_ms.p99}/${l.event_loop_delay_ms.max}`, 13)} ${pad(l.audio_processing_lag_ms.p99, 9)} ${pad(`${l.cpu_percent_of_one_core.process}/${l.cpu_percent_of_one_core.all}`, 14)} ${pad(l.other_load_percent_of_one_core, 6)}  ${l.keeps_up ? 'yes' : 'NO'}${l.audio_lag_ok ? '' : ' (audio late)'}`,
     ),
     ...(levels.some((l) => (l.other_load_percent_of_one_core ?? 0) > 25)
       ? [`warning: other processes used > 25% of a core during N=${levels.filter((l) => (l.other_load_percent_of_one_core ?? 0) > 25).map((l) => l.streams).join(',')}: those levels are pessimistic`]

@@ -192,6 +192,7 @@ export class FrameFactsScheduler {
     if (names.ocr) skipped.push('ocr');
     if (names.objects) skipped.push('objects');
     if (names.embedder) skipped.push('embedding');
+    if (names.people) skipped.push('people');
     return { ocr: [], objects: [], skipped };
   }
 
