@@ -45,7 +45,7 @@ describe('omnilive ingest: a file with only video, only audio, or neither', () =
     const sign = (text: string, colour: string, when: string) => `drawtext=${FONT}text='${text}':fontsize=64:fontcolor=${colour}:x=(w-tw)/2:y=(h-th)/2:enable='${when}'`;
     const filters = [`drawbox=color=navy:t=fill:enable='gte(t,4)'`, sign('ALPHA 12', 'black', 'lt(t,4)'), sign('BRAVO 34', 'white', 'gte(t,4)'), 'format=yuv420p'];
     ffmpeg('-f', 'lavfi', '-i', 'color=c=white:s=640x360:r=5:d=8', '-vf', filters.join(','), '-c:v', 'libx264', '-preset', 'ultrafast', file);
-    const { stderr } = await cli('ingest', file, '--speed', 'max', '--memory-id', 'video-only');
+    const { stderr } = await cli('ingest', file, '--speed', 'max', '--frame-facts', 'ocr', '--memory-id', 'video-only');
     assert.match(stderr, /ingested 00:08 of media/, 'the media clock ran with the video to its end');
     const clips = (await memory('video-only')).filter((r) => r.kind === 'clip').sort((a, b) => a.start_ms - b.start_ms);
     assert.equal(clips.length, 2, JSON.stringify(clips));
@@ -61,7 +61,7 @@ describe('omnilive ingest: a file with only video, only audio, or neither', () =
     fs.writeFileSync(wav, encodeWav(sequence(silence(1000), await speak('the blue whale is the largest animal'), silence(1500)), 16000));
     const file = path.join(dir, 'voice.m4a');
     ffmpeg('-i', wav, '-c:a', 'aac', '-b:a', '64k', file);
-    await cli('ingest', file, '--speed', 'max', '--memory-id', 'audio-only');
+    await cli('ingest', file, '--speed', 'max', '--frame-facts', 'ocr', '--memory-id', 'audio-only');
     const said = (await memory('audio-only')).filter((r) => r.kind === 'utterance' && r.role === 'user');
     assert.equal(said.length, 1, JSON.stringify(said));
     assert.match(said[0]!.text, /whale/);
@@ -76,7 +76,7 @@ describe('omnilive ingest: a file with only video, only audio, or neither', () =
     const subtitles = path.join(dir, 'subs.mkv');
     ffmpeg('-i', srt, subtitles);
     for (const [file, why] of [[renamed, 'not a media file ffmpeg can read'], [subtitles, 'only subtitle']] as const) {
-      await assert.rejects(cli('ingest', file, '--speed', 'max'), (e: Error & { stderr: string; code: number }) => {
+      await assert.rejects(cli('ingest', file, '--speed', 'max', '--frame-facts', 'ocr'), (e: Error & { stderr: string; code: number }) => {
         assert.equal(e.stderr.trim().split('\n').at(-1), `omnilive: '${file}' has no audio or video stream (${why})`);
         assert.doesNotMatch(e.stderr, /ffmpeg could not decode|Output #0/);
         assert.equal(e.code, 1);
