@@ -7,10 +7,10 @@
 // argv: modelJsonPath, JSON options { minScore, iouThreshold, maxDetections }
 // in:  { id, width, height, data: Uint8Array (RGB24) } | { close: true }
 // out: { ready: true, inputSize: [h, w] } | { fatal } once, then { id, objects: [{ cls, score, box }] } | { id, error }
-import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { serveRequests } from '../../child-serve.mjs';
+import { fileHandler } from '../tfjs-file-handler.mjs';
 
 const require = createRequire(import.meta.url);
 const tf = require('@tensorflow/tfjs-core');
@@ -24,28 +24,6 @@ const PAD = 0;
 const [modelPath, optionsJson] = process.argv.slice(2);
 const { minScore, iouThreshold, maxDetections } = JSON.parse(optionsJson);
 
-
-/** A tfjs IO handler that reads model.json and its weight shards from disk (no fetch). */
-function fileHandler(jsonPath) {
-  return {
-    async load() {
-      const json = JSON.parse(fs.readFileSync(jsonPath, 'utf8'));
-      const dir = path.dirname(jsonPath);
-      const shards = json.weightsManifest.flatMap((group) => group.paths.map((p) => fs.readFileSync(path.join(dir, p))));
-      const weights = Buffer.concat(shards);
-      return {
-        modelTopology: json.modelTopology,
-        format: json.format,
-        generatedBy: json.generatedBy,
-        convertedBy: json.convertedBy,
-        signature: json.signature,
-        userDefinedMetadata: json.userDefinedMetadata,
-        weightSpecs: json.weightsManifest.flatMap((group) => group.weights),
-        weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength),
-      };
-    },
-  };
-}
 
 async function loadModel() {
   // Under Node tfjs reports no wasm multithreading, so it picks the single-threaded SIMD build.

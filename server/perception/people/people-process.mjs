@@ -15,10 +15,10 @@
 //                     hands: [{ box, score, fingerScore, label }], gestures: [{ source: 'face' | 'body' | 'hand', gesture, hand? }] }
 //      (frame pixels, best emotion first)
 import path from 'node:path';
-import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { serveRequests } from '../../child-serve.mjs';
+import { fileHandler } from '../tfjs-file-handler.mjs';
 
 const require = createRequire(import.meta.url);
 const tf = require('@tensorflow/tfjs-core');
@@ -34,31 +34,9 @@ const MARGIN_Y = 0.05;
 /** Crops larger than this are scaled down: the models look at 192–320 px anyway. */
 const MAX_CROP = 512;
 
-
 /** tfjs in Node cannot fetch file:// URLs (that takes tfjs-node): read model.json and its shards from disk. */
 function registerFileLoader() {
-  tf.io.registerLoadRouter((url) => {
-    if (typeof url !== 'string' || !url.startsWith('file://')) return null;
-    const jsonPath = fileURLToPath(url);
-    return {
-      async load() {
-        const json = JSON.parse(fs.readFileSync(jsonPath, 'utf8'));
-        const dir = path.dirname(jsonPath);
-        const weights = Buffer.concat(json.weightsManifest.flatMap((group) => group.paths.map((p) => fs.readFileSync(path.join(dir, p)))));
-        return {
-          modelTopology: json.modelTopology,
-          format: json.format,
-          generatedBy: json.generatedBy,
-          convertedBy: json.convertedBy,
-          // Human reads the hand detector's input names from the signature.
-          signature: json.signature,
-          userDefinedMetadata: json.userDefinedMetadata,
-          weightSpecs: json.weightsManifest.flatMap((group) => group.weights),
-          weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength),
-        };
-      },
-    };
-  });
+  tf.io.registerLoadRouter((url) => (typeof url === 'string' && url.startsWith('file://') ? fileHandler(fileURLToPath(url)) : null));
 }
 
 /** Everything off that is not a people fact; every call states whether hands run (Human keeps the last config). */
