@@ -158,6 +158,7 @@ export class TurnController implements RecognitionHooks {
 
   /** Carries out what the barge-in policy asked of the answer in flight. */
   #act(action: InterruptionAction): void {
+    if (!action) return; // most VAD frames ask nothing: the pause's wall-clock bound must stand
     const host = this.#host;
     clearTimeout(this.#pauseTimer);
     if (action === 'cancel') host.cancelResponse('turn_detected');
