@@ -1,7 +1,8 @@
 export { TranscriptLog, tokenize, contentWords } from './transcript-log.ts';
 export type { Utterance, UtteranceHit } from './transcript-log.ts';
 export { MemoryStore, defaultMemoryStoreOptions } from './memory-store.ts';
-export type { MemoryStoreOptions, MemoryStoreStats, MemoryStoreEvents } from './memory-store.ts';
+export type { MemoryStoreOptions, MemoryStoreStats, MemoryStoreEvents, MemoryWriteOutage } from './memory-store.ts';
+export { MemoryWriteError, writeErrorCode } from './write-buffer.ts';
 export type { ListEpisodesOptions } from './episode-roller.ts';
 export { MemoryStoreClosedError } from './errors.ts';
 export { RetrievalQuery, VectorRetrievalQuery, RRF_K, RECENT_FALLBACK } from './retrieval.ts';
@@ -17,3 +18,4 @@ export { summarizeClips, DEFAULT_EPISODE_MINUTES } from './episodes.ts';
 export { SCHEMA_VERSION, MIGRATIONS } from './schema.ts';
 export type { Migration } from './schema.ts';
 export type { ClipRecord, ClipScene, UtteranceRecord, EpisodeRecord, MemoryHit, MemoryQuery } from './types.ts';
+export type { StoredWatch } from './watch-table.ts';

@@ -19,8 +19,9 @@ import { DEFAULT_EPISODE_MINUTES } from './episodes.ts';
 import { assertFinite, assertString } from './errors.ts';
 import { clipRow, utteranceRow } from './rows.ts';
 import type { DataTableName } from './schema.ts';
+import { WatchTable, type StoredWatch } from './watch-table.ts';
 import { openTables, SEARCHED_TABLES, type TableState } from './table-state.ts';
-import { WriteBuffer, type FlushReport } from './write-buffer.ts';
+import { WriteBuffer, type FlushReport, type MemoryWriteError } from './write-buffer.ts';
 import { Maintenance, type DeletedCounts, type RetentionOptions } from './maintenance.ts';
 import { EpisodeRoller, type ListEpisodesOptions } from './episode-roller.ts';
 import { RetrievalQuery, type MemorySearchQuery, type RetrievalExecutionOptions, type RetrievalOptions } from './retrieval.ts';
@@ -35,6 +36,14 @@ export interface MemoryStoreOptions {
   flushIntervalMs?: number;
   /** Rows queued (clips + utterances) that trigger an immediate flush. @defaultValue 256 */
   maxBatch?: number;
+  /**
+   * Rows kept queued in RAM at most while writes fail (a full disk): past it the oldest rows
+   * are dropped ('drop' event), so an outage costs its oldest rows, not the process's memory.
+   * @defaultValue 5000
+   */
+  maxQueuedRows?: number;
+  /** A failing write is retried after `flushIntervalMs`, then waits that double up to this. @defaultValue 15000 */
+  maxRetryDelayMs?: number;
   retention?: RetentionOptions;
   /** Compaction + index refresh (+ retention) period; 0 disables the schedule. @defaultValue 300000 */
   optimizeIntervalMs?: number;
@@ -67,6 +76,8 @@ export interface MemoryStoreOptions {
 export const defaultMemoryStoreOptions = {
   flushIntervalMs: 1000,
   maxBatch: 256,
+  maxQueuedRows: 5000,
+  maxRetryDelayMs: 15_000,
   optimizeIntervalMs: 5 * 60_000,
   keepVersionsMs: 60_000,
   optimizeSmallTableRows: 20_000,
@@ -89,9 +100,26 @@ export interface MemoryStoreStats {
   vectorIndex: boolean;
 }
 
+/** Writes that fail right now: since when, why, how often in a row. */
+export interface MemoryWriteOutage {
+  /** ENOSPC, EDQUOT, EROFS, EACCES, EIO or 'unknown'. */
+  code: string;
+  message: string;
+  /** Epoch ms of the first failure. */
+  since: number;
+  failures: number;
+  /** Rows dropped unwritten during this outage (the queue was full). */
+  dropped: number;
+}
+
 export type MemoryStoreEvents = {
   flush: [FlushReport];
-  flusherror: [Error];
+  /** Each failed flush (retries too); the rows stay queued. The error's `code` says why. */
+  flusherror: [MemoryWriteError];
+  /** Writes work again after failing: how long they failed and how many rows waited. */
+  writeresume: [{ downMs: number; written: number; dropped: number }];
+  /** Rows dropped unwritten because the queue was full while writes failed. */
+  drop: [{ clips: number; utterances: number }];
   optimize: [{ ms: number }];
   warning: [string];
   close: [];
@@ -110,8 +138,10 @@ export class MemoryStore extends EventEmitter<MemoryStoreEvents> {
   readonly #maintenance: Maintenance;
   readonly #episodes: EpisodeRoller;
   readonly #admin: MemoryAdmin;
+  readonly #watches: WatchTable;
   #closing: Promise<void> | undefined;
   #warnedNoVectors = false;
+  #outage: MemoryWriteOutage | undefined;
 
   private constructor(state: TableState, opts: ResolvedOptions, log: Logger) {
     super();
@@ -124,9 +154,14 @@ export class MemoryStore extends EventEmitter<MemoryStoreEvents> {
     this.#writes = new WriteBuffer(state, opts, {
       clipsDurable: (rows) => this.#episodes.clipsDurable(rows),
       flushed: (report, complete) => this.#flushed(report, complete),
-      flushFailed: (error) => {
-        this.#log.warn({ err: error, pending: this.pending }, 'memory flush failed; rows stay queued');
-        this.#announce('flusherror', error);
+      flushFailed: (error, retryInMs) => this.#flushFailed(error, retryInMs),
+      dropped: (counts) => {
+        if (this.#outage) {
+          // One line per outage, not per row; the total is logged when writes resume.
+          if (this.#outage.dropped === 0) this.#log.error({ maxQueuedRows: opts.maxQueuedRows }, `memory's write queue is full (${opts.maxQueuedRows} rows): dropping the oldest rows until writes work again`);
+          this.#outage.dropped += counts.clips + counts.utterances;
+        }
+        this.#announce('drop', counts);
       },
     });
     this.#maintenance = new Maintenance(state, opts, {
@@ -135,6 +170,7 @@ export class MemoryStore extends EventEmitter<MemoryStoreEvents> {
       warn: (message, error) => this.#warn(message, error),
     });
     this.#admin = new MemoryAdmin(state, this.#writes, this.#maintenance, this.#episodes);
+    this.#watches = new WatchTable(state);
   }
 
   /** Opens (creating or migrating) the store at `options.uri`. */
@@ -157,6 +193,11 @@ export class MemoryStore extends EventEmitter<MemoryStoreEvents> {
   /** Rows queued and not yet durable. */
   get pending(): number {
     return this.#writes.pending;
+  }
+
+  /** While writes fail (a full disk…): since when and why; undefined while they work. */
+  get writeError(): Readonly<MemoryWriteOutage> | undefined {
+    return this.#outage;
   }
 
   // -------------------------------------------------------------------------------------
@@ -195,8 +236,10 @@ export class MemoryStore extends EventEmitter<MemoryStoreEvents> {
   }
 
   /**
-   * Resolves once everything queued before the call is durable. Aborting `signal` ends the
-   * wait with an AbortError; the rows are still written.
+   * Resolves once everything queued before the call is durable — or once writing it failed:
+   * then the rows stay queued for the retry, `writeError` and 'flusherror' say why, and reads
+   * go on with what is on disk. Aborting `signal` ends the wait with an AbortError; the rows
+   * are still written.
    */
   flush(options: { signal?: AbortSignal } = {}): Promise<void> {
     this.#state.assertOpen();
@@ -205,12 +248,35 @@ export class MemoryStore extends EventEmitter<MemoryStoreEvents> {
 
   /** A flush is over: new rows reach the FTS index of a cold table, closed episodes roll up. */
   #flushed(report: FlushReport, complete: boolean): void {
-    this.#announce('flush', report);
+    if (report.clips.length + report.utterances.length > 0) this.#announce('flush', report);
     if (!complete) return;
+    const outage = this.#outage;
+    if (outage) {
+      this.#outage = undefined;
+      const downMs = Date.now() - outage.since;
+      const written = report.clips.length + report.utterances.length;
+      this.#log.info({ downMs, written, dropped: outage.dropped }, `memory writes work again after ${Math.round(downMs / 1000)} s: ${written} queued rows written${outage.dropped ? `, ${outage.dropped} dropped while the queue was full` : ''}`);
+      this.#announce('writeresume', { downMs, written, dropped: outage.dropped });
+    }
     this.#maintenance.warmFts(SEARCHED_TABLES.filter((name) => report[name].length > 0));
     if (report.clips.length > 0) {
       void this.#maintenance.run(() => this.#episodes.rollUpDirty(false)).catch((error) => this.#warn('episode roll-up failed', error));
     }
+  }
+
+  /** One log line per outage (and per change of cause), not one per retry. */
+  #flushFailed(error: MemoryWriteError, retryInMs: number): void {
+    const outage = this.#outage;
+    if (!outage || outage.code !== error.code) {
+      this.#log.error(
+        { err: error, code: error.code, pending: this.pending, retryInMs },
+        `memory writes fail (${error.code}): ${this.pending} rows stay queued in RAM and are retried; reads go on`,
+      );
+    } else {
+      this.#log.debug({ code: error.code, pending: this.pending, retryInMs, failures: outage.failures + 1 }, 'memory write failed again');
+    }
+    this.#outage = { code: error.code, message: error.message, since: outage?.since ?? Date.now(), failures: (outage?.failures ?? 0) + 1, dropped: outage?.dropped ?? 0 };
+    this.#announce('flusherror', error);
   }
 
   // -------------------------------------------------------------------------------------
@@ -299,7 +365,36 @@ export class MemoryStore extends EventEmitter<MemoryStoreEvents> {
     if (memoryId !== undefined) assertString('memoryId', memoryId);
     if (sessionId !== undefined) assertString('sessionId', sessionId);
     ids?.forEach((id, i) => assertString(`ids[${i}]`, id));
-    return this.#admin.forget(selector);
+    const counts = await this.#admin.forget(selector);
+    // Forgetting a whole user forgets what they asked to be told, too.
+    const wholeMemory = memoryId !== undefined && sessionId === undefined && ids === undefined && selector.fromWallMs === undefined && selector.toWallMs === undefined;
+    if (wholeMemory) await this.#watches.remove(memoryId);
+    return counts;
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Standing requests (watches): kept with the user's memory, written at once
+
+  /** The watches of a memory id, as saved. */
+  listWatches(memoryId: string): Promise<StoredWatch[]> {
+    this.#state.assertOpen();
+    assertString('memoryId', memoryId);
+    return this.#watches.list(memoryId);
+  }
+
+  /** Saves (inserts or replaces by id) one watch; durable when the promise resolves. */
+  saveWatch(watch: StoredWatch): Promise<void> {
+    this.#state.assertOpen();
+    assertString('watch.id', watch.id);
+    assertString('watch.memoryId', watch.memoryId);
+    return this.#watches.save(watch);
+  }
+
+  /** Deletes one watch of a memory id, or all of them without `id`; resolves with the count. */
+  deleteWatches(memoryId: string, id?: string): Promise<number> {
+    this.#state.assertOpen();
+    assertString('memoryId', memoryId);
+    return this.#watches.remove(memoryId, id);
   }
 
   /** Applies `retention`: max age by wallStartMs, then max size by deleting the oldest rows. */
@@ -340,12 +435,14 @@ export class MemoryStore extends EventEmitter<MemoryStoreEvents> {
     this.#closing = (async () => {
       this.#maintenance.stopSchedule();
       await this.#writes.close();
+      if (this.#writes.pending > 0) this.#log.error({ lost: this.#writes.pending, code: this.#outage?.code }, `memory closed with ${this.#writes.pending} rows it could not write; they are lost`);
       try {
         await this.#maintenance.run(() => this.#episodes.rollUpDirty(true));
       } catch (error) {
         this.#warn('episode roll-up failed', error);
       }
       this.#state.closed = true;
+      await this.#watches.close();
       // An IVF-PQ build in flight is not awaited (it can take minutes and cannot be
       // cancelled); LanceDB finishes or drops it on its own handle, uncommitted files are
       // harmless, and the next optimize() starts it again if still due.

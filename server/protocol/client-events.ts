@@ -143,6 +143,22 @@ export const clientEventSchema = z.discriminatedUnion('type', [
     .strict(),
   z
     .object({
+      type: z.literal('omnilive.watch.create'),
+      event_id: eventId,
+      /** What to watch for, in words: "the gate number is on the screen". */
+      condition: z.string().trim().min(1).max(500),
+      /** 'once' (default) ends after firing; 'every' fires again after its cooldown. */
+      mode: z.enum(['once', 'every']).optional(),
+      /** Least time between two firings of an 'every' watch, ms (default 60 000). */
+      cooldown_ms: z.number().int().min(1000).max(7 * 24 * 3600 * 1000).optional(),
+      /** Ends the watch unfired this many ms from now. */
+      expires_in_ms: z.number().int().min(1000).max(365 * 24 * 3600 * 1000).optional(),
+    })
+    .strict(),
+  z.object({ type: z.literal('omnilive.watch.list'), event_id: eventId }).strict(),
+  z.object({ type: z.literal('omnilive.watch.delete'), event_id: eventId, watch_id: z.string().min(1).max(128) }).strict(),
+  z
+    .object({
       type: z.literal('omnilive.video_frame.append'),
       event_id: eventId,
       /** base64 JPEG (PNG and WebP work too). */
@@ -155,6 +171,27 @@ export const clientEventSchema = z.discriminatedUnion('type', [
 
 export type ClientEvent = z.infer<typeof clientEventSchema>;
 export const CLIENT_EVENT_TYPES = clientEventSchema.options.map((o) => o.shape.type.value);
+
+/** Deepest nesting a client event may have, the event itself being 1 (events need about 10, tool schemas a few dozen). */
+export const MAX_EVENT_DEPTH = 64;
+
+/**
+ * The top-level field of a parsed event nested deeper than `maxDepth`, or undefined. JSON.parse
+ * takes any depth, but structuredClone, JSON.stringify and schema compilers recurse and would
+ * overflow the stack on what comes next: this walk is iterative, so it refuses such an event first.
+ */
+export function tooDeepField(event: object, maxDepth = MAX_EVENT_DEPTH): string | undefined {
+  for (const [key, value] of Object.entries(event)) {
+    const stack: [unknown, number][] = [[value, 2]];
+    while (stack.length) {
+      const [v, depth] = stack.pop()!;
+      if (typeof v !== 'object' || v === null) continue;
+      if (depth > maxDepth) return key;
+      for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
+    }
+  }
+  return undefined;
+}
 
 /** A zod issue as one readable line and the offending field's dotted path. */
 export function describeIssue(error: z.ZodError): { message: string; param?: string } {

@@ -58,7 +58,7 @@ export interface WireResponse {
   object: 'realtime.response';
   id: string;
   status: ResponseStatus;
-  status_details: { type: 'cancelled'; reason: string } | { type: 'failed'; error: { type: string; message: string } } | null;
+  status_details: { type: 'cancelled'; reason: string } | { type: 'failed'; error: { type: string; code?: string; message: string } } | null;
   output: WireItem[];
   output_modalities: ('text' | 'audio')[];
   audio: { output: { format: WireAudioFormat } };
@@ -164,6 +164,28 @@ export type WireMemoryHit = Record<string, unknown>;
 
 type Nullable = number | null;
 
+/** A watch as clients see it (`omnilive.watch.*`). */
+export interface WireWatch {
+  id: string;
+  condition: string;
+  /** How it is checked: a rule kind ('text', 'object_appears', …) or 'judged' (a language model). */
+  rule: { kind: string } & Record<string, unknown>;
+  mode: 'once' | 'every';
+  cooldown_ms: number;
+  /** Wall-clock ms (epoch), or null: never expires. */
+  expires_at: number | null;
+  created_at: number;
+  fired_count: number;
+  last_fired_at: number | null;
+}
+
+export interface WireSoundEvent {
+  label: string;
+  start_ms: number;
+  end_ms: number;
+  score: number;
+}
+
 export type ServerEventBody =
   | { type: 'session.created' | 'session.updated'; session: WireSession }
   | { type: 'error'; error: WireError }
@@ -206,6 +228,11 @@ export type ServerEventBody =
   | { type: 'omnilive.output_audio.resumed'; response_id: string; item_id: string | null; paused_ms: number }
   | { type: 'omnilive.memory.results'; query: string; results: WireMemoryHit[] }
   | { type: 'omnilive.clip.committed'; clip: WireClip }
+  | { type: 'omnilive.watch.created'; request_id?: string | null; watch: WireWatch; confirmation: string }
+  | { type: 'omnilive.watch.listed'; request_id?: string | null; watches: WireWatch[] }
+  | { type: 'omnilive.watch.deleted'; request_id?: string | null; watch_id: string }
+  | { type: 'omnilive.watch.fired'; watch_id: string; media_ms: number; evidence: { kind: string; text: string }; watch: WireWatch }
+  | ({ type: 'omnilive.sound_event' } & WireSoundEvent)
   | { type: 'omnilive.webrtc.joined'; request_id?: string | null; router_rtp_capabilities: unknown }
   | { type: 'omnilive.webrtc.transport.created'; request_id?: string | null; transport: { id: string; iceParameters: unknown; iceCandidates: unknown; dtlsParameters: unknown } }
   | { type: 'omnilive.webrtc.transport.connected'; request_id?: string | null; transport_id: string }

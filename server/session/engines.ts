@@ -6,6 +6,8 @@ import type { SceneComparer } from '../perception/video/pipeline.ts';
 import type { Reasoner } from '../reasoning/index.ts';
 import type { EndOfTurnModel } from '../reasoning/turn/end-of-turn-model.ts';
 import type { TtsEngine } from '../speech/index.ts';
+import type { SoundEventEngine } from '../perception/sound/types.ts';
+import type { WatchBook } from '../reasoning/watch/watch-book.ts';
 
 /** The models a session uses; shared by all sessions of a server, never owned by one. */
 export interface SessionEngines {
@@ -19,6 +21,10 @@ export interface SessionEngines {
   memory?: MemoryStore;
   /** semantic_vad's end-of-turn model; absent: rules over the words and the pitch decide. */
   turnDetector?: EndOfTurnModel;
+  /** Labels sounds other than words; absent: the session hears speech only. */
+  sounds?: SoundEventEngine;
+  /** The server's watches, shared by its sessions; absent: each session keeps its own, in RAM. */
+  watches?: WatchBook;
 }
 
 /** Which engine plays each role, as clients and reports show it. */
@@ -35,5 +41,7 @@ export function describeEngines(engines: SessionEngines): Record<string, unknown
     objects: engines.vision?.facts.reader.names.objects ?? null,
     image_embedding: engines.vision?.facts.reader.names.embedder ?? null,
     turn_detector: engines.turnDetector?.name ?? 'rules',
+    sound_events: engines.sounds?.name ?? null,
+    watches: engines.watches?.durable ? 'memory' : 'session',
   };
 }

@@ -1,6 +1,7 @@
 import { ClientError } from '../errors.ts';
 import type { TranscriptLog, Utterance } from '../../memory/index.ts';
 import { gatherContext, type ContextSources, type Reasoner } from '../reasoning/index.ts';
+import { scriptedReasoner } from '../reasoning/llm/scripted.ts';
 import type { ServerTool } from '../reasoning/tools/server-tools.ts';
 import type { TtsEngine } from '../speech/index.ts';
 import type { FunctionTool, ToolChoice } from '../protocol/session-patch.ts';
@@ -33,6 +34,8 @@ export interface ResponseRequest {
   held?: boolean;
   /** A held answer's question: the user's item as it will be once the turn is confirmed (not in the conversation yet). */
   pendingQuestion?: ConversationItem;
+  /** Words to say as they are (a watch's confirmation or announcement): no retrieval, no model. */
+  script?: string;
 }
 
 export interface ResponderHost {
@@ -99,8 +102,9 @@ export class Responder {
     const choice = options.toolChoice ?? settings.toolChoice;
     const maxTokens = options.maxOutputTokens ?? settings.maxOutputTokens;
     const outOfBand = options.conversation === 'none';
+    const script = options.script;
     const response = new Response({
-      reasoner: host.reasoner,
+      reasoner: script === undefined ? host.reasoner : scriptedReasoner(script),
       tts: host.tts,
       voice: settings.voice,
       modalities: options.modalities ?? settings.modalities,
@@ -131,6 +135,7 @@ export class Responder {
         ...(maxTokens === 'inf' ? {} : { maxOutputTokens: maxTokens }),
       },
       prepare: async (signal) => {
+        if (script !== undefined) return {};
         // Audio inside items is transcribed in the background: read the conversation once it has words.
         await host.itemTranscriptsSettled();
         const pending = options.pendingQuestion;

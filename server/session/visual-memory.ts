@@ -8,6 +8,9 @@ import { VideoPipeline, thumbnail, type Clip, type SceneComparer } from '../perc
 import type { ClipperOptions } from '../perception/video/clipper.ts';
 import type { VideoFrame } from '../perception/video/types.ts';
 import type { ServerEventBody } from '../protocol/server-events.ts';
+import type { Observation } from '../reasoning/watch/types.ts';
+
+type ClipObservation = Extract<Observation, { kind: 'clip' }>;
 
 /** Clips kept in RAM with their keyframe and thumbnail: the short-term memory. */
 const RECENT_CLIPS = 8;
@@ -24,6 +27,12 @@ export interface VisualMemoryOptions {
   transcript: TranscriptLog;
   emit: (event: ServerEventBody) => void;
   fail: (code: string, error: unknown) => void;
+  /** Sounds heard while a clip was on screen go into its record ("alarm (00:12–00:15)"). */
+  soundsDuring?: (startMs: number, endMs: number) => string[];
+  /** Each committed clip, as watches read it. */
+  observed?: (clip: ClipObservation) => void;
+  /** Whether something waits on the screen: then a new scene is reported after its first frames. */
+  eager?: () => boolean;
 }
 
 /**
@@ -63,6 +72,7 @@ export class VisualMemory {
       throw new ClientError('invalid_value', `frame time ${frame.t} ms is before the previous frame (${this.#lastFrameMs} ms)`, 't');
     }
     this.#lastFrameMs = frame.t;
+    this.#pipeline.eager = this.#options.eager?.() ?? false;
     this.#pipeline.push(frame);
   }
 
@@ -84,6 +94,12 @@ export class VisualMemory {
   async currentImages(count: number): Promise<{ t: number; jpeg: Uint8Array }[]> {
     const latest = this.#recent.slice(-count);
     return Promise.all(latest.map(async (clip) => ({ t: clip.keyframe.t, jpeg: await thumbnail(clip.keyframe, 448) })));
+  }
+
+  /** The newest clip as watches read it (what is on screen when a watch is made). */
+  currentClip(): ClipObservation | undefined {
+    const clip = this.#recent.at(-1);
+    return clip && clipObservation(clip);
   }
 
   /** The facts of the newest clip: the scene on screen once the open one was cut. */
@@ -132,12 +148,13 @@ export class VisualMemory {
       ocrText: mergeText(clip.facts.ocr.map((l) => l.text)),
       objects: clip.facts.objects.map((o) => ({ label: o.label, count: o.count })),
       transcript: heard.join(' '),
-      soundEvents: [],
+      soundEvents: this.#options.soundsDuring?.(clip.startMs, clip.endMs) ?? [],
       ...(scene ? { scene } : {}),
       ...(vector ? { frameVectors: [vector], globalVector: vector } : {}),
     });
     this.#recent.push(clip);
     if (this.#recent.length > RECENT_CLIPS) this.#recent.shift();
+    this.#options.observed?.(clipObservation(clip));
     const { facts } = clip;
     this.#options.emit({
       type: 'omnilive.clip.committed',
@@ -164,6 +181,20 @@ export class VisualMemory {
 /** A clip's facts as a reasoner reads them ("what do you see now?"). */
 export function sceneView(clip: Clip): SceneView {
   return { startMs: clip.startMs, endMs: clip.endMs, ocrText: mergeText(clip.facts.ocr.map((l) => l.text)), objects: clip.facts.objects.map((o) => ({ label: o.label, count: o.count })), ...(clip.scene ? { scene: clip.scene } : {}) };
+}
+
+/** A clip as watches read it. */
+export function clipObservation(clip: Clip): ClipObservation {
+  return {
+    kind: 'clip',
+    startMs: clip.startMs,
+    endMs: clip.endMs,
+    ocrText: clip.facts.ocr.map((l) => l.text).join('\n'),
+    objects: clip.facts.objects.map((o) => ({ label: o.label, count: o.count })),
+    ...(clip.scene ? { scene: clip.scene } : {}),
+    sceneChange: clip.sceneCut,
+    keyframeJpeg: () => thumbnail(clip.keyframe, 448),
+  };
 }
 
 /** Without vision engines, frames are refused by name. */

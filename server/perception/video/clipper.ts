@@ -8,6 +8,10 @@ import type { VideoFrame } from './types.ts';
  * A question may also cut the open clip early (`cut()`), so that what is on screen when it is
  * asked becomes evidence. Such a cut only splits the scene's clip: the rule above keeps
  * counting from the last scene cut, so the scene cuts fall where they would without questions.
+ *
+ * While something waits on the screen (a watch), a run's first `eagerFrames` frames are cut
+ * off as a clip of their own, the same way: its facts come after a frame or two, not when
+ * the scene ends (up to `maxFrames` later).
  */
 export interface ClipperOptions {
   /** Frames a clip has at least before a scene change may cut it. @defaultValue 3 */
@@ -27,7 +31,7 @@ export const defaultClipperOptions = {
 export interface ClipFrames {
   frames: VideoFrame[];
   /** Why the clip ended: a scene change, the length limit, the end of the stream, or a question. */
-  reason: 'scene_change' | 'max_frames' | 'end' | 'question';
+  reason: 'scene_change' | 'max_frames' | 'end' | 'question' | 'watch';
 }
 
 export class Clipper {
@@ -43,6 +47,9 @@ export class Clipper {
       throw new TypeError('clipper needs 1 ≤ minFrames ≤ maxFrames');
     }
   }
+
+  /** Frames after which an eager cut closes a new run's first clip (see the class comment); 0: off. */
+  eagerFrames = 0;
 
   get pending(): number {
     return this.#frames.length;
@@ -64,6 +71,7 @@ export class Clipper {
     }
     this.#frames.push(frame);
     this.#run++;
+    if (!closed && this.eagerFrames > 0 && this.#run === this.eagerFrames && this.#frames.length === this.#run) return this.#close('watch');
     return closed;
   }
 

@@ -40,7 +40,12 @@ export interface Clip {
   comparer: string;
   /** The keyframe described, as memory keeps it (set when the clip is committed). */
   scene?: ClipScene;
+  /** The clip began where the scene changed (not the first clip, nor one cut by length or a question). */
+  sceneCut: boolean;
 }
+
+/** Frames of a new scene an eager cut waits for: one more than the first, which may be mid-change. */
+const EAGER_FRAMES = 2;
 
 export interface VideoPipelineHooks {
   comparer: SceneComparer;
@@ -64,6 +69,8 @@ export class VideoPipeline {
   #pendingClips = new Set<Promise<unknown>>();
   /** The last clip handed on: each clip waits for the one before, so `onClip` sees them in time order. */
   #delivered: Promise<unknown> = Promise.resolve();
+  /** Why the clip before closed: a scene change means the next one starts a new scene. */
+  #lastReason = 'start';
   #closed = false;
 
   constructor(options: Partial<VideoPipelineOptions>, hooks: VideoPipelineHooks) {
@@ -86,7 +93,7 @@ export class VideoPipeline {
   flush(): void {
     this.#work = this.#work.then(() => {
       const last = this.#clipper.flush();
-      if (last) void this.#commit(last.frames);
+      if (last) void this.#commit(last.frames, last.reason);
     });
   }
 
@@ -102,7 +109,7 @@ export class VideoPipeline {
       .then(() => {
         if (this.#closed) return;
         const open = this.#clipper.cut();
-        if (open) committed = this.#commit(open.frames);
+        if (open) committed = this.#commit(open.frames, open.reason);
       })
       .catch((error) => this.#hooks.onError(error));
     return this.#work.then(() => committed);
@@ -112,6 +119,11 @@ export class VideoPipeline {
   async idle(): Promise<void> {
     await this.#work;
     while (this.#pendingClips.size) await Promise.all(this.#pendingClips);
+  }
+
+  /** Whether a new scene's first frames are a clip of their own (something waits on the screen). */
+  set eager(on: boolean) {
+    this.#clipper.eagerFrames = on ? EAGER_FRAMES : 0;
   }
 
   close(): void {
@@ -124,12 +136,14 @@ export class VideoPipeline {
     const similarity = this.#previous ? this.#hooks.comparer.similarity(this.#previous, descriptor) : 1;
     this.#previous = descriptor;
     const closed = this.#clipper.push(frame, similarity);
-    if (closed) void this.#commit(closed.frames);
+    if (closed) void this.#commit(closed.frames, closed.reason);
   }
 
   /** Asks for the keyframe's facts; resolves with the clip once `onClip` has it (undefined if it never will). */
-  #commit(frames: VideoFrame[]): Promise<Clip | undefined> {
+  #commit(frames: VideoFrame[], reason: string): Promise<Clip | undefined> {
     const id = this.#hooks.newId();
+    const sceneCut = this.#lastReason === 'scene_change';
+    this.#lastReason = reason;
     const keyframe = frames[Math.floor((frames.length - 1) / 2)]!;
     const period = 1000 / this.options.fps;
     const before = this.#delivered;
@@ -146,6 +160,7 @@ export class VideoPipeline {
           thumbnail: jpeg,
           facts,
           comparer: this.#hooks.comparer.name,
+          sceneCut,
         };
         this.#hooks.onClip(clip);
         return clip;

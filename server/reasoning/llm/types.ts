@@ -94,5 +94,10 @@ export interface Reasoner {
   respond(request: ReasonerRequest, signal: AbortSignal): AsyncIterable<ReasonerDelta>;
   /** Whether the utterance is addressed to the assistant (LLM instruction check). */
   isInstruction?(text: string, signal: AbortSignal): Promise<boolean>;
+  /**
+   * Whether a watch's condition holds in a clip: `question` asks it, `facts` are the clip's
+   * text, objects and scene in words, `keyframeJpeg` the frame when there is one. A short yes/no.
+   */
+  judgeWatch?(question: string, facts: string, keyframeJpeg: Uint8Array | undefined, signal: AbortSignal): Promise<boolean>;
   close(): Promise<void>;
 }

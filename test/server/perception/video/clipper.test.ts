@@ -73,3 +73,18 @@ test('a question cuts the open clip early; the scene cuts stay where they were',
     ],
   );
 });
+
+test('eager (something waits on the screen): a new scene is cut after its first two frames, and the scene cuts stay where they were', () => {
+  const c = new Clipper();
+  c.eagerFrames = 2;
+  const out: [number, number, string][] = [];
+  [1, 0.99, 0.98, 0.97, 0.3, 0.99, 0.99, 0.99].forEach((s, i) => {
+    const clip = c.push(frame(i * 1000), s);
+    if (clip) out.push([clip.frames[0]!.t, clip.frames.at(-1)!.t, clip.reason]);
+  });
+  assert.deepEqual(out, [
+    [0, 1000, 'watch'],
+    [2000, 3000, 'scene_change'],
+    [4000, 5000, 'watch'],
+  ]);
+});
