@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { SETTINGS, loadConfig, settingFlags, settingValues } from './config.ts';
@@ -94,14 +95,58 @@ async function serve(config: ReturnType<typeof loadConfig>, logger: Logger): Pro
   if (server.media) console.log(`omnilive: WebRTC on ${rtc.announcedAddress ?? rtc.listenIp} ports ${rtc.ports.min}-${rtc.ports.max} (${server.media.workers.length} mediasoup workers)`);
   else console.log(`omnilive: WebRTC off: ${server.webrtcUnavailable}; browsers send media over the WebSocket`);
   if (!engines.reasoner.usesLanguageModel) console.log('omnilive: no language model configured (OMNILIVE_LLM_URL): answers come from transcript search');
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+  const signal = await stopSignal(logger);
+  return shutdown(server, engines, config.shutdownTimeoutMs, signal, logger);
+}
+
+/** Share of the shutdown bound the sessions get to finish; the rest is for closing up. */
+const DRAIN_SHARE = 0.7;
+
+/**
+ * Resolves at the first SIGTERM or SIGINT. A second one means "now": the process exits at once
+ * with 128 + the signal's number (143, 130), as a shell reports a process the signal killed;
+ * rows not yet flushed are lost then, as in a crash (README "Operations").
+ */
+function stopSignal(logger: Logger): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    let seen = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (!seen) {
+        seen = true;
+        return resolve(signal);
+      }
+      logger.warn({ signal }, `${signal} again: exiting at once`);
+      process.exit(128 + os.constants.signals[signal]);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
   });
-  logger.info('shutting down');
-  await server.close();
-  await engines.close();
+}
+
+/**
+ * The graceful stop, bounded by `timeoutMs`: new connections get 503; each session finishes
+ * what it heard and its answer in flight (cancelled past its share of the bound), flushes
+ * memory and closes its WebSocket with 1001 and a reason; then the listener, mediasoup's
+ * workers, the memory (last flush) and the engines' child processes close. If any of it hangs,
+ * the process exits 1 when the bound is reached.
+ */
+async function shutdown(server: OmniLiveServer, engines: { close(): Promise<void> }, timeoutMs: number, signal: NodeJS.Signals, logger: Logger): Promise<number> {
+  const log = logger.child({ component: 'shutdown' });
+  const started = performance.now();
+  const watchdog = setTimeout(() => {
+    log.error({ timeoutMs }, `the shutdown took longer than ${timeoutMs} ms; exiting now`);
+    process.exit(1);
+  }, timeoutMs);
+  log.info({ signal, sessions: server.sessions.size, timeoutMs }, `${signal}: draining ${server.sessions.size} sessions, at most ${timeoutMs} ms`);
+  try {
+    const drained = await server.drain(Math.round(timeoutMs * DRAIN_SHARE));
+    log.info({ ...drained, ms: Math.round(performance.now() - started) }, drained.finished ? 'sessions drained' : 'sessions drained; what was past the deadline was cancelled');
+  } finally {
+    await server.close();
+    await engines.close();
+    clearTimeout(watchdog);
+  }
+  log.info({ ms: Math.round(performance.now() - started) }, 'stopped');
   return 0;
 }
 

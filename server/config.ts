@@ -5,6 +5,7 @@ import { defaultConnectionLimits, type ConnectionLimits } from './protocol/realt
 import { defaultSessionLimits, type SessionLimits } from './session/types.ts';
 import { defaultWebRtcConfig, type WebRtcConfig } from './webrtc/media-server.ts';
 import { LOG_LEVELS, type LogLevel } from './logger.ts';
+import { defaultLlmTimeouts, type LlmTimeouts } from './reasoning/llm/failures.ts';
 
 export interface RemoteEndpoint {
   /** OpenAI-compatible base URL, ending in /v1. */
@@ -23,7 +24,7 @@ export interface OmniLiveConfig {
   tls: { mode: 'auto' | 'off'; cert?: string; key?: string };
   limits: ConnectionLimits & SessionLimits;
   asr: RemoteEndpoint & { engine: 'pocketsphinx' | 'remote'; language?: string };
-  llm: RemoteEndpoint;
+  llm: RemoteEndpoint & LlmTimeouts;
   tts: RemoteEndpoint & { engine: 'flite' | 'remote'; voice: string };
   instructionFilter: 'off' | 'rules' | 'llm';
   /** Only turns that say this word are answered (e.g. "omni"). */
@@ -35,6 +36,8 @@ export interface OmniLiveConfig {
   webrtc: WebRtcConfig;
   /** Who may connect: API keys from the environment, allowed origins, limits (README "Access"). */
   access: { apiKeys: string[]; allowedOrigins: string[]; agentsFile?: string; limits: AccessLimits };
+  /** SIGTERM/SIGINT: the most a graceful stop takes before the process exits anyway. */
+  shutdownTimeoutMs: number;
 }
 
 /** Every setting, its flag, its environment variable and its default: the README table is this. */
@@ -49,6 +52,8 @@ export const SETTINGS = [
   ['llm.url', '--llm-url', 'OMNILIVE_LLM_URL', '', 'OpenAI-compatible base URL of the reasoning LLM; empty: embedded transcript answerer'],
   ['llm.model', '--llm-model', 'OMNILIVE_LLM_MODEL', '', 'model name sent to the LLM server'],
   ['llm.apiKey', '', 'OMNILIVE_LLM_API_KEY', '', 'API key for the LLM server (environment only, never logged)'],
+  ['llm.firstTokenTimeoutMs', '--llm-first-token-timeout-ms', 'OMNILIVE_LLM_FIRST_TOKEN_TIMEOUT_MS', String(defaultLlmTimeouts.firstTokenTimeoutMs), "longest wait for the LLM's first token (connecting included, one retry included); then the assistant apologizes"],
+  ['llm.idleTimeoutMs', '--llm-idle-timeout-ms', 'OMNILIVE_LLM_IDLE_TIMEOUT_MS', String(defaultLlmTimeouts.idleTimeoutMs), 'longest silence inside a streaming LLM answer before it counts as stalled'],
   ['asr.engine', '--asr', 'OMNILIVE_ASR', 'pocketsphinx', "'pocketsphinx' (embedded) or 'remote'"],
   ['asr.url', '--asr-url', 'OMNILIVE_ASR_URL', '', 'OpenAI-compatible base URL for /audio/transcriptions'],
   ['asr.model', '--asr-model', 'OMNILIVE_ASR_MODEL', 'whisper-1', 'transcription model name'],
@@ -85,6 +90,9 @@ export const SETTINGS = [
   ['limits.maxMessageBytes', '--max-message-bytes', 'OMNILIVE_MAX_MESSAGE_BYTES', String(defaultConnectionLimits.maxMessageBytes), 'largest client message'],
   ['limits.maxMessagesPerSecond', '', 'OMNILIVE_MAX_MESSAGES_PER_SECOND', String(defaultConnectionLimits.maxMessagesPerSecond), 'client messages per second per connection'],
   ['limits.maxAudioLeadMs', '', 'OMNILIVE_MAX_AUDIO_LEAD_MS', String(defaultSessionLimits.maxAudioLeadMs), 'how far live audio may run ahead of real time'],
+  ['limits.sendBufferSoftBytes', '', 'OMNILIVE_SEND_BUFFER_SOFT_BYTES', String(defaultConnectionLimits.sendBufferSoftBytes), 'bytes waiting for a slow client past which its metrics and clip pictures are dropped'],
+  ['limits.sendBufferMaxBytes', '', 'OMNILIVE_SEND_BUFFER_MAX_BYTES', String(defaultConnectionLimits.sendBufferMaxBytes), 'bytes waiting for a slow client past which it is disconnected (1008)'],
+  ['shutdownTimeoutMs', '--shutdown-timeout-ms', 'OMNILIVE_SHUTDOWN_TIMEOUT_MS', '10000', 'SIGTERM/SIGINT: answers in flight get most of this to finish, then the process exits; a second signal exits at once'],
 ] as const;
 
 export type SettingKey = (typeof SETTINGS)[number][0];
@@ -160,10 +168,18 @@ export function loadConfig(flags: SettingValues = {}, env: NodeJS.ProcessEnv = p
       maxMessageBytes: integer('max message bytes', get('limits.maxMessageBytes'), 1024, 64 * 1024 * 1024),
       maxMessagesPerSecond: integer('max messages per second', get('limits.maxMessagesPerSecond'), 1, 100_000),
       maxAudioLeadMs: integer('max audio lead ms', get('limits.maxAudioLeadMs'), 100, 3_600_000),
+      sendBufferSoftBytes: integer('send buffer soft bytes', get('limits.sendBufferSoftBytes'), 1024, 1024 ** 3),
+      sendBufferMaxBytes: integer('send buffer max bytes', get('limits.sendBufferMaxBytes'), 64 * 1024, 1024 ** 3),
       outputAudioLeadMs: defaultSessionLimits.outputAudioLeadMs,
     },
     asr: { engine: oneOf('asr', get('asr.engine'), ['pocketsphinx', 'remote']), url: optional('asr.url'), model: optional('asr.model'), apiKey: optional('asr.apiKey') },
-    llm: { url: optional('llm.url'), model: optional('llm.model'), apiKey: optional('llm.apiKey') },
+    llm: {
+      url: optional('llm.url'),
+      model: optional('llm.model'),
+      apiKey: optional('llm.apiKey'),
+      firstTokenTimeoutMs: integer('llm first token timeout ms', get('llm.firstTokenTimeoutMs'), 100, 600_000),
+      idleTimeoutMs: integer('llm idle timeout ms', get('llm.idleTimeoutMs'), 100, 600_000),
+    },
     tts: { engine: oneOf('tts', get('tts.engine'), ['flite', 'remote']), voice: get('tts.voice'), url: optional('tts.url'), model: optional('tts.model'), apiKey: optional('tts.apiKey') },
     instructionFilter: oneOf('instruction filter', get('instructionFilter'), ['off', 'rules', 'llm']),
     wakeWord: optional('wakeWord'),
@@ -199,11 +215,13 @@ export function loadConfig(flags: SettingValues = {}, env: NodeJS.ProcessEnv = p
         secretSessionSeconds: integer('secret session seconds', get('access.secretSessionSeconds'), 1, 86_400),
       },
     },
+    shutdownTimeoutMs: integer('shutdown timeout ms', get('shutdownTimeoutMs'), 500, 3_600_000),
   };
   for (const origin of config.access.allowedOrigins) {
     if (!normalizeOrigin(origin)) throw new TypeError(`--allowed-origins takes exact origins like https://example.com, got '${origin}'`);
   }
   if (!!config.tls.cert !== !!config.tls.key) throw new TypeError('--tls-cert and --tls-key go together');
+  if (config.limits.sendBufferSoftBytes >= config.limits.sendBufferMaxBytes) throw new TypeError('the send buffer soft limit must be below its max (OMNILIVE_SEND_BUFFER_SOFT_BYTES < OMNILIVE_SEND_BUFFER_MAX_BYTES)');
   if (config.asr.engine === 'remote' && !config.asr.url) throw new TypeError('--asr remote needs --asr-url (or OMNILIVE_ASR_URL)');
   if (config.tts.engine === 'remote' && !config.tts.url) throw new TypeError('--tts remote needs --tts-url (or OMNILIVE_TTS_URL)');
   if (config.llm.url && !config.llm.model) throw new TypeError('--llm-url needs --llm-model (or OMNILIVE_LLM_MODEL)');

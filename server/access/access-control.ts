@@ -5,7 +5,7 @@ import { ApiKeyRing, type ApiKeyRecord } from './api-keys.ts';
 import { agentKeyId, agentMintSchema, type Agent } from './agents.ts';
 import { ClientSecrets, SecretRefused, looksLikeClientSecret, mintRequestSchema } from './client-secrets.ts';
 import { MinuteWindow, OpenCounter, defaultAccessLimits, type AccessLimits } from './limits.ts';
-import { OriginPolicy, isLoopbackListen, normalizeOrigin } from './origins.ts';
+import { OriginPolicy, isLoopbackHostname, isLoopbackListen, normalizeOrigin } from './origins.ts';
 import { SessionLock } from './session-lock.ts';
 
 export interface AccessOptions {
@@ -76,6 +76,25 @@ function credentialOf(req: http.IncomingMessage): string | undefined {
     if (proto.startsWith(SUBPROTOCOL_KEY) && proto.length > SUBPROTOCOL_KEY.length) return proto.slice(SUBPROTOCOL_KEY.length);
   }
   return undefined;
+}
+
+/**
+ * A request from a program on this machine: a loopback peer that no proxy relayed (a local
+ * reverse proxy makes every visitor look local) and no web page sent (an Origin, or a Host that
+ * is not a loopback name: a DNS-rebinding page).
+ */
+export function isLocalRequest(req: http.IncomingMessage): boolean {
+  const peer = (req.socket.remoteAddress ?? '').replace(/^::ffff:/i, '');
+  if (!isLoopbackHostname(peer)) return false;
+  if (header(req, 'forwarded') !== undefined || header(req, 'x-forwarded-for') !== undefined || header(req, 'x-real-ip') !== undefined) return false;
+  if (header(req, 'origin') !== undefined) return false;
+  const host = header(req, 'host');
+  if (host === undefined) return true;
+  try {
+    return isLoopbackHostname(new URL(`http://${host}`).hostname);
+  } catch {
+    return false;
+  }
 }
 
 function isTls(req: http.IncomingMessage): boolean {
@@ -262,6 +281,20 @@ export class AccessControl {
     const user = askedUser ?? this.#keyUser(key);
     if (!user) throw new AccessDenied(400, 'missing_user', "this key speaks for many users: name one with '?user='");
     return { user, via: 'api_key' };
+  }
+
+  /**
+   * `GET /metrics`: a scraper on this machine needs nothing; anyone else an API key (any key
+   * of this server; client secrets are for sessions). Throws AccessDenied.
+   */
+  authorizeMetrics(req: http.IncomingMessage): void {
+    if (isLocalRequest(req)) return;
+    const token = credentialOf(req);
+    if (!token) {
+      throw new AccessDenied(401, 'missing_api_key', this.keyless ? 'metrics from beyond this machine need an API key, and this server has none: make one with `omnilive keys create --name NAME`' : 'metrics from beyond this machine need an API key (Authorization: Bearer <key>)');
+    }
+    if (looksLikeClientSecret(token)) throw new AccessDenied(401, 'invalid_api_key', 'client secrets open realtime sessions only; metrics take an API key');
+    this.#verifyKey(token);
   }
 
   /** CORS headers for an allowlisted foreign page (same-origin pages need none). */

@@ -1,4 +1,4 @@
-export { AccessControl, AccessDenied, LOCAL_USER } from './access-control.ts';
+export { AccessControl, AccessDenied, LOCAL_USER, isLocalRequest } from './access-control.ts';
 export type { AccessOptions, Grant } from './access-control.ts';
 export { ApiKeyRing, assertUserId } from './api-keys.ts';
 export type { ApiKeyRecord } from './api-keys.ts';

@@ -33,12 +33,12 @@ const forgetSchema = z
   .refine((f) => f.ids || f.all || f.from_ms !== undefined || f.to_ms !== undefined, 'say what to forget: ids, from_ms/to_ms, or all: true');
 
 function statusText(status: number): string {
-  return (({ 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 429: 'Too Many Requests', 500: 'Internal Server Error' }) as Record<number, string>)[status] ?? 'Error';
+  return (({ 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable' }) as Record<number, string>)[status] ?? 'Error';
 }
 
 /** The body of a refusal, for HTTP responses and refused WebSocket upgrades alike. */
 export function errorBody(error: HttpError | AccessDenied): string {
-  const type = error.status === 401 ? 'authentication_error' : error.status === 429 ? 'rate_limit_error' : error.status === 403 ? 'permission_error' : 'invalid_request_error';
+  const type = error.status === 401 ? 'authentication_error' : error.status === 429 ? 'rate_limit_error' : error.status === 403 ? 'permission_error' : error.status >= 500 ? 'server_error' : 'invalid_request_error';
   return JSON.stringify({ error: { type, code: error.code, message: error.message } });
 }
 

@@ -16,8 +16,12 @@ import { silentLogger, type Logger } from '../logger.ts';
 import { loadTls } from './tls.ts';
 import { AccessControl, AccessDenied, loadAgents, type Grant } from '../access/index.ts';
 import { ClientError } from '../errors.ts';
-import { ApiRoutes, HttpError, refusalResponse } from './api-routes.ts';
+import { ApiRoutes, HttpError, errorBody, refusalResponse } from './api-routes.ts';
 import { embedPage } from './embed-page.ts';
+import { OpsRoutes } from './ops-routes.ts';
+import { Readiness, memoryWritable } from '../ops/readiness.ts';
+import { relayEngineHealth } from '../ops/engine-health.ts';
+import { serverMetrics } from '../ops/server-metrics.ts';
 
 /** The web app's static export (`node web/build.mjs`, run by `npm install` and `npm start`). */
 const WEB_ROOT = fileURLToPath(new URL('../../web/out/', import.meta.url));
@@ -63,6 +67,13 @@ function checkVoice(engines: SessionEngines, session: Record<string, unknown>): 
   if (voice !== undefined && voices && !voices.includes(voice)) throw new TypeError(`unknown voice '${voice}' for ${engines.tts.name}: use one of ${voices.join(', ')}`);
 }
 
+/** Probes answer while the server stops: they are how a load balancer learns it is going. */
+const PROBE_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+
+function shuttingDown(): HttpError {
+  return new HttpError(503, 'server_shutting_down', 'this server is shutting down; try again shortly (or another instance)', 5);
+}
+
 function isFile(file: string): boolean {
   return fs.statSync(file, { throwIfNoEntry: false })?.isFile() ?? false;
 }
@@ -96,9 +107,22 @@ export class OmniLiveServer extends TypedEmitter<OmniLiveServerEvents> {
   #https: https.Server | undefined;
   readonly #wss: WebSocketServer;
   #closed = false;
+  /** Stopping: new connections and requests get 503, the sessions finish (drain()). */
+  #draining = false;
+  /** The live WebSocket connections, so a drain can end each one with a reason. */
+  readonly #connections = new Set<RealtimeConnection>();
+  /** Every TCP connection accepted: close() cuts those still open (idle keep-alives, silent ones). */
+  readonly #sockets = new Set<net.Socket>();
   #webrtc: WebRtcAccess = { unavailable: 'WebRTC is off (--webrtc off)' };
   readonly access: AccessControl;
   readonly #api: ApiRoutes;
+  readonly #ops: OpsRoutes;
+  /**
+   * `GET /readyz`: engines loaded (they are, once the server exists), memory writable, not
+   * draining. The shutdown turns it off first (`readiness.off('draining')`), so load balancers
+   * stop sending new clients while sessions drain; close() makes it 503 for good.
+   */
+  readonly readiness = new Readiness();
   tlsSource: string | undefined;
   /** A first start beyond loopback with no key made this admin key: shown once, by the CLI. */
   newAdminKey: string | undefined;
@@ -130,6 +154,13 @@ export class OmniLiveServer extends TypedEmitter<OmniLiveServerEvents> {
     });
     this.#http.on('upgrade', (req, socket, head) => this.#onUpgrade(req, socket as net.Socket, head));
     this.#tcp = net.createServer((socket) => this.#route(socket));
+    if (engines.memory) this.readiness.add('memory', memoryWritable(engines.memory));
+    this.#ops = new OpsRoutes(this.access, serverMetrics.registry, this.readiness, () => this.#closed, { logger: this.#logger });
+    serverMetrics.watch(this, { memory: engines.memory, connections: () => this.#wss.clients.size });
+    // An engine that is down (a child crashing in a loop, a full disk) is told to every session.
+    // Degraded is still ready: the sessions are told what is off, and speech keeps working.
+    this.readiness.add('engines', () => undefined);
+    if (engines.health) relayEngineHealth(this, engines.health);
   }
 
   get sessions(): ReadonlySet<Session> {
@@ -138,6 +169,11 @@ export class OmniLiveServer extends TypedEmitter<OmniLiveServerEvents> {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** Whether the server is stopping (drain() was called): it takes no new sessions. */
+  get draining(): boolean {
+    return this.#draining;
   }
 
   /** The SFU, when it runs. */
@@ -185,6 +221,8 @@ export class OmniLiveServer extends TypedEmitter<OmniLiveServerEvents> {
   }
 
   #route(socket: net.Socket): void {
+    this.#sockets.add(socket);
+    socket.once('close', () => this.#sockets.delete(socket));
     socket.on('error', () => socket.destroy());
     socket.once('data', (first) => {
       socket.pause();
@@ -197,6 +235,12 @@ export class OmniLiveServer extends TypedEmitter<OmniLiveServerEvents> {
 
   #onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://x');
+    // A stopping server still answers its probes; anything else should go to another instance.
+    if (this.#draining && !PROBE_PATHS.has(url.pathname)) {
+      const refusal = shuttingDown();
+      res.writeHead(503, { 'content-type': 'application/json', 'retry-after': String(refusal.retryAfterSeconds), connection: 'close' }).end(errorBody(refusal));
+      return;
+    }
     if (url.pathname === '/embed') {
       const agent = this.access.agents.find((a) => a.name === url.searchParams.get('agent'));
       if (!agent) {
@@ -209,6 +253,10 @@ export class OmniLiveServer extends TypedEmitter<OmniLiveServerEvents> {
     }
     if (ApiRoutes.handles(url.pathname)) {
       void this.#api.handle(req, res, url);
+      return;
+    }
+    if (OpsRoutes.handles(url.pathname)) {
+      void this.#ops.handle(req, res, url);
       return;
     }
     if (url.pathname === '/healthz') {
@@ -246,6 +294,10 @@ export class OmniLiveServer extends TypedEmitter<OmniLiveServerEvents> {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
       return;
     }
+    if (this.#draining) {
+      socket.end(refusalResponse(shuttingDown()));
+      return;
+    }
     // Refused before any session exists: foreign origins, missing or bad credentials, limits.
     let grant: Grant;
     let release: () => void;
@@ -259,6 +311,7 @@ export class OmniLiveServer extends TypedEmitter<OmniLiveServerEvents> {
         socket.end(refusalResponse(new HttpError(500, 'server_error', 'the server could not check access; see its log')));
         return;
       }
+      serverMetrics.connectionsRefused.inc({ code: error.code });
       this.#log.warn({ remoteAddress: req.socket.remoteAddress, status: error.status, code: error.code }, `refused a connection from ${req.socket.remoteAddress ?? '?'}: ${error.status} ${error.code}`);
       socket.end(refusalResponse(error));
       return;
@@ -301,6 +354,7 @@ export class OmniLiveServer extends TypedEmitter<OmniLiveServerEvents> {
       this.safeEmit('sessionclose', session);
     });
     const connection = new RealtimeConnection(ws, session, {
+      logger: this.#log,
       limits: this.#config.limits,
       webrtc: this.#webrtc,
       access: {
@@ -326,13 +380,32 @@ export class OmniLiveServer extends TypedEmitter<OmniLiveServerEvents> {
       },
     });
     if (ws.readyState !== ws.OPEN) return session.close();
+    this.#connections.add(connection);
+    session.once('close', () => this.#connections.delete(connection));
     await session.open();
+    // Observers (metrics, engine health) attach before the messages that came early are handled.
+    this.safeEmit('sessionopen', session);
     connection.start();
     if (grant.maxSessionMs !== undefined) {
       expiry = setTimeout(() => connection.end('session_expired', `the session reached its length limit of ${Math.round(grant.maxSessionMs! / 1000)} s`), grant.maxSessionMs);
       expiry.unref();
     }
-    this.safeEmit('sessionopen', session);
+  }
+
+  /**
+   * The first half of a graceful stop: from now on new connections and requests get 503 (the
+   * probes still answer); every session gets up to `timeoutMs` to transcribe what it heard,
+   * finish its answer in flight (else cancel it) and flush its memory, then its client gets a
+   * close frame with `closeCode` and the reason. close() does the rest.
+   */
+  async drain(timeoutMs: number, closeCode = 1001): Promise<{ sessions: number; finished: boolean }> {
+    this.#draining = true;
+    this.readiness.off('draining');
+    this.#http.closeIdleConnections();
+    this.#https?.closeIdleConnections();
+    const connections = [...this.#connections];
+    const finished = await Promise.all(connections.map((c) => c.drain(timeoutMs, closeCode)));
+    return { sessions: connections.length, finished: finished.every(Boolean) };
   }
 
   /** Idempotent: closes every session and stops listening. */
@@ -346,9 +419,12 @@ export class OmniLiveServer extends TypedEmitter<OmniLiveServerEvents> {
     while (this.#wss.clients.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const client of this.#wss.clients) client.terminate();
     this.#wss.close();
-    await new Promise<void>((resolve) => this.#tcp.close(() => resolve()));
+    // The listener stops at once; its callback waits for every connection, so cut them first.
+    const stopped = new Promise<void>((resolve) => this.#tcp.close(() => resolve()));
     this.#http.closeAllConnections();
     this.#https?.closeAllConnections();
+    for (const socket of this.#sockets) socket.destroy();
+    await stopped;
     this.media?.close();
   }
 }

@@ -10,6 +10,15 @@ export interface TlsMaterial {
   source: string;
 }
 
+/** When the certificate expires (epoch ms); 0 when it cannot be read. */
+function readValidTo(pem: string): number {
+  try {
+    return new Date(new X509Certificate(pem).validTo).getTime();
+  } catch {
+    return 0;
+  }
+}
+
 /**
  * The given certificate, or a self-signed one for localhost kept in the data dir (made on
  * first start, remade when it is about to expire), so browsers and wss-only clients can connect.
@@ -23,7 +32,8 @@ export async function loadTls(options: { cert?: string; key?: string; dataDir: s
   const keyPath = path.join(dir, 'self-signed.key');
   if (fs.existsSync(certPath) && fs.existsSync(keyPath)) {
     const cert = fs.readFileSync(certPath, 'utf8');
-    const validTo = new Date(new X509Certificate(cert).validTo).getTime();
+    // A process killed while writing it leaves a cut file: then it is made again, not a failed start.
+    const validTo = readValidTo(cert);
     if (validTo - Date.now() > 7 * 24 * 3600 * 1000) return { cert, key: fs.readFileSync(keyPath, 'utf8'), source: certPath };
   }
   const hosts = [...new Set(['localhost', ...(options.hosts ?? [])])];

@@ -62,6 +62,7 @@ export async function ingestFile(options: IngestOptions): Promise<{ mediaMs: num
       onProgress: options.onProgress,
       signal: options.signal,
     });
+    await session.endAudio(); // sounds still going on at the end are reported
     await ask(Infinity);
     // A file that ends mid-sentence still ends the turn.
     if (session.utteranceOpen) session.commitAudio();

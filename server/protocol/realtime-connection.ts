@@ -10,14 +10,28 @@ import { clientError, type ServerEvent, type ServerEventBody } from './server-ev
 import type { MediaServer } from '../webrtc/media-server.ts';
 import { SessionLock } from '../access/session-lock.ts';
 import { WebRtcPeer } from '../webrtc/webrtc-peer.ts';
-import { CLIENT_EVENT_TYPES, clientEventSchema, describeIssue, type ClientEvent, type WebRtcEvent } from './client-events.ts';
+import { CLIENT_EVENT_TYPES, MAX_EVENT_DEPTH, clientEventSchema, describeIssue, tooDeepField, type ClientEvent, type WebRtcEvent } from './client-events.ts';
+import { opsMetrics } from '../ops/metrics.ts';
+import { silentLogger, type Logger } from '../logger.ts';
 
 export interface ConnectionLimits {
   /** Largest client message accepted, in bytes. @defaultValue 1 MiB */
   maxMessageBytes: number;
   /** Sustained client messages per second (burst: twice that). @defaultValue 100 */
   maxMessagesPerSecond: number;
+  /** Bytes waiting to go out to the client past which its low-value events (`DROPPABLE_EVENTS`) are dropped. @defaultValue 1 MiB */
+  sendBufferSoftBytes: number;
+  /** Bytes waiting to go out past which the client is too slow: the connection closes (1008). @defaultValue 8 MiB */
+  sendBufferMaxBytes: number;
 }
+
+/**
+ * What a client that reads too slowly does without: operator figures and the pictures of what
+ * was seen (the clip is in memory either way). Answers, their audio and transcripts (deltas
+ * too), errors and replies to requests are never dropped: a client that cannot take those is
+ * closed once its buffer passes `sendBufferMaxBytes`.
+ */
+export const DROPPABLE_EVENTS: ReadonlySet<ServerEvent['type']> = new Set(['omnilive.metrics', 'omnilive.media.stats', 'omnilive.clip.committed']);
 
 /** How the connection reaches the SFU: a running media server, or why there is none. */
 export type WebRtcAccess = { media: MediaServer } | { unavailable: string };
@@ -34,11 +48,15 @@ export interface RealtimeConnectionOptions {
   limits?: Partial<ConnectionLimits>;
   webrtc?: WebRtcAccess;
   access?: ConnectionAccess;
+  /** Slow clients closed are logged here. @defaultValue silentLogger */
+  logger?: Logger;
 }
 
 export const defaultConnectionLimits = {
   maxMessageBytes: 1024 * 1024,
   maxMessagesPerSecond: 100,
+  sendBufferSoftBytes: 1024 * 1024,
+  sendBufferMaxBytes: 8 * 1024 * 1024,
 } as const satisfies ConnectionLimits;
 
 /** response.create's options as the session takes them. */
@@ -73,7 +91,10 @@ export class RealtimeConnection {
   #peer: WebRtcPeer | undefined;
   #ownEvents = 0;
   readonly #access: ConnectionAccess;
+  readonly #log: Logger;
   #closed = false;
+  /** The server is stopping: no new answers are started. */
+  #draining = false;
 
   constructor(socket: WebSocket, session: Session, options: RealtimeConnectionOptions = {}) {
     this.#socket = socket;
@@ -81,6 +102,7 @@ export class RealtimeConnection {
     this.#limits = { ...defaultConnectionLimits, ...options.limits };
     this.#webrtc = options.webrtc ?? { unavailable: 'WebRTC is not enabled on this server' };
     this.#access = options.access ?? { lock: new SessionLock(), assignUser: (user) => session.assignUser(user) };
+    this.#log = (options.logger ?? silentLogger).child({ session: session.id });
     this.#tokens = this.#limits.maxMessagesPerSecond * 2;
     session.on('event', (event) => this.#send(event));
     socket.on('message', (data, isBinary) => (this.#early ? this.#early.push([data, isBinary]) : this.#onMessage(data, isBinary)));
@@ -105,12 +127,59 @@ export class RealtimeConnection {
     for (const [data, isBinary] of early) this.#onMessage(data, isBinary);
   }
 
+  /**
+   * The server is stopping: new input and new answers are refused (the client is told why), what
+   * was heard and the answer in flight get up to `timeoutMs` to finish (then are cancelled), the
+   * memory is flushed, and the client gets an error event and a close frame saying why.
+   * Resolves whether everything fit in the time.
+   */
+  async drain(timeoutMs: number, closeCode = 1001): Promise<boolean> {
+    if (this.#closed) return true;
+    this.#draining = true;
+    // A failed last flush (a full disk) must not stop the shutdown: its rows stay queued for close().
+    const finished = await this.#session.drain(timeoutMs).catch((error) => {
+      this.#log.error({ err: error }, `the session's drain failed: ${(error as Error)?.message ?? String(error)}`);
+      return false;
+    });
+    const why = finished ? 'the server is shutting down; reconnect to continue' : 'the server is shutting down; what was in flight was cancelled';
+    this.end('server_shutting_down', why, closeCode);
+    this.close(); // leaves the SFU now (its decoders are child processes), not when the client answers
+    return finished;
+  }
+
+  /**
+   * Sends never wait for the client (ws queues what the socket cannot take yet), so a client
+   * that stops reading cannot block its session or any other; the queue is bounded instead.
+   */
   #send(event: ServerEvent): void {
-    if (this.#socket.readyState !== this.#socket.OPEN) return;
+    const socket = this.#socket;
+    if (socket.readyState !== socket.OPEN) return;
+    const queued = socket.bufferedAmount ?? 0;
+    if (queued > this.#limits.sendBufferSoftBytes && DROPPABLE_EVENTS.has(event.type)) {
+      opsMetrics.droppedEvents.inc({ type: event.type });
+      return;
+    }
     const shown = (event.type === 'session.created' || event.type === 'session.updated') && event.session
       ? { ...event, session: this.#access.lock.redact(event.session) }
       : event;
-    this.#socket.send(JSON.stringify(shown));
+    const data = JSON.stringify(shown);
+    if (queued + data.length > this.#limits.sendBufferMaxBytes) return this.#tooSlow(queued);
+    socket.send(data);
+  }
+
+  /**
+   * Past the hard limit: the session closes at once (its work stops), the client's queue gets an
+   * error event and a close frame it will read if it ever catches up; ws cuts the socket when
+   * the close handshake does not finish (30 s), so the queue's memory is freed either way.
+   */
+  #tooSlow(queued: number): void {
+    if (this.#closed) return;
+    opsMetrics.slowClientCloses.inc();
+    this.#log.warn({ queuedBytes: queued, limitBytes: this.#limits.sendBufferMaxBytes }, 'closed a client that reads too slowly');
+    const message = `the client read too slowly: ${queued} bytes were waiting to be sent (limit ${this.#limits.sendBufferMaxBytes})`;
+    this.#socket.send(JSON.stringify({ ...clientError('client_too_slow', message), event_id: `event_err_${Date.now().toString(36)}` }));
+    this.#socket.close(1008, 'client too slow: send buffer full');
+    this.close();
   }
 
   /** Ends the connection on the server's terms: an error event saying why, then a close frame. */
@@ -126,6 +195,14 @@ export class RealtimeConnection {
 
   #error(code: string, message: string, param?: string, eventId?: string): void {
     this.#send({ ...clientError(code, message, param, eventId), event_id: `event_err_${Date.now().toString(36)}` });
+  }
+
+  /** A watch request runs against the user's stored watches; its failure is answered like a bad event. */
+  #watchReply(eventId: string | undefined, param: string | undefined, work: () => Promise<unknown>): void {
+    work().catch((error) => {
+      if (error instanceof ClientError) return this.#error(error.code, error.message, error.param, eventId);
+      this.#error('watch_failed', `the watch could not be read or saved: ${(error as Error).message}`, param, eventId);
+    });
   }
 
   #takeToken(): boolean {
@@ -158,6 +235,8 @@ export class RealtimeConnection {
     if (!CLIENT_EVENT_TYPES.includes(type as ClientEvent['type'])) {
       return this.#error('unknown_event_type', `unknown event type '${type.slice(0, 100)}'`, 'type', eventId);
     }
+    const deep = tooDeepField(raw as object);
+    if (deep !== undefined) return this.#error('invalid_value', `${type}: ${deep.slice(0, 64)} is nested deeper than ${MAX_EVENT_DEPTH} levels`, deep.slice(0, 64), eventId);
     const parsed = clientEventSchema.safeParse(raw);
     if (!parsed.success) {
       const { message, param } = describeIssue(parsed.error);
@@ -185,7 +264,7 @@ export class RealtimeConnection {
         return session.appendAudio(decodeAudio(bytes, encoding));
       }
       case 'input_audio_buffer.commit':
-        return session.commitAudio();
+        return session.commitAudio(event.event_id);
       case 'input_audio_buffer.clear':
         return session.clearAudio();
       case 'conversation.item.create':
@@ -200,20 +279,33 @@ export class RealtimeConnection {
       case 'output_audio_buffer.clear':
         return this.#peer?.clearVoice();
       case 'response.create':
+        if (this.#draining) throw new ClientError('session_draining', 'the server is shutting down: no new answers are started');
         session.createResponse(responseRequest(event.response, session));
         return;
       case 'omnilive.memory.search': {
         session
           .searchMemory(event.query, event.limit ?? 8)
           .then((hits) => session.reportMemoryResults(event.query, hits))
-          .catch((error) => this.#error('memory_search_failed', (error as Error).message, 'query', event.event_id));
+          .catch((error) => {
+            // A refusal (no memory on this server) keeps its own code.
+            if (error instanceof ClientError) return this.#error(error.code, error.message, error.param, event.event_id);
+            this.#error('memory_search_failed', (error as Error).message, 'query', event.event_id);
+          });
         return;
       }
+      case 'omnilive.watch.create':
+        return this.#watchReply(event.event_id, 'condition', () => session.watches.create({ condition: event.condition, mode: event.mode, cooldownMs: event.cooldown_ms, expiresInMs: event.expires_in_ms }, event.event_id));
+      case 'omnilive.watch.list':
+        return this.#watchReply(event.event_id, undefined, () => session.watches.list(event.event_id));
+      case 'omnilive.watch.delete':
+        return this.#watchReply(event.event_id, 'watch_id', () => session.watches.delete(event.watch_id, event.event_id));
       case 'omnilive.video_frame.append': {
         if (!isBase64(event.image)) throw new ClientError('invalid_base64', 'image is not valid base64', 'image');
         const t = event.t ?? session.mediaMs;
         // Decoding runs on libuv's pool; frames are appended in the order they were sent.
         const decoded = decodeImage(Buffer.from(event.image, 'base64'), t);
+        // It may fail before the frames ahead of it are done: handled here, reported in its turn below.
+        decoded.catch(() => {});
         this.#frames = this.#frames.then(async () => {
           let frame;
           try {

@@ -7,6 +7,7 @@ import type { Reasoner } from '../reasoning/index.ts';
 import type { EndOfTurnModel } from '../reasoning/turn/end-of-turn-model.ts';
 import type { TtsEngine } from '../speech/index.ts';
 import type { SoundEventEngine } from '../perception/sound/types.ts';
+import type { EngineHealth } from '../ops/engine-health.ts';
 import type { WatchBook } from '../reasoning/watch/watch-book.ts';
 
 /** The models a session uses; shared by all sessions of a server, never owned by one. */
@@ -23,6 +24,8 @@ export interface SessionEngines {
   turnDetector?: EndOfTurnModel;
   /** Labels sounds other than words; absent: the session hears speech only. */
   sounds?: SoundEventEngine;
+  /** Which engines are down (a child crashing in a loop, a full disk); the server tells its sessions. */
+  health?: EngineHealth;
   /** The server's watches, shared by its sessions; absent: each session keeps its own, in RAM. */
   watches?: WatchBook;
 }

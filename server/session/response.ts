@@ -3,6 +3,7 @@ import { encodeAudio, type AudioEncoding } from '../audio/g711.ts';
 import { Resampler } from '../audio/resampler.ts';
 import { isAbortError } from '../errors.ts';
 import type { ChatMessage, Reasoner, ReasonerDelta, ReasonerRequest } from '../reasoning/index.ts';
+import { LanguageModelError } from '../reasoning/llm/failures.ts';
 import type { ServerTool } from '../reasoning/tools/server-tools.ts';
 import { SentenceChunker, type TtsEngine } from '../speech/index.ts';
 import { AsyncQueue, sleep } from './async-queue.ts';
@@ -236,12 +237,15 @@ export class Response {
     return message;
   }
 
-  /** The done events of one output item; `emit` decides whether they may still go out. */
-  #finishItem(output: OutputItem, status: ItemStatus, emit: (event: ServerEventBody) => void): void {
+  /**
+   * The done events of one output item; `emit` decides whether they may still go out. `said`:
+   * a message's words all went out (an apology ending a failed answer), so they get their done events.
+   */
+  #finishItem(output: OutputItem, status: ItemStatus, emit: (event: ServerEventBody) => void, said = status === 'completed'): void {
     const item = output.wire(status);
     if (output instanceof MessageOutput) {
       const ids = output.ref(this.id);
-      if (status === 'completed') {
+      if (said) {
         if (output.audio) {
           emit({ type: 'response.output_audio.done', ...ids });
           emit({ type: 'response.output_audio_transcript.done', ...ids, transcript: output.spoken.trim() });
@@ -292,52 +296,77 @@ export class Response {
         if (signal.aborted) return;
       }
       const chunker = new SentenceChunker();
-      for (let round = 0; round < MAX_TOOL_ROUNDS && !signal.aborted; round++) {
-        this.#calls.clear();
-        this.#serverCalls.clear();
-        for await (const delta of this.#options.reasoner.respond(this.#options.request, signal)) {
-          if (signal.aborted) break;
-          timings.firstLlmToken ??= performance.now();
-          if (delta.type === 'tool_call') {
-            this.#toolCall(delta);
-            continue;
-          }
-          if (delta.type === 'usage') {
-            this.#usage = { input: (this.#usage?.input ?? 0) + delta.inputTokens, output: (this.#usage?.output ?? 0) + delta.outputTokens };
-            continue;
-          }
-          const begun = this.#messageOutput() !== undefined;
-          const message = this.#message();
-          if (!begun && message.audio) {
-            speaking = this.#speak(message, sentences, signal);
-            speaking.catch(() => {}); // awaited below; keeps an early rejection from going unhandled
-          }
-          message.text += delta.text;
-          this.#emit({ type: 'response.output_text.delta', ...message.ref(this.id), delta: delta.text });
-          for (const s of chunker.push(delta.text)) sentences.push(s);
+      /** Words of the answer's message: shown as they come, spoken sentence by sentence. */
+      const say = (text: string) => {
+        const begun = this.#messageOutput() !== undefined;
+        const message = this.#message();
+        if (!begun && message.audio) {
+          speaking = this.#speak(message, sentences, signal);
+          speaking.catch(() => {}); // awaited below; keeps an early rejection from going unhandled
         }
-        // The server's own tools: run them and ask again with their results, unless the client has calls to run.
-        if (this.#serverCalls.size === 0 || this.#calls.size > 0 || signal.aborted) break;
-        await this.#runServerTools(signal);
+        message.text += text;
+        this.#emit({ type: 'response.output_text.delta', ...message.ref(this.id), delta: text });
+        for (const s of chunker.push(text)) sentences.push(s);
+      };
+      let modelFailure: LanguageModelError | undefined;
+      try {
+        for (let round = 0; round < MAX_TOOL_ROUNDS && !signal.aborted; round++) {
+          this.#calls.clear();
+          this.#serverCalls.clear();
+          for await (const delta of this.#options.reasoner.respond(this.#options.request, signal)) {
+            if (signal.aborted) break;
+            timings.firstLlmToken ??= performance.now();
+            if (delta.type === 'tool_call') {
+              this.#toolCall(delta);
+              continue;
+            }
+            if (delta.type === 'usage') {
+              this.#usage = { input: (this.#usage?.input ?? 0) + delta.inputTokens, output: (this.#usage?.output ?? 0) + delta.outputTokens };
+              continue;
+            }
+            say(delta.text);
+          }
+          // The server's own tools: run them and ask again with their results, unless the client has calls to run.
+          if (this.#serverCalls.size === 0 || this.#calls.size > 0 || signal.aborted) break;
+          await this.#runServerTools(signal);
+        }
+      } catch (error) {
+        // The model refused, timed out or stalled: the person hears a short apology (after what
+        // came of the answer), and the response then fails with the model's error code.
+        if (!(error instanceof LanguageModelError) || signal.aborted) throw error;
+        modelFailure = error;
+        const sofar = this.#messageOutput()?.text.trim() ?? '';
+        say(`${sofar ? (/[.!?]$/.test(sofar) ? ' ' : '... ') : ''}${error.apology}`);
       }
       for (const s of chunker.flush()) sentences.push(s);
       sentences.close();
       await speaking;
       await this.#gate.audio(signal); // a held answer ends only once it is the answer
       if (this.#status !== 'in_progress') return;
+      if (modelFailure) return this.#fail(modelFailure, true);
       for (const output of this.#outputs) this.#finishItem(output, 'completed', (event) => this.#emit(event));
       this.#status = 'completed';
       this.#options.emit({ type: 'response.done', response: this.#describe() });
     } catch (error) {
       sentences.close();
       if (this.#status !== 'in_progress' || isAbortError(error)) return;
-      this.#status = 'failed';
-      const message = error instanceof Error ? error.message : String(error);
-      const send = (event: ServerEventBody) => this.#gate.send(() => this.#options.emit(event));
-      for (const output of this.#outputs) this.#finishItem(output, 'incomplete', send);
-      send(serverError('response_failed', error));
-      send({ type: 'response.done', response: this.#describe({ type: 'failed', error: { type: 'server_error', message } }) });
+      this.#fail(error, false);
     }
+  }
+
+  /**
+   * Ends the answer as failed: its items incomplete (a message that was fully said still gets
+   * its done events), an `error` event whose code says what failed (llm_timeout, …;
+   * response_failed otherwise), then response.done with status failed.
+   */
+  #fail(error: unknown, said: boolean): void {
+    this.#status = 'failed';
+    const code = error instanceof LanguageModelError ? error.code : 'response_failed';
+    const message = error instanceof Error ? error.message : String(error);
+    const send = (event: ServerEventBody) => this.#gate.send(() => this.#options.emit(event));
+    for (const output of this.#outputs) this.#finishItem(output, 'incomplete', send, said);
+    send(serverError(code, error));
+    send({ type: 'response.done', response: this.#describe({ type: 'failed', error: { type: 'server_error', code, message } }) });
   }
 
   /** Runs this round's server tool calls and adds them, with their results, to what the reasoner reads next. */

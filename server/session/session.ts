@@ -5,7 +5,7 @@ import { silentLogger, type Logger } from '../logger.ts';
 import { AudioInput } from '../perception/audio/audio-input.ts';
 import { TranscriptLog, type Utterance } from '../../memory/index.ts';
 import type { MemoryHit } from '../../memory/types.ts';
-import { defaultInstructionFilterOptions, type ContextSources } from '../reasoning/index.ts';
+import { defaultInstructionFilterOptions } from '../reasoning/index.ts';
 import { AudioRecognition } from '../reasoning/turn/audio-recognition.ts';
 import { createEndpointing, turnCues } from '../reasoning/turn/endpointing.ts';
 import { newId } from './ids.ts';
@@ -17,14 +17,17 @@ import { ItemTranscripts } from './item-transcripts.ts';
 import { TurnController, type TurnHost } from './turn-controller.ts';
 import type { turnMetrics } from './turn-metrics.ts';
 import { VisualMemory, videoUnavailable } from './visual-memory.ts';
+import { SessionWatches, type WatchHost } from './session-watches.ts';
+import { SessionSounds, soundRecord, type SoundHost } from './session-sounds.ts';
+import { WatchBook } from '../reasoning/watch/watch-book.ts';
+import { reasonerJudge } from '../reasoning/watch/judge.ts';
 import { defaultSessionLimits } from './types.ts';
 import type { SessionLimits, SessionSettings } from './types.ts';
 import type { SessionPatch } from '../protocol/session-patch.ts';
 import { describeEngines, type SessionEngines } from './engines.ts';
 import { applySessionPatch, defaultSessionSettings, describeSession } from '../protocol/session-config.ts';
-import { serverError, type ServerEvent, type ServerEventBody, type WireSession, type WireTool } from '../protocol/server-events.ts';
-import { serverTools, type ServerTool } from '../reasoning/tools/server-tools.ts';
-import { memoryHitToWire } from '../protocol/memory-wire.ts';
+import { clientError, serverError, type ServerEvent, type ServerEventBody, type WireSession, type WireTool } from '../protocol/server-events.ts';
+import { SessionKnowledge } from './session-knowledge.ts';
 import type { Clip } from '../perception/video/pipeline.ts';
 import { defaultClipperOptions } from '../perception/video/clipper.ts';
 import type { VideoFrame } from '../perception/video/types.ts';
@@ -90,11 +93,16 @@ export class Session extends TypedEmitter<SessionEvents> {
   #work: Promise<void> = Promise.resolve();
   readonly #responder: Responder;
   readonly #itemTranscripts: ItemTranscripts;
+  /** The user's watches as this session checks and announces them. */
+  readonly watches: SessionWatches;
+  readonly #sounds: SessionSounds | undefined;
+  readonly #knowledge: SessionKnowledge;
 
   constructor(options: SessionOptions) {
     super();
     this.#engines = options.engines;
-    this.#log = (options.logger ?? silentLogger).child({ session: this.id });
+    // Every line names the session and its user; the user is read when the line is written (assignUser may change it).
+    this.#log = (options.logger ?? silentLogger).child({ session: this.id }, { formatters: { log: (fields) => ({ user: this.#memoryId, ...fields }) } });
     if (options.logger) this.logger = this.#log;
     this.#memoryId = options.memoryId ?? this.id;
     this.#limits = { ...defaultSessionLimits, ...options.limits };
@@ -136,16 +144,35 @@ export class Session extends TypedEmitter<SessionEvents> {
         transcript: this.transcript,
         emit: (event) => this.#emit(event),
         fail: (code, error) => this.#fail(code, error),
+        soundsDuring: (start, end) => this.#sounds?.during(start, end) ?? [],
+        observed: (clip) => this.watches.observe(clip),
+        eager: () => this.watches.watchingScreen,
       },
       { fps: s.videoFps, clipper: s.clipper },
     );
-    for (const child of [this.#recognition, this.#turns, this.#visual]) if (child) this.#children.add(child);
+    this.#knowledge = new SessionKnowledge(this.#engines, this.#visual, {
+      get memoryId() {
+        return session.#memoryId;
+      },
+      get mediaMs() {
+        return session.mediaMs;
+      },
+      get settings() {
+        return session.#settings;
+      },
+      emit: (event) => this.#emit(event),
+    });
+    this.watches = new SessionWatches(this.#watchHost(), { book: this.#engines.watches ?? new WatchBook(), judge: reasonerJudge(this.#engines.reasoner), logger: this.#log });
+    this.#sounds = this.#engines.sounds && new SessionSounds(this.#engines.sounds, this.#soundHost());
+    for (const child of [this.#recognition, this.#turns, this.#visual, this.watches, this.#sounds]) if (child) this.#children.add(child);
   }
 
   /** Creates the per-session decoder and announces the session. */
   async open(): Promise<void> {
     await this.#recognition.open();
+    this.watches.refresh().catch((error) => this.#fail('watches_unavailable', error));
     this.#emit({ type: 'session.created', session: this.describe() });
+    this.#log.info('session opened');
   }
 
   get closed(): boolean {
@@ -168,6 +195,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       throw new ClientError('user_locked', 'the user cannot change once the session has audio, video or conversation items; name it in the first session.update', 'session.omnilive.user');
     }
     this.#memoryId = user;
+    this.watches.refresh().catch((error) => this.#fail('watches_unavailable', error));
   }
 
   get settings(): Readonly<SessionSettings> {
@@ -198,7 +226,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   }
 
   describe(): WireSession {
-    const builtinTools = this.#serverTools().map((t): WireTool => ({ type: 'function', ...t.spec }));
+    const builtinTools = this.#knowledge.serverTools().map((t): WireTool => ({ type: 'function', ...t.spec }));
     return describeSession(this.#settings, { id: this.id, user: this.#memoryId, asrName: this.#engines.asr.name, engines: describeEngines(this.#engines), builtinTools });
   }
 
@@ -239,16 +267,20 @@ export class Session extends TypedEmitter<SessionEvents> {
     if (this.#closed) return;
     for (const frame of this.#input.frames(pcm, arrivedWall)) {
       if (this.#closed) return;
+      this.#sounds?.push(frame.pcm, frame.startMs);
       await this.#recognition.push(frame);
     }
   }
 
-  /** input_audio_buffer.commit: ends the current utterance now (manual turns or push-to-talk). */
-  commitAudio(): void {
+  /**
+   * input_audio_buffer.commit: ends the current utterance now (manual turns or push-to-talk).
+   * `eventId` is the client event's, named by the error when there is nothing to commit.
+   */
+  commitAudio(eventId?: string): void {
     this.#assertAccepting();
     this.#work = this.#work.then(() => {
       if (this.#recognition.commit(this.mediaMs)) return;
-      this.#emit({ type: 'error', error: { type: 'invalid_request_error', code: 'input_audio_buffer_commit_empty', message: 'the input audio buffer has no uncommitted audio' } });
+      this.#emit(clientError('input_audio_buffer_commit_empty', 'the input audio buffer has no uncommitted audio', undefined, eventId));
     });
   }
 
@@ -276,6 +308,12 @@ export class Session extends TypedEmitter<SessionEvents> {
   /** The input has ended (a file, an evaluation video): the held frames become the last clip. */
   endVideo(): void {
     this.#visual?.flush();
+  }
+
+  /** The audio input has ended (a file): sounds still going on are reported and kept. */
+  async endAudio(): Promise<void> {
+    await this.#work;
+    await this.#sounds?.flush();
   }
 
   /** conversation.item.create: a message, a tool's output or a tool call; returns the item's id. */
@@ -328,43 +366,24 @@ export class Session extends TypedEmitter<SessionEvents> {
   /** response.create, or a finished user turn: answers the conversation as it stands. */
   createResponse(options: ResponseRequest = {}): Response {
     this.#assertOpen();
-    return this.#responder.create(options);
+    return this.#responder.create(this.#watchRequestAnswer(options) ?? options);
   }
 
-  /** memory_search and current_view, when a language model can call them and the client left them on. */
-  #serverTools(): ServerTool[] {
-    if (!this.#settings.builtinTools || !this.#engines.reasoner.usesLanguageModel) return [];
-    const visual = this.#visual;
-    return serverTools({
-      searchMemory: this.#engines.memory && ((query, limit, signal) => this.searchMemory(query, limit, signal)),
-      reportMemory: (query, hits) => this.reportMemoryResults(query, hits),
-      currentView: visual && (() => visual.recentClips.slice(-3).map((c) => ({ startMs: c.startMs, endMs: c.endMs, ocrText: c.facts.ocr.map((l) => l.text).join(' '), objects: c.facts.objects }))),
-    });
-  }
-
-  #contextSources(): ContextSources {
-    const visual = this.#visual;
-    const memory = this.#engines.memory;
-    return {
-      clock: this.#settings.clock,
-      cutScene: visual && (() => visual.cut()),
-      searchMemory: memory && ((text, limit, signal) => this.searchMemory(text, limit, signal)),
-      // Only a language model looks at frames; the embedded answerer reads facts.
-      currentImages: visual && this.#engines.reasoner.usesLanguageModel ? (count) => visual.currentImages(count) : undefined,
-      currentView: visual && (() => visual.currentView()),
-    };
+  /** A turn that asks for a watch ("tell me when …") is answered by making it, in one sentence. */
+  #watchRequestAnswer(options: ResponseRequest): ResponseRequest | undefined {
+    if (options.input || options.held || options.script !== undefined || options.conversation === 'none') return undefined;
+    const question = this.#conversation.responseInput(options.questionId).question;
+    const made = question?.text ? this.watches.fromRequest(question.text) : undefined;
+    return made && { ...options, script: made.script, metadata: { ...options.metadata, ...made.metadata } };
   }
 
   /** omnilive.memory.search, and retrieval for answers: this session's memory id only. */
-  async searchMemory(text: string, limit: number, signal?: AbortSignal): Promise<MemoryHit[]> {
-    const memory = this.#engines.memory;
-    if (!memory) throw new ClientError('memory_unavailable', 'long-term memory is off on this server');
-    await memory.flush({ signal }); // what was just said or seen counts too
-    return memory.query(this.memoryId).text(text).at(this.mediaMs, Date.now()).limit(limit).toArray({ signal });
+  searchMemory(text: string, limit: number, signal?: AbortSignal): Promise<MemoryHit[]> {
+    return this.#knowledge.searchMemory(text, limit, signal);
   }
 
   reportMemoryResults(query: string, hits: MemoryHit[]): void {
-    this.#emit({ type: 'omnilive.memory.results', query, results: hits.map(memoryHitToWire) });
+    this.#knowledge.reportMemoryResults(query, hits);
   }
 
   /** response.cancel, or barge-in. Returns whether a response was cancelled. */
@@ -387,6 +406,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     await this.#visual?.idle();
     await this.#work;
     await this.#recognition.idle();
+    await this.watches.idle();
   }
 
   /**
@@ -404,7 +424,12 @@ export class Session extends TypedEmitter<SessionEvents> {
     };
     const deadline = new AbortController();
     const cut = Number.isFinite(timeoutMs) ? delay(timeoutMs, false, { signal: deadline.signal }).catch(() => false) : new Promise<boolean>(() => {});
-    const finished = await Promise.race([settle().then(() => true), cut]);
+    // A failed flush (a full disk) must not leave the session open: it is logged, and the session closes.
+    const settled = settle().then(
+      () => true,
+      (error) => (this.#log.warn({ err: error }, 'draining the session failed'), false),
+    );
+    const finished = await Promise.race([settled, cut]);
     deadline.abort();
     this.close();
     return finished;
@@ -418,6 +443,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#closed = true;
     for (const child of this.#children) child.parentClosed();
     this.#children.clear();
+    this.#log.info({ mediaMs: Math.round(this.mediaMs) }, 'session closed');
     this.safeEmit('close');
     this.removeAllListeners('event');
   }
@@ -437,8 +463,8 @@ export class Session extends TypedEmitter<SessionEvents> {
       conversation: this.#conversation,
       reasoner: this.#engines.reasoner,
       tts: this.#engines.tts,
-      serverTools: () => this.#serverTools(),
-      contextSources: () => this.#contextSources(),
+      serverTools: () => this.#knowledge.serverTools(),
+      contextSources: () => this.#knowledge.contextSources(),
       itemTranscriptsSettled: () => this.#itemTranscripts.settled(),
       emit: (event) => this.#emit(event),
       remember: (utterance) => this.#remember(utterance),
@@ -471,16 +497,50 @@ export class Session extends TypedEmitter<SessionEvents> {
       cancelResponse: (reason) => this.cancelResponse(reason),
       pauseResponse: () => this.#responder.active?.pauseAudio() ?? false,
       resumeResponse: () => this.#responder.active?.resumeAudio(),
-      prepareResponse: (question, timings) => this.#responder.prepare(question, timings),
+      // A request for a watch is answered once the turn is confirmed: making it is not speculative work.
+      prepareResponse: (question, timings) => !this.watches.isRequest(itemText(question)) && this.#responder.prepare(question, timings),
       releaseResponse: (timings) => this.#responder.release(timings) !== undefined,
       discardResponse: () => this.#responder.discardHeld(),
       isInstruction: reasoner.isInstruction && ((text, signal) => reasoner.isInstruction!(text, signal)),
     };
   }
 
+  /** The narrow view the watches have of this session. */
+  #watchHost(): WatchHost {
+    const session = this;
+    return {
+      get memoryId() {
+        return session.#memoryId;
+      },
+      get clock() {
+        return session.#settings.clock;
+      },
+      quiet: () => !this.#recognition.userSpeaking && !this.#recognition.utteranceOpen && !this.#responder.active && !this.#responder.held,
+      speakUp: (script, metadata) => !this.#closed && !this.#responder.active && (this.#responder.create({ script, metadata }), true),
+      emit: (event) => this.#emit(event),
+      fail: (code, error) => this.#fail(code, error),
+      currentClip: () => this.#visual?.currentClip(),
+    };
+  }
+
+  /** The narrow view the sound events have of this session. */
+  #soundHost(): SoundHost {
+    const session = this;
+    return {
+      get seeing() {
+        return session.#visual?.started ?? false;
+      },
+      emit: (event) => this.#emit(event),
+      fail: (code, error) => this.#fail(code, error),
+      heard: (event) => this.watches.observe({ kind: 'sound', event }),
+      keep: (sound) => this.#engines.memory?.addClip(soundRecord(sound, { memoryId: this.#memoryId, sessionId: this.id, startWall: this.#startWall })),
+    };
+  }
+
   /** Every utterance goes to the session transcript and, when there is one, long-term memory. */
   #remember(utterance: Utterance): void {
     this.transcript.add(utterance);
+    if (utterance.role === 'user' && !this.watches.isRequest(utterance.text)) this.watches.observe({ kind: 'utterance', role: 'user', text: utterance.text, startMs: utterance.startMs, endMs: utterance.endMs });
     this.#engines.memory?.addUtterance({ ...utterance, memoryId: this.memoryId, sessionId: this.id, wallStartMs: this.#startWall + utterance.startMs });
   }
 

@@ -29,6 +29,9 @@ export class WebRtcPeer {
   #router: ms.Router | undefined;
   #joining: Promise<ms.Router> | undefined;
   readonly #transports = new Map<string, ms.WebRtcTransport>();
+  readonly #connected = new WeakSet<ms.WebRtcTransport>();
+  /** The request being handled and those before it (see handle()). */
+  #requests: Promise<void> = Promise.resolve();
   readonly #producers = new Map<ms.MediaKind, ms.Producer>();
   readonly #decoders = new Map<ms.MediaKind, RtpDecoder>();
   #voice: AnswerVoice | undefined;
@@ -51,7 +54,17 @@ export class WebRtcPeer {
     session.on('event', this.#onSessionEvent);
   }
 
-  async handle(event: WebRtcEvent): Promise<void> {
+  /**
+   * Requests run one at a time, in the order they came: a leave (or a second join) sent while
+   * a join or produce is still awaiting mediasoup would otherwise act on a half-made router.
+   */
+  handle(event: WebRtcEvent): Promise<void> {
+    const run = this.#requests.then(() => this.#handle(event));
+    this.#requests = run.catch(() => {});
+    return run;
+  }
+
+  async #handle(event: WebRtcEvent): Promise<void> {
     if (this.#closed) throw new ClientError('webrtc_closed', 'this WebRTC session has ended');
     const request_id = event.event_id ?? null;
     switch (event.type) {
@@ -66,7 +79,15 @@ export class WebRtcPeer {
       }
       case 'omnilive.webrtc.transport.connect': {
         const transport = this.#transport(event.transport_id);
-        await transport.connect({ dtlsParameters: event.dtls_parameters as ms.DtlsParameters });
+        if (this.#connected.has(transport)) throw new ClientError('webrtc_already_connected', `transport '${transport.id}' is already connected`, 'transport_id');
+        try {
+          await transport.connect({ dtlsParameters: event.dtls_parameters as ms.DtlsParameters });
+        } catch (error) {
+          // mediasoup refuses malformed client parameters with a TypeError; anything else is ours.
+          if (error instanceof TypeError) throw new ClientError('invalid_value', `dtls_parameters were refused: ${error.message}`, 'dtls_parameters');
+          throw error;
+        }
+        this.#connected.add(transport);
         return this.#send({ type: 'omnilive.webrtc.transport.connected', request_id, transport_id: transport.id });
       }
       case 'omnilive.webrtc.produce': {
@@ -109,7 +130,14 @@ export class WebRtcPeer {
   async #createTransport(): Promise<ms.WebRtcTransport> {
     if (!this.#router) throw new ClientError('webrtc_not_joined', 'send omnilive.webrtc.join first');
     if (this.#transports.size >= MAX_TRANSPORTS) throw new ClientError('webrtc_too_many_transports', `at most ${MAX_TRANSPORTS} transports per session`);
-    const transport = await this.#media.createWebRtcTransport(this.#router);
+    const router = this.#router;
+    const transport = await this.#media.createWebRtcTransport(router);
+    // The session ended while mediasoup made it: its router is gone, and mediasoup would keep the
+    // transport object (and /healthz count it) forever unless it is closed here.
+    if (this.#closed || this.#router !== router) {
+      transport.close();
+      throw new ClientError('webrtc_closed', 'this WebRTC session has ended');
+    }
     this.#transports.set(transport.id, transport);
     const state = () => this.#send({ type: 'omnilive.webrtc.state', transport_id: transport.id, ice_state: transport.iceState, dtls_state: transport.dtlsState });
     transport.on('icestatechange', state);
@@ -135,6 +163,10 @@ export class WebRtcPeer {
       producer = await transport.produce({ kind, rtpParameters });
     } catch (error) {
       throw new ClientError('invalid_value', `rtp_parameters were refused: ${(error as Error).message}`, 'rtp_parameters');
+    }
+    if (this.#closed) {
+      producer.close();
+      throw new ClientError('webrtc_closed', 'this WebRTC session has ended');
     }
     this.#producers.set(kind, producer);
     producer.observer.once('close', () => {
@@ -169,7 +201,12 @@ export class WebRtcPeer {
     if (!router.canConsume({ producerId: voice.producer.id, rtpCapabilities })) {
       throw new ClientError('invalid_value', 'these RTP capabilities cannot receive Opus audio', 'rtp_capabilities');
     }
-    return transport.consume({ producerId: voice.producer.id, rtpCapabilities });
+    const consumer = await transport.consume({ producerId: voice.producer.id, rtpCapabilities });
+    if (this.#closed) {
+      consumer.close();
+      throw new ClientError('webrtc_closed', 'this WebRTC session has ended');
+    }
+    return consumer;
   }
 
   /**

@@ -14,8 +14,21 @@ export function contentText(content: string | null | ContentPart[]): string {
   return content ?? '';
 }
 
-/** What the scripted model says: words, or calls of the tools it was offered. */
-export type FakeReply = string | { toolCalls: { name: string; arguments: string }[] };
+/**
+ * A failure the scripted server acts out instead of answering:
+ * - `refuse`: an HTTP error (500, 429, 503…) with an OpenAI-style error body;
+ * - `hang`: reads the request and never sends headers;
+ * - `stall`: streams the first `after` tokens of `text`, then goes silent (headers sent, no end);
+ * - `drop`: streams the first `after` tokens of `text`, then cuts the connection.
+ */
+export type FakeFault =
+  | { fault: 'refuse'; status: number }
+  | { fault: 'hang' }
+  | { fault: 'stall'; text: string; after: number }
+  | { fault: 'drop'; text: string; after: number };
+
+/** What the scripted model says: words, calls of the tools it was offered, or a failure. */
+export type FakeReply = string | { toolCalls: { name: string; arguments: string }[] } | FakeFault;
 
 export interface FakeRequest {
   messages: { role: string; content: string | null | ContentPart[]; tool_calls?: { id: string; function: { name: string; arguments: string } }[]; tool_call_id?: string }[];
@@ -31,9 +44,15 @@ export interface FakeRequest {
 export interface FakeLlm {
   url: string;
   requests: FakeRequest[];
-  /** Streams that ended because the client went away. */
+  /** Streams (and hung requests) that ended because the client went away. */
   aborted: number;
   close(): Promise<void>;
+}
+
+/** Replies in turn, one per request; the last one repeats. */
+export function inTurn(...replies: FakeReply[]): () => FakeReply {
+  let n = 0;
+  return () => replies[Math.min(n++, replies.length - 1)]!;
 }
 
 /** The usage chunk OpenAI sends last when asked (`stream_options.include_usage`): tokens counted as words here. */
@@ -55,6 +74,7 @@ export async function startFakeLlm(answer: (question: string, request: FakeReque
     state.requests.push(request);
     const reply = answer(contentText(request.messages.at(-1).content), request);
     const chunk = (delta: unknown, finish: string | null = null) => `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 0, model: request.model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    if (typeof reply === 'object' && 'fault' in reply) return void (await actOut(reply, req, res, chunk, tokenDelayMs, state));
     if (typeof reply !== 'string') {
       // Tool calls stream as OpenAI does: the first chunk of each names it, later ones add arguments.
       res.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -94,4 +114,27 @@ export async function startFakeLlm(answer: (question: string, request: FakeReque
   state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
   state.close = () => new Promise((resolve) => (server.closeAllConnections(), server.close(() => resolve())));
   return state;
+}
+
+/** Plays a FakeFault on one request. */
+async function actOut(fault: FakeFault, req: http.IncomingMessage, res: http.ServerResponse, chunk: (delta: unknown) => string, tokenDelayMs: number, state: FakeLlm): Promise<void> {
+  let gone = false;
+  res.on('close', () => {
+    if (!res.writableFinished) state.aborted++;
+    gone = true;
+  });
+  if (fault.fault === 'refuse') {
+    const type = fault.status === 429 ? 'rate_limit_exceeded' : 'server_error';
+    res.writeHead(fault.status, { 'content-type': 'application/json' });
+    return void res.end(JSON.stringify({ error: { message: `scripted ${fault.status}`, type, code: type } }));
+  }
+  if (fault.fault === 'hang') return; // the socket stays open until the client gives up or the server closes
+  res.writeHead(200, { 'content-type': 'text/event-stream' });
+  for (const token of (fault.text.match(/\S+\s*/g) ?? []).slice(0, fault.after)) {
+    if (gone) return;
+    res.write(chunk({ content: token }));
+    await new Promise((r) => setTimeout(r, tokenDelayMs));
+  }
+  if (fault.fault === 'drop') req.socket.destroy();
+  // 'stall': nothing more, until the client gives up
 }

@@ -22,7 +22,7 @@ test('flags win over OMNILIVE_* variables, which win over defaults', () => {
   assert.equal(c.wakeWord, 'omni');
   assert.equal(c.port, 9100);
   assert.equal(c.host, '0.0.0.0');
-  assert.deepEqual(c.llm, { url: 'http://llm:8000/v1', model: 'qwen', apiKey: 'sk-secret' });
+  assert.deepEqual(c.llm, { url: 'http://llm:8000/v1', model: 'qwen', apiKey: 'sk-secret', firstTokenTimeoutMs: 15_000, idleTimeoutMs: 10_000 });
 });
 
 test('bad values are clear errors', () => {

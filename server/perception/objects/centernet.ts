@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { ChildRpc, type ChildReply } from '../../child-rpc.ts';
+import { SupervisedChild, type ChildReply, type Supervision } from '../../child-rpc.ts';
 import { InvalidStateError } from '../../errors.ts';
 import { assertRgbImage, type Box, type DetectedObject, type ObjectDetector, type RgbImage } from '../video/types.ts';
 
@@ -51,20 +51,21 @@ export class CenterNetDetector implements ObjectDetector {
   readonly options: CenterNetOptions;
   /** [height, width] the model runs at. */
   readonly inputSize: [number, number];
-  readonly #rpc: ChildRpc<ChildMessage>;
+  readonly #rpc: SupervisedChild<ChildMessage>;
   #closed = false;
 
-  static async load(options: Partial<CenterNetOptions> = {}): Promise<CenterNetDetector> {
+  /** `supervision`: where its process's crashes and restarts are reported, and how it restarts. */
+  static async load(options: Partial<CenterNetOptions> = {}, supervision: Supervision = {}): Promise<CenterNetDetector> {
     const resolved = resolveOptions(options);
-    const { rpc, ready } = await ChildRpc.start<ChildMessage>(
+    const { child, ready } = await SupervisedChild.start<ChildMessage>(
       new URL('./centernet-process.mjs', import.meta.url),
       [resolved.modelPath, JSON.stringify({ ...resolved, modelPath: undefined })],
-      { label: 'CenterNet', errorPrefix: 'CenterNet failed: ' },
+      { label: 'CenterNet', errorPrefix: 'CenterNet failed: ', engine: 'objects', what: 'object detection', ...supervision },
     );
-    return new CenterNetDetector(rpc, resolved, ready.inputSize!);
+    return new CenterNetDetector(child, resolved, ready.inputSize!);
   }
 
-  private constructor(rpc: ChildRpc<ChildMessage>, options: CenterNetOptions, inputSize: [number, number]) {
+  private constructor(rpc: SupervisedChild<ChildMessage>, options: CenterNetOptions, inputSize: [number, number]) {
     this.#rpc = rpc;
     this.options = options;
     this.inputSize = inputSize;
@@ -78,7 +79,6 @@ export class CenterNetDetector implements ObjectDetector {
   async detect(image: RgbImage, signal?: AbortSignal): Promise<DetectedObject[]> {
     assertRgbImage(image);
     if (this.#closed) throw new InvalidStateError('object detector is closed');
-    if (!this.#rpc.alive) throw new InvalidStateError('CenterNet process is gone');
     signal?.throwIfAborted();
     // Structured clone copies a view's whole ArrayBuffer: send only this frame's bytes.
     const { data } = image;

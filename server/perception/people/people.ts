@@ -1,4 +1,4 @@
-import { ChildRpc, type ChildReply } from '../../child-rpc.ts';
+import { SupervisedChild, type ChildReply, type Supervision } from '../../child-rpc.ts';
 import { InvalidStateError } from '../../errors.ts';
 import type { PersonFacts } from '../video/facts.ts';
 import { framePosition } from '../video/scene-facts.ts';
@@ -79,20 +79,21 @@ const MIN_HAND_SCORE = 0.6;
 export class HumanPeopleReader {
   readonly name = 'human';
   readonly options: HumanPeopleOptions;
-  readonly #rpc: ChildRpc<ChildMessage>;
+  readonly #rpc: SupervisedChild<ChildMessage>;
   #closed = false;
 
-  static async load(options: Partial<HumanPeopleOptions> = {}): Promise<HumanPeopleReader> {
+  /** `supervision`: where its process's crashes and restarts are reported, and how it restarts. */
+  static async load(options: Partial<HumanPeopleOptions> = {}, supervision: Supervision = {}): Promise<HumanPeopleReader> {
     const resolved = resolveOptions(options);
-    const { rpc } = await ChildRpc.start<ChildMessage>(
+    const { child } = await SupervisedChild.start<ChildMessage>(
       new URL('./people-process.mjs', import.meta.url),
       [JSON.stringify({ faceDescriptors: resolved.faceDescriptors })],
-      { label: 'Human people reader', errorPrefix: 'Human failed: ' },
+      { label: 'Human people reader', errorPrefix: 'Human failed: ', engine: 'people', what: 'describing people', ...supervision },
     );
-    return new HumanPeopleReader(rpc, resolved);
+    return new HumanPeopleReader(child, resolved);
   }
 
-  private constructor(rpc: ChildRpc<ChildMessage>, options: HumanPeopleOptions) {
+  private constructor(rpc: SupervisedChild<ChildMessage>, options: HumanPeopleOptions) {
     this.#rpc = rpc;
     this.options = options;
   }
@@ -122,7 +123,6 @@ export class HumanPeopleReader {
       .sort((a, b) => b.box[2] * b.box[3] - a.box[2] * a.box[3])
       .slice(0, this.options.maxPeople);
     if (chosen.length === 0) return facts;
-    if (!this.#rpc.alive) throw new InvalidStateError('Human process is gone');
     const people = chosen.map(({ box, index }) => ({ box, hands: this.options.hands && facts[index]!.distance === 'near' }));
     // Structured clone copies a view's whole ArrayBuffer: send only this frame's bytes.
     const { data } = image;

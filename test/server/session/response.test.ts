@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ServerEventBody } from '../../../server/protocol/server-events.ts';
+import { LanguageModelError } from '../../../server/reasoning/llm/failures.ts';
 import { Response, type ResponseOptions } from '../../../server/session/response.ts';
 import { ScriptedReasoner, ToneTts } from '../../helpers/stand-ins.ts';
 import { TranscriptLog } from '../../../memory/index.ts';
@@ -88,6 +89,34 @@ describe('Response', () => {
     assert.match(error.error.message, /503/);
     const done = events.at(-1);
     assert.ok(done?.type === 'response.done' && done.response.status === 'failed');
+  });
+
+  it('a language model that stalls mid-answer: what came stays, the apology is spoken after it, and the response fails with its code', async () => {
+    const stalls = {
+      name: 'stalling',
+      usesLanguageModel: true,
+      async *respond() {
+        yield { type: 'text' as const, text: 'The mug is ' };
+        throw new LanguageModelError('stalled', "the language model's answer stalled: nothing for 10000 ms");
+      },
+      close: async () => {},
+    };
+    const { r, events, types } = response({ reasoner: stalls });
+    await r.start();
+    const said = 'The mug is ... Sorry, the language model stopped answering.';
+    const transcript = events.find((e) => e.type === 'response.output_audio_transcript.done');
+    assert.ok(transcript?.type === 'response.output_audio_transcript.done');
+    assert.equal(transcript.transcript, said, 'all of it was spoken');
+    assert.ok(types().includes('response.output_audio.delta'));
+    const error = events.find((e) => e.type === 'error');
+    assert.ok(error?.type === 'error');
+    assert.deepEqual([error.error.type, error.error.code], ['server_error', 'llm_stalled']);
+    const done = events.at(-1);
+    assert.ok(done?.type === 'response.done');
+    assert.equal(done.response.status, 'failed');
+    assert.deepEqual(done.response.status_details, { type: 'failed', error: { type: 'server_error', code: 'llm_stalled', message: "the language model's answer stalled: nothing for 10000 ms" } });
+    assert.equal(done.response.output[0]!.status, 'incomplete');
+    assert.equal(r.spokenText.trim(), said);
   });
 
   it('text only: no audio events, the text is what was said', async () => {
