@@ -14,6 +14,7 @@ import { SessionContext } from './session-context';
 import { SessionControls } from './SessionControls';
 import { StatusBar } from './StatusBar';
 import { Transcript } from './Transcript';
+import { WatchPanel } from './WatchPanel';
 
 export function App() {
   const [session] = useState(() => new LiveSession());
@@ -48,6 +49,7 @@ export function App() {
               <SessionControls />
               <MicLevel />
             </div>
+            <WatchPanel />
             <MediaStats />
             <EngineInfo />
           </aside>

@@ -9,8 +9,18 @@ const WHO: Record<Turn['role'], string> = { user: 'You', assistant: 'Assistant',
 function TurnItem({ turn }: { turn: Turn }) {
   const meta = [turn.flag, turn.typed ? 'typed' : '', ...turn.details].filter(Boolean).join(' · ');
   return (
-    <li className="turn" data-testid={TESTIDS[turn.role]} data-role={turn.role} data-state={turn.state} data-id={turn.id} data-latency-ms={turn.latencyMs}>
-      {WHO[turn.role] && <span className="who">{WHO[turn.role]}</span>}
+    <li className="turn" data-testid={TESTIDS[turn.role]} data-role={turn.role} data-state={turn.state} data-id={turn.id} data-latency-ms={turn.latencyMs} data-proactive={turn.watch ? 'true' : undefined}>
+      {WHO[turn.role] && (
+        <span className="who">
+          {WHO[turn.role]}
+          {turn.watch && (
+            // Spoken up unasked: say which watch made it speak.
+            <span className="unasked" data-testid="proactive-label" data-watch-id={turn.watch.id} title={turn.watch.condition ? `You asked to be told when ${turn.watch.condition}` : 'A watch you set'}>
+              <span aria-hidden="true">◉ </span>unasked{turn.watch.condition ? ` · ${turn.watch.condition}` : ''}
+            </span>
+          )}
+        </span>
+      )}
       <p className="text">{turn.text}</p>
       {meta && <span className="meta">{meta}</span>}
     </li>

@@ -1,5 +1,5 @@
 // The transcript and the memory clip strip, derived from server events (pure: event in, new state out).
-import { wireItemText, type ServerEvent } from '../../server/protocol/server-events';
+import { wireItemText, type ServerEvent, type WireResponse } from '../../server/protocol/server-events';
 
 export type TurnState = 'partial' | 'final' | 'cancelled' | 'failed';
 
@@ -15,6 +15,8 @@ export type Turn = {
   flag?: string;
   details: string[];
   latencyMs?: number;
+  /** Assistant turns the server spoke up with unasked, because a watch held: its condition. */
+  watch?: { id: string; condition: string };
 };
 
 export type Clip = { id: string; startMs: number; src: string; ocrText: string };
@@ -39,6 +41,13 @@ function upsert(conv: Conversation, id: string, role: Turn['role'], change: (tur
 
 const newUserTurn = (id: string) => (): Turn => ({ id, role: 'user', text: '', state: 'partial', details: [] });
 const newAnswer = (id: string, spoken: boolean) => (): Turn => ({ id, role: 'assistant', text: '', state: 'partial', spoken, details: [] });
+
+/** The watch behind a proactive answer (response.metadata `proactive: "true"`), if it is one. */
+function watchOf(response: WireResponse): Pick<Turn, 'watch'> {
+  const m = response.metadata;
+  if (m?.proactive !== 'true') return {};
+  return { watch: { id: String(m.watch_id ?? ''), condition: typeof m.watch_condition === 'string' ? m.watch_condition : '' } };
+}
 
 function ms(value: unknown): string {
   return typeof value === 'number' ? `${Math.round(value)} ms` : '–';
@@ -76,7 +85,7 @@ export function applyEvent(conv: Conversation, ev: ServerEvent, spokenDefault: b
       return upsert(conv, ev.item_id, 'user', (t) => ({ details: [...t.details, `not answered (${String(ev.reason ?? '').replace(/_/g, ' ')})`] }));
     case 'response.created': {
       const modalities: string[] | undefined = ev.response?.output_modalities;
-      return upsert(conv, ev.response.id, 'assistant', () => ({}), newAnswer(ev.response.id, modalities ? modalities.includes('audio') : spokenDefault));
+      return upsert(conv, ev.response.id, 'assistant', () => watchOf(ev.response), newAnswer(ev.response.id, modalities ? modalities.includes('audio') : spokenDefault));
     }
     case 'response.output_audio_transcript.delta':
     case 'response.output_text.delta': {

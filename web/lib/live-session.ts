@@ -11,6 +11,7 @@ import { AccessProblem, forgetKey, saveKey, sessionProtocols } from './access';
 import { ConnectError, RealtimeClient, realtimeUrl, type CloseInfo } from './realtime-client';
 import { initialState, type SessionState } from './session-state';
 import { Store } from './store';
+import { Watches } from './watches';
 import { WebRtcUplink, WebRtcVoice } from './webrtc';
 import type { ServerEvent, WireError, WireSession } from '../../server/protocol/server-events';
 
@@ -36,6 +37,8 @@ export interface LiveSessionOptions {
 
 export class LiveSession {
   readonly store = new Store<SessionState>(initialState);
+  /** The user's watches and the sounds heard; adding or cancelling one opens a session if needed. */
+  readonly watches = new Watches(() => this.#connect());
   readonly #options: LiveSessionOptions;
   #client: RealtimeClient | null = null;
   #connecting: Promise<RealtimeClient> | null = null;
@@ -259,6 +262,7 @@ export class LiveSession {
           client.on((event) => this.#onEvent(event));
           client.onUnexpectedClose((info) => this.#onLost(client, info));
           this.#onSession(client.session);
+          this.watches.sessionOpened(client);
           const hadTurns = this.#state.conversation.turns.length > 0;
           this.store.set((s) => ({ ws: 'open', problem: null, conversation: hadTurns ? addNote(s.conversation, 'New session') : s.conversation }));
           return client;
@@ -393,6 +397,7 @@ export class LiveSession {
 
   #onEvent(ev: ServerEvent): void {
     this.#options.onEvent?.(ev);
+    this.watches.onEvent(ev);
     switch (ev.type) {
       case 'session.updated':
         this.#onSession(ev.session);
