@@ -25,7 +25,7 @@ const SIZE = '640x360';
 const FPS = 5;
 const RATE = 16000;
 /** Bumped whenever the suite changes, so cached copies are regenerated. */
-const VERSION = 2;
+const VERSION = 3;
 
 /** What a question needs from the system to be answered. */
 export type Skill = 'on-screen text' | 'words spoken' | 'count' | 'order' | 'colour' | 'position' | 'audio-visual alignment';
@@ -285,27 +285,53 @@ export async function generateMiniSuite(dir: string): Promise<MiniSuite> {
     write(path.join(dir, 'questions_sqa.json'), sqa);
     skills['questions_sqa.json'] = { '0.0/0': 'words spoken', '0.1/0': 'words spoken' };
 
-    // Proactive output: say it when the sign appears.
+    // Proactive output: say it when something happens — a sign (with a scene change), a word
+    // over the same picture, something said, a colour. The first is the one the tests poll.
     const locker = SIGNS.find((s) => s.text === 'LOCKER 41')!;
+    const firstStop = STOPS[0]!;
+    const car = SAID.find((s) => s.text.includes('car'))!;
+    const yellow = COLOURS.find((c) => c.colour === 'yellow')!;
+    const proactiveItem = (question: string, atS: number, truthS: number, output: string) => ({
+      task_type: 'Proactive Output',
+      question,
+      time_stamp: hhmmss(atS),
+      ground_truth_time_stamp: hhmmss(truthS),
+      ground_truth_output: output,
+      required_ability: 'working memory',
+    });
     const proactive = [
       {
         time: '[0:00:26 - 0:00:36]',
-        questions: [
-          {
-            task_type: 'Proactive Output',
-            question: 'When the screen shows the word "LOCKER", output "LOCKER 41".',
-            time_stamp: hhmmss(26),
-            ground_truth_time_stamp: hhmmss(locker.from),
-            ground_truth_output: 'LOCKER 41',
-            required_ability: 'working memory',
-          },
-        ],
+        questions: [proactiveItem('When the screen shows the word "LOCKER", output "LOCKER 41".', 26, locker.from, 'LOCKER 41')],
         video_categories: 'generated_signs',
         video_path: signs,
       },
+      {
+        time: '[0:00:01 - 0:00:10]',
+        questions: [proactiveItem('When the word "STOP" appears on the screen, output "STOP".', 1, firstStop.from, 'STOP')],
+        video_categories: 'generated_shapes',
+        video_path: counting,
+      },
+      {
+        time: '[0:00:01 - 0:00:09]',
+        questions: [proactiveItem('When the speaker mentions the car, output "CAR".', 1, car.at, 'CAR')],
+        video_categories: 'generated_talk',
+        video_path: talk,
+      },
+      {
+        time: '[0:00:13 - 0:00:20]',
+        questions: [proactiveItem('When the screen turns yellow, output "YELLOW".', 13, yellow.from, 'YELLOW')],
+        video_categories: 'generated_colours',
+        video_path: colours,
+      },
     ];
     write(path.join(dir, 'questions_proactive.json'), proactive);
-    keyed('questions_proactive.json', [{ entry: 0, question: 0, skill: 'on-screen text' }]);
+    keyed('questions_proactive.json', [
+      { entry: 0, question: 0, skill: 'on-screen text' },
+      { entry: 1, question: 0, skill: 'on-screen text' },
+      { entry: 2, question: 0, skill: 'words spoken' },
+      { entry: 3, question: 0, skill: 'colour' },
+    ]);
 
     // Streaming (*_stream): the questions are spoken; the audio files hold them.
     const spoken = [

@@ -141,7 +141,8 @@ describe('omnilive eval streamingbench on the generated mini-suite', () => {
     const sqaQuestions = questionsOf(path.join(work, 'sqa.json'));
     assert.ok(sqaQuestions[1][DETAILS_KEY].media_ms > sqaQuestions[0][DETAILS_KEY].media_ms, 'the second question is asked later in the same stream');
 
-    const proactive = await runStreamingBench({ ...common, questionsFile: suite.files.proactive, out: path.join(work, 'proactive.json') });
+    // The official loop, on the sign question (the first of the file).
+    const proactive = await runStreamingBench({ ...common, questionsFile: suite.files.proactive, proactive: ['poll'], limit: 1, out: path.join(work, 'proactive.json') });
     const [pq] = questionsOf(path.join(work, 'proactive.json'));
     const response = pq![MODEL_KEY] as ProactiveResponse;
     const polls = response.dialog_history.filter((d) => d.role === 'user' && /Is it the right time/.test(d.content)).map((d) => d.time);
@@ -152,6 +153,8 @@ describe('omnilive eval streamingbench on the generated mini-suite', () => {
     else assert.equal(response.dialog_history.at(-1)!.content, 'LOCKER 41');
     assert.equal(proactive.scores.tasks[0]!.abbreviation, 'PO');
     assert.equal(proactive.scores.overall.total, 1);
+    assert.equal(pq![DETAILS_KEY].proactive, 'poll');
+    assert.equal(pq![DETAILS_KEY].responses, response.dialog_history.length / 2, 'one session response per poll and answer');
 
     const spoken = await runStreamingBench({ ...common, questionsFile: suite.files.real_stream, out: path.join(work, 'spoken.json') });
     assert.equal(spoken.questions.answered_now, 2);
@@ -162,6 +165,48 @@ describe('omnilive eval streamingbench on the generated mini-suite', () => {
       // The question's audio took media time; the video waited for it.
       assert.ok(q[DETAILS_KEY].media_ms > q[DETAILS_KEY].asked_at_video_ms);
     }
+  });
+
+  it('stream mode: a proactive question becomes a watch that fires when the text appears, not before; polling still answers it, at more cost', async () => {
+    // 0–4 s a navy screen reading ROOM 204, then a white one reading GATE B7 to 7 s (short: the suite's time is tight).
+    const videosDir = path.join(work, 'watch');
+    fs.mkdirSync(path.join(videosDir, 'videos'), { recursive: true });
+    const font = fs.existsSync('/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf') ? 'fontfile=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:' : '';
+    const sign = (text: string, colour: string) => `drawtext=${font}text='${text}':fontsize=64:fontcolor=${colour}:x=(w-tw)/2:y=(h-th)/2`;
+    const r = spawnSync(FFMPEG_PATH, [
+      '-loglevel', 'error', '-y',
+      '-f', 'lavfi', '-t', '4', '-i', 'color=c=navy:s=640x360:r=5',
+      '-f', 'lavfi', '-t', '3', '-i', 'color=c=white:s=640x360:r=5',
+      '-filter_complex', `[0:v]${sign('ROOM 204', 'white')}[a];[1:v]${sign('GATE B7', 'black')}[b];[a][b]concat=n=2:v=1:a=0,format=yuv420p[v]`,
+      '-map', '[v]', '-c:v', 'libx264', '-preset', 'ultrafast', path.join(videosDir, 'videos', 'gate.mp4'),
+    ]);
+    assert.equal(r.status, 0, r.stderr?.toString());
+    const questionsFile = path.join(work, 'watch.json');
+    fs.writeFileSync(questionsFile, JSON.stringify([{ video_path: './videos/gate.mp4', questions: [{ task_type: 'Proactive Output', question: 'When the screen shows the word "GATE", output "GATE B7".', time_stamp: '00:00:01', ground_truth_time_stamp: '00:00:04', ground_truth_output: 'GATE B7' }] }]));
+    const out = path.join(work, 'watch-out.json');
+    const report = await runStreamingBench({ questionsFile, videosDir, mode: 'stream', proactive: ['poll', 'watch'], context: 60, maxFrames: 64, concurrency: 1, out, engines, config: loadConfig({ dataDir: path.join(work, 'data') }, {}) });
+    const [poll, watch] = report.proactive!;
+    assert.deepEqual([poll!.mode, watch!.mode], ['poll', 'watch']);
+    assert.equal(report.out, path.join(work, 'watch-out.poll.json'), 'the first mode is the report\'s');
+
+    const [wq] = questionsOf(path.join(work, 'watch-out.watch.json'));
+    const answer = wq![MODEL_KEY] as ProactiveResponse;
+    const details = wq![DETAILS_KEY];
+    assert.deepEqual([details.proactive, details.condition, details.rule], ['watch', 'the screen shows the word "GATE"', 'text']);
+    assert.ok(details.fired_media_ms >= 4000 && details.fired_media_ms <= 6000, `fired at ${details.fired_media_ms} ms: when GATE B7 appeared (4 s), not before`);
+    assert.equal(answer.answered, details.fired_media_ms / 1000);
+    assert.match(details.evidence, /GATE B7/);
+    assert.match(answer.dialog_history.at(-3)!.content, /GATE B7/, "the session's own announcement");
+    assert.equal(answer.dialog_history.at(-1)!.content, 'GATE B7');
+    assert.ok(details.noticed_ms >= details.fired_media_ms, 'known once its clip closed');
+    assert.deepEqual([watch!.correct, watch!.time_correct, watch!.cost.responses, watch!.cost.reasoner_calls], [1, 1, 2, 1], 'no polls: the announcement and one answer');
+
+    const [pq] = questionsOf(path.join(work, 'watch-out.poll.json'));
+    const polled = pq![MODEL_KEY] as ProactiveResponse;
+    assert.ok(polled.answered !== false && polled.answered >= 4 && polled.answered <= 6, `polled yes at ${polled.answered} s`);
+    assert.equal(poll!.correct, 1);
+    assert.ok(poll!.cost.reasoner_calls > watch!.cost.reasoner_calls && poll!.cost.responses === poll!.cost.reasoner_calls, JSON.stringify(poll!.cost));
+    assert.deepEqual(report.scores.overall, { total: 1, correct: 1, accuracy: 1 });
   });
 
   it('stream mode: a video without an audio track plays on its frames, each question at its time', async () => {

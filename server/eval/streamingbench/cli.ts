@@ -1,6 +1,6 @@
 /**
  * `omnilive eval streamingbench --questions FILE --videos DIR [--mode prefix|stream]
- *  [--context SECONDS] [--frames N] [--limit N] [--concurrency N] [--out results.json]`
+ *  [--context SECONDS] [--frames N] [--proactive watch|poll|poll,watch] [--limit N] [--concurrency N] [--out results.json]`
  * Prints one JSON document and the score table on stdout; progress goes to stderr.
  */
 import fs from 'node:fs';
@@ -11,6 +11,7 @@ import cliProgress from 'cli-progress';
 import { loadConfig, settingFlags, settingValues } from '../../config.ts';
 import { createLogger } from '../../logger.ts';
 import { runStreamingBench, type EvalMode, type StreamingBenchReport } from './run.ts';
+import { formatProactiveTable, parseProactiveModes } from './proactive.ts';
 import { formatScoreTable } from './scoring.ts';
 
 export const EVAL_USAGE = `  eval streamingbench   run the system over StreamingBench videos, score like the official count.py
@@ -20,6 +21,9 @@ export const EVAL_USAGE = `  eval streamingbench   run the system over Streaming
                           official evaluation, frames of [t - C, t) and the official prompt
       --context C         prefix seconds before each question; -1: from the start [default 60]
       --frames N          prefix: most frames shown, sampled uniformly [default 64]
+      --proactive M       stream, proactive questions: watch (a watch made at the question's
+                          time), poll (asked once a second, the official loop) or poll,watch
+                          (both, compared; results in <out>.poll.json, <out>.watch.json) [default watch]
       --limit N           only the first N questions
       --concurrency N     videos at once [default 1]
       --out FILE          results (resumable; count.py reads it with --model OmniLive)`;
@@ -33,7 +37,8 @@ function integer(name: string, value: string | undefined): number | undefined {
 
 /** The table a person reads: scores, then who produced them and how fast. */
 export function formatReport(report: StreamingBenchReport): string {
-  const how = report.mode === 'stream' ? 'stream (the live session, memory included)' : `prefix (${report.context_s! > 0 ? `${report.context_s} s before each question` : 'from the start'}, at most ${report.max_frames} frames)`;
+  const proactive = report.proactive ? `; proactive questions by ${report.proactive.map((p) => p.mode).join(' and ')}${report.proactive.length > 1 ? `, scores below by ${report.proactive[0]!.mode}` : ''}` : '';
+  const how = report.mode === 'stream' ? `stream (the live session, memory included${proactive})` : `prefix (${report.context_s! > 0 ? `${report.context_s} s before each question` : 'from the start'}, at most ${report.max_frames} frames)`;
   const t = report.throughput;
   const engines = Object.entries(report.engines)
     .filter(([k]) => k !== 'reasoner' && k !== 'language_model' && k !== 'notice')
@@ -42,6 +47,7 @@ export function formatReport(report: StreamingBenchReport): string {
   return [
     `StreamingBench ${path.basename(report.questions_file)} · ${report.kind} · mode ${how}`,
     formatScoreTable(report.scores),
+    ...(report.proactive ? [formatProactiveTable(report.proactive)] : []),
     `reasoner: ${report.reasoner.name}${report.reasoner.language_model ? '' : ' (NO language model)'} — ${report.reasoner.method}`,
     `engines: ${engines}`,
     `questions: ${report.questions.selected} selected, ${report.questions.answered_now} answered now, ${report.questions.taken_over} taken over from ${report.out}, ${report.questions.failed} failed`,
@@ -66,6 +72,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
       mode: { type: 'string', default: 'stream' },
       context: { type: 'string', default: '60' },
       frames: { type: 'string', default: '64' },
+      proactive: { type: 'string' },
       limit: { type: 'string' },
       concurrency: { type: 'string', default: '1' },
       out: { type: 'string' },
@@ -83,6 +90,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   if (mode !== 'prefix' && mode !== 'stream') throw new TypeError(`--mode takes prefix or stream, got '${values.mode}'`);
   const limit = integer('limit', values.limit);
   if (limit !== undefined && limit < 1) throw new TypeError(`--limit takes a positive number, got '${values.limit}'`);
+  const proactive = values.proactive === undefined ? undefined : parseProactiveModes(values.proactive);
   const out = values.out ?? `${path.basename(values.questions, '.json')}.${mode}.omnilive.json`;
 
   // Benchmark sessions would otherwise pile up in the user's own memory: a scratch LanceDB
@@ -110,6 +118,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
       mode,
       context: integer('context', values.context)!,
       maxFrames: integer('frames', values.frames)!,
+      proactive,
       limit,
       concurrency: integer('concurrency', values.concurrency)!,
       out,

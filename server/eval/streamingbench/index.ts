@@ -10,3 +10,5 @@ export { prefixFrameTimes } from './frames.ts';
 export { OptionScorer, chooseOption, conditionHolds, parseMultipleChoice, matchTerms } from './option-scorer.ts';
 export type { EvidenceDoc, MultipleChoice } from './option-scorer.ts';
 export { ResultsFile } from './results.ts';
+export { watchCondition, parseProactiveModes, proactiveOut, summarizeProactive, formatProactiveTable, meteredReasoner, PROACTIVE_MODES, DEFAULT_PROACTIVE_MODES } from './proactive.ts';
+export type { ProactiveMode, ProactiveSummary, ProactiveCost, ReasonerCall } from './proactive.ts';

@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { QuestionFileError, type BenchQuestion, type QuestionFile } from './questions.ts';
+import type { ProactiveMode } from './proactive.ts';
 import { DETAILS_KEY, MODEL_KEY, type ProactiveResponse } from './scoring.ts';
 
 /** What must match for earlier answers to be reused. */
@@ -18,6 +19,8 @@ export interface RunSettings {
   /** Prefix mode: most frames shown. */
   frames: number | null;
   reasoner: string;
+  /** Stream mode, proactive files: how proactive questions were answered. */
+  proactive: ProactiveMode | null;
 }
 
 const WRITE_EVERY_MS = 2000;
@@ -66,9 +69,11 @@ export class ResultsFile {
       }
       if (old[MODEL_KEY] === undefined) continue;
       const details = (old[DETAILS_KEY] ?? {}) as Partial<RunSettings>;
-      for (const key of ['mode', 'context', 'frames', 'reasoner'] as const) {
-        if (details[key] !== undefined && details[key] !== run[key]) {
-          throw new QuestionFileError(`--out ${out} holds answers made with ${key} ${JSON.stringify(details[key])}, this run uses ${JSON.stringify(run[key])}; pick another --out to keep both`);
+      // Proactive answers in stream mode were polled before watches existed.
+      const made = { ...details, ...(details.mode === 'stream' && run.proactive && details.proactive === undefined ? { proactive: 'poll' as const } : {}) };
+      for (const key of ['mode', 'context', 'frames', 'reasoner', 'proactive'] as const) {
+        if (made[key] !== undefined && made[key] !== run[key]) {
+          throw new QuestionFileError(`--out ${out} holds answers made with ${key} ${JSON.stringify(made[key])}, this run uses ${JSON.stringify(run[key])}; pick another --out to keep both`);
         }
       }
       q.raw[MODEL_KEY] = old[MODEL_KEY];

@@ -13,6 +13,7 @@ import { modelAnswerer, modelReasonerName, runPrefixVideo, type PrefixAnswerer }
 import { promptsFor } from './prompts.ts';
 import { QuestionFileError, loadQuestionFile, resolveAllMedia, type BenchQuestion, type QuestionFileKind } from './questions.ts';
 import { ResultsFile, type RunSettings } from './results.ts';
+import { DEFAULT_PROACTIVE_MODES, PROACTIVE_MODES, proactiveOut, summarizeProactive, type ProactiveMode, type ProactiveSummary } from './proactive.ts';
 import { MODEL_KEY, hasResponse, scoreQuestions, type ProactiveResponse, type Scores } from './scoring.ts';
 import { runStreamVideo } from './stream.ts';
 import { quantile } from '../stats.ts';
@@ -38,6 +39,12 @@ export interface StreamingBenchOptions {
   engines?: SessionEngines;
   /** For the engines it loads. @defaultValue silentLogger */
   logger?: Logger;
+  /**
+   * Stream mode, proactive questions: through a watch made at the question's time, by polling
+   * once a second as the official script does, or both one after the other (each with its own
+   * results file, `x.watch.json` and `x.poll.json`; compared in the report). @defaultValue ['watch']
+   */
+  proactive?: ProactiveMode[];
   /** Called before work starts, then after every question. */
   onProgress?: (progress: { done: number; total: number; mediaS: number; wallS: number }) => void;
   signal?: AbortSignal;
@@ -59,8 +66,14 @@ export interface StreamingBenchReport {
   questions: { selected: number; answered_now: number; taken_over: number; failed: number };
   failures: { key: string; error: string }[];
   scores: Scores;
+  /**
+   * Stream mode on a proactive file: score, cost and latency per way of answering. With
+   * several, everything above (scores, out, questions) is the first mode's.
+   */
+  proactive: ProactiveSummary[] | null;
+  /** The whole run (every proactive mode). */
   throughput: { videos: number; media_s: number; wall_s: number; x_real_time: number | null; engine_load_s: number };
-  /** Wall ms per answer in this run (stream: asking through the session; prefix: the reasoner on the frames; proactive: each poll). */
+  /** Wall ms per answer in this run (stream: asking through the session; prefix: the reasoner on the frames; proactive: each poll or answer, of the first mode). */
   answer_ms: { p50: number; p95: number; max: number } | null;
   machine: Record<string, unknown>;
 }
@@ -74,6 +87,19 @@ const METHODS = {
     'no language model: each option is scored against the text read on the sampled frames, their object labels and their scenes (colours, positions, people, kinds of things; IDF-weighted word coverage, listed order, time alignment, recency), ties broken by a hash of the question',
 };
 
+
+/** One pass over the questions: the only one, or one per proactive mode. */
+interface Pass {
+  proactive: ProactiveMode | null;
+  selected: BenchQuestion[];
+  results: ResultsFile;
+  todo: BenchQuestion[];
+  videos?: number;
+  mediaS: number;
+  wallS: number;
+  done: number;
+  failures: { key: string; error: string }[];
+}
 
 /** Groups questions by the video they need, in file order. */
 function byVideo(questions: BenchQuestion[], videos: Map<string, string>): { file: string; questions: BenchQuestion[] }[] {
@@ -91,6 +117,10 @@ export async function runStreamingBench(o: StreamingBenchOptions): Promise<Strea
   if (!Number.isInteger(o.concurrency) || o.concurrency < 1) throw new TypeError(`--concurrency takes a positive integer, got '${o.concurrency}'`);
   if (!Number.isInteger(o.context)) throw new TypeError(`--context takes whole seconds (-1: from the start), got '${o.context}'`);
   if (!Number.isInteger(o.maxFrames) || o.maxFrames < 1) throw new TypeError(`--frames takes a positive integer, got '${o.maxFrames}'`);
+  if (o.proactive !== undefined) {
+    if (!o.proactive.length || o.proactive.some((m) => !PROACTIVE_MODES.includes(m)) || new Set(o.proactive).size !== o.proactive.length) throw new TypeError(`--proactive takes poll, watch or poll,watch, got '${o.proactive.join(',')}'`);
+    if (o.mode === 'prefix') throw new TypeError('--proactive applies to stream mode; prefix mode polls as the official script does');
+  }
   // Everything about the input is checked before any engine loads.
   const file = loadQuestionFile(o.questionsFile);
   const selected = o.limit === undefined ? file.questions : file.questions.slice(0, o.limit);
@@ -105,8 +135,15 @@ export async function runStreamingBench(o: StreamingBenchOptions): Promise<Strea
   const reasonerName = !lm ? OPTION_SCORER : o.mode === 'stream' && o.engines ? o.engines.reasoner.name : modelReasonerName(o.config.llm.model!);
   const method = o.mode === 'stream' ? (lm ? METHODS.streamModel : METHODS.streamScorer) : lm ? METHODS.prefixModel : METHODS.prefixScorer;
   const reasoner = { name: reasonerName, language_model: lm, method };
-  const run: RunSettings = { mode: o.mode, context: o.mode === 'prefix' ? o.context : null, frames: o.mode === 'prefix' ? o.maxFrames : null, reasoner: reasonerName };
-  const results = ResultsFile.open(o.out, file, run);
+  // Proactive questions in stream mode: one pass per way of answering them, each its own session per video and results file.
+  const proactiveModes = file.kind === 'proactive' && o.mode === 'stream' ? (o.proactive ?? DEFAULT_PROACTIVE_MODES) : [null];
+  const passes: Pass[] = proactiveModes.map((proactive, i) => {
+    const questions = i === 0 ? file : loadQuestionFile(o.questionsFile);
+    const run: RunSettings = { mode: o.mode, context: o.mode === 'prefix' ? o.context : null, frames: o.mode === 'prefix' ? o.maxFrames : null, reasoner: reasonerName, proactive };
+    const out = proactive ? proactiveOut(o.out, proactive, proactiveModes.length > 1) : o.out;
+    const selectedHere = o.limit === undefined ? questions.questions : questions.questions.slice(0, o.limit);
+    return { proactive, selected: selectedHere, results: ResultsFile.open(out, questions, run), todo: selectedHere.filter((q) => !hasResponse(q)), mediaS: 0, wallS: 0, done: 0, failures: [] };
+  });
 
   const loadStarted = performance.now();
   let close: (() => Promise<void>) | undefined;
@@ -137,74 +174,89 @@ export async function runStreamingBench(o: StreamingBenchOptions): Promise<Strea
   }
   const engineLoadS = (performance.now() - loadStarted) / 1000;
 
-  const todo = selected.filter((q) => !hasResponse(q));
-  const groups = byVideo(todo, media.videos);
+  const total = passes.reduce((n, p) => n + p.todo.length, 0);
   const started = performance.now();
   let done = 0;
   let mediaS = 0;
-  const failures: { key: string; error: string }[] = [];
-  const progress = () => o.onProgress?.({ done, total: todo.length, mediaS, wallS: (performance.now() - started) / 1000 });
+  const progress = () => o.onProgress?.({ done, total, mediaS, wallS: (performance.now() - started) / 1000 });
   let shown = 0;
-  const onMedia = (ms: number) => {
-    mediaS += ms / 1000;
-    if (performance.now() - shown > 1000) {
-      shown = performance.now();
-      progress();
-    }
-  };
   const answerMs: number[] = [];
-  const onAnswer = (q: BenchQuestion, response: string | ProactiveResponse, details: Record<string, unknown>) => {
-    results.record(q, response, details);
-    if (typeof response !== 'string') answerMs.push(...response.dialog_history.filter((d) => d.role === 'assistant').map((d) => Math.round(d.cost * 1000)));
-    else if (typeof details.wall_ms === 'number') answerMs.push(details.wall_ms);
-    done++;
-    progress();
-  };
   const settings = {
     videoFps: o.config.vision.fps,
     // The wake word is for rooms with several people; a benchmark's questions are all addressed to the assistant.
     filter: { ...defaultInstructionFilterOptions, mode: o.config.instructionFilter },
   };
   progress();
-  let next = 0;
-  const worker = async () => {
-    while (next < groups.length && !o.signal?.aborted) {
-      const group = groups[next++]!;
-      try {
-        if (o.mode === 'stream') await runStreamVideo({ file: group.file, engines: engines!, settings, questions: group.questions, prompts, audio: media.audio, onAnswer, onMedia, signal: o.signal });
-        else await runPrefixVideo({ file: group.file, questions: group.questions, prompts, answerer: answerer!, context: o.context, maxFrames: o.maxFrames, onAnswer, onMedia, signal: o.signal });
-      } catch (error) {
-        if (o.signal?.aborted) break;
-        const message = error instanceof Error ? error.message : String(error);
-        for (const q of group.questions.filter((q) => !hasResponse(q))) {
-          results.fail(q, message);
-          failures.push({ key: q.key, error: message });
+  try {
+    for (const pass of passes) {
+      if (o.signal?.aborted) break;
+      const passStarted = performance.now();
+      const onMedia = (ms: number) => {
+        mediaS += ms / 1000;
+        pass.mediaS += ms / 1000;
+        if (performance.now() - shown > 1000) {
+          shown = performance.now();
+          progress();
         }
+      };
+      const onAnswer = (q: BenchQuestion, response: string | ProactiveResponse, details: Record<string, unknown>) => {
+        pass.results.record(q, response, details);
+        if (pass === passes[0]) {
+          if (typeof response !== 'string') answerMs.push(...response.dialog_history.filter((d) => d.role === 'assistant' && d.cost > 0).map((d) => Math.round(d.cost * 1000)));
+          else if (typeof details.wall_ms === 'number') answerMs.push(details.wall_ms);
+        }
+        done++;
+        pass.done++;
+        progress();
+      };
+      const groups = byVideo(pass.todo, media.videos);
+      pass.videos = groups.length;
+      let next = 0;
+      const worker = async () => {
+        while (next < groups.length && !o.signal?.aborted) {
+          const group = groups[next++]!;
+          try {
+            if (o.mode === 'stream') await runStreamVideo({ file: group.file, engines: engines!, settings, questions: group.questions, prompts, audio: media.audio, proactive: pass.proactive ?? undefined, onAnswer, onMedia, signal: o.signal });
+            else await runPrefixVideo({ file: group.file, questions: group.questions, prompts, answerer: answerer!, context: o.context, maxFrames: o.maxFrames, onAnswer, onMedia, signal: o.signal });
+          } catch (error) {
+            if (o.signal?.aborted) break;
+            const message = error instanceof Error ? error.message : String(error);
+            for (const q of group.questions.filter((q) => !hasResponse(q))) {
+              pass.results.fail(q, message);
+              pass.failures.push({ key: q.key, error: message });
+            }
+          }
+        }
+      };
+      try {
+        await Promise.all(Array.from({ length: Math.min(o.concurrency, groups.length) }, worker));
+      } finally {
+        pass.results.flush();
+        pass.wallS = (performance.now() - passStarted) / 1000;
       }
     }
-  };
-  try {
-    await Promise.all(Array.from({ length: Math.min(o.concurrency, groups.length) }, worker));
   } finally {
-    results.flush();
     await close?.();
   }
   const wallS = (performance.now() - started) / 1000;
+  const [first] = passes as [Pass, ...Pass[]];
+  const round1 = (x: number) => Math.round(x * 10) / 10;
   return {
     benchmark: 'StreamingBench',
     questions_file: file.path,
     kind: file.kind,
     mode: o.mode,
-    context_s: run.context,
-    max_frames: run.frames,
-    out: results.path,
+    context_s: o.mode === 'prefix' ? o.context : null,
+    max_frames: o.mode === 'prefix' ? o.maxFrames : null,
+    out: first.results.path,
     model_key: MODEL_KEY,
     reasoner,
     engines: described,
-    questions: { selected: selected.length, answered_now: done, taken_over: selected.length - todo.length, failed: failures.length },
-    failures,
-    scores: scoreQuestions(selected, file.kind),
-    throughput: { videos: groups.length, media_s: Math.round(mediaS * 10) / 10, wall_s: Math.round(wallS * 10) / 10, x_real_time: wallS > 0 && mediaS > 0 ? Math.round((mediaS / wallS) * 100) / 100 : null, engine_load_s: Math.round(engineLoadS * 10) / 10 },
+    questions: { selected: first.selected.length, answered_now: first.done, taken_over: first.selected.length - first.todo.length, failed: first.failures.length },
+    failures: first.failures,
+    scores: scoreQuestions(first.selected, file.kind),
+    proactive: first.proactive ? passes.map((p) => summarizeProactive(p.proactive!, p.results.path, p.selected, { media_s: round1(p.mediaS), wall_s: round1(p.wallS) })) : null,
+    throughput: { videos: passes.reduce((n, p) => n + (p.videos ?? 0), 0), media_s: round1(mediaS), wall_s: round1(wallS), x_real_time: wallS > 0 && mediaS > 0 ? Math.round((mediaS / wallS) * 100) / 100 : null, engine_load_s: round1(engineLoadS) },
     answer_ms: answerMs.length ? { p50: quantile(answerMs, 0.5), p95: quantile(answerMs, 0.95), max: Math.max(...answerMs) } : null,
     machine: describeMachine(loadAtStart),
   };

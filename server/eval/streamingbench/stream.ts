@@ -6,8 +6,9 @@
  * (a `*_stream` file's `audio_path` decoded and appended as pcm16, so VAD and ASR make the
  * turn) — and the session's answer is the response. Every question of a video shares its
  * session: later questions see earlier ones and the system's own answers, as a user's would.
- * Proactive questions are polled once a second from t + 1 to the ground truth + 4 s, as the
- * official script does, each poll through the session.
+ * Proactive questions become a watch made at their time, its firing the answer time (`watch`),
+ * or are polled once a second from t + 1 to the ground truth + 4 s, as the official script
+ * does, each poll through the session (`poll`); see proactive.ts.
  *
  * The video's own speech is heard and remembered but not answered (turn_detection
  * create_response off): the benchmark's videos are the world, not the user. A spoken question
@@ -15,8 +16,13 @@
  * instructions, which is how the official streaming script gives a model both.
  */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { concatPcm, samplesToMs } from '../../audio/pcm.ts';
+import { ClientError } from '../../errors.ts';
 import { decodeAudio } from '../../ingest/decode.ts';
+import { defaultClipperOptions } from '../../perception/video/clipper.ts';
+import type { Watch } from '../../reasoning/watch/types.ts';
+import { describeWatch } from '../../reasoning/watch/watch-request.ts';
 import { CHUNK_MS, PLAY_RATE as RATE, pcmChunks, playMedia, settle } from '../../ingest/play.ts';
 import { defaultServerVadOptions } from '../../perception/vad/index.ts';
 import { Session, type SessionEngines } from '../../session/session.ts';
@@ -24,6 +30,7 @@ import type { SessionSettings } from '../../session/types.ts';
 import { wireItemText, type ServerEvent } from '../../protocol/server-events.ts';
 import { OptionScorer, hitsToEvidence } from './option-scorer.ts';
 import { proactivePrompt, proactiveQuery } from './prompts.ts';
+import { meteredReasoner, watchCondition, type ProactiveMode, type ReasonerCall } from './proactive.ts';
 import type { BenchQuestion } from './questions.ts';
 import type { DialogTurn, ProactiveResponse } from './scoring.ts';
 
@@ -70,14 +77,23 @@ export class StreamDriver {
   readonly #errors: string[] = [];
   readonly #onPlayed: (ms: number) => void;
 
-  /** `onPlayed` hears of every piece of video played (ms), for progress. */
-  constructor(file: string, engines: SessionEngines, settings: Partial<SessionSettings>, onPlayed: (ms: number) => void = () => {}) {
+  /**
+   * `onPlayed` hears of every piece of video played (ms), for progress; `onReasonerCall` of
+   * every call the session makes to its reasoner (returning what to call when it ends), for cost.
+   */
+  constructor(
+    file: string,
+    engines: SessionEngines,
+    settings: Partial<SessionSettings>,
+    onPlayed: (ms: number) => void = () => {},
+    onReasonerCall?: (call: ReasonerCall, args: readonly unknown[]) => () => void,
+  ) {
     this.#file = file;
     this.#sees = engines.vision !== undefined;
     this.#onPlayed = onPlayed;
     const memoryId = `eval_${randomUUID()}`;
     const memory = engines.memory;
-    const reasoner = engines.reasoner.usesLanguageModel
+    const answerer = engines.reasoner.usesLanguageModel
       ? engines.reasoner
       : new OptionScorer({
           exclude: this.promptIds,
@@ -88,6 +104,7 @@ export class StreamDriver {
             return hitsToEvidence(hits, this.promptIds);
           },
         });
+    const reasoner = onReasonerCall ? meteredReasoner(answerer, onReasonerCall) : answerer;
     this.session = new Session({
       engines: { ...engines, reasoner },
       memoryId,
@@ -105,6 +122,11 @@ export class StreamDriver {
   /** How much of the video has played, ms. */
   get videoMs(): number {
     return this.#videoMs;
+  }
+
+  /** How far the session's clock runs ahead of the video's (spoken questions' audio), ms. */
+  get offsetMs(): number {
+    return this.#offsetMs;
   }
 
   async open(): Promise<void> {
@@ -221,6 +243,8 @@ export interface StreamVideoOptions {
   prompts: Map<string, string>;
   /** Resolved `audio_path` files, by the path as written. */
   audio: Map<string, string>;
+  /** How proactive questions are answered (proactive.ts). @defaultValue 'watch' */
+  proactive?: ProactiveMode;
   onAnswer: (q: BenchQuestion, response: string | ProactiveResponse, details: Record<string, unknown>) => void;
   /** Video played, ms at a time. */
   onMedia?: (ms: number) => void;
@@ -233,41 +257,69 @@ interface Scheduled {
   run: () => Promise<void>;
 }
 
+/** A proactive question waiting on its watch. */
+interface Watching {
+  q: BenchQuestion;
+  order: number;
+  watch: Watch;
+  dialog: DialogTurn[];
+  wallMs: number;
+  /** When the watch is given up unfired. */
+  expiry: Scheduled;
+  fired?: { mediaMs: number; evidence: { kind: string; text: string }; noticedMs: number };
+}
+
+/**
+ * The session says a firing in a gap of speech — at least 400 ms of quiet on the wall clock —
+ * so the answer waits for it this long at most (the media clock is paused meanwhile).
+ */
+const ANNOUNCE_WAIT_MS = 3000;
+
+const roundMs = (ms: number) => Math.round(ms);
+
 /** Plays one video into a session and asks its questions at their times. */
 export async function runStreamVideo(o: StreamVideoOptions): Promise<void> {
-  const driver = new StreamDriver(o.file, o.engines, o.settings, o.onMedia);
+  const proactive = o.proactive ?? 'watch';
+  /** Reasoner calls by the question they were made for. */
+  const calls = new Map<string, { calls: number; ms: number }>();
+  /** The question whose prompt is in the session now. */
+  let asking: string | undefined;
+  const watching = new Map<string, Watching>();
+  const onReasonerCall = (call: ReasonerCall, args: readonly unknown[]) => {
+    // A judgement is made for one watch: its condition is the question.
+    const judged = call === 'judgeWatch' ? [...watching.values()].find((w) => String(args[0]).includes(w.watch.condition)) : undefined;
+    const key = call === 'isInstruction' ? undefined : (judged?.q.key ?? asking);
+    const started = performance.now();
+    return () => {
+      if (key === undefined) return;
+      const c = calls.get(key) ?? { calls: 0, ms: 0 };
+      c.calls++;
+      c.ms += performance.now() - started;
+      calls.set(key, c);
+    };
+  };
+  const callsOf = (q: BenchQuestion) => ({ reasoner_calls: calls.get(q.key)?.calls ?? 0, reasoner_ms: roundMs(calls.get(q.key)?.ms ?? 0) });
+
+  const driver = new StreamDriver(o.file, o.engines, o.settings, o.onMedia, onReasonerCall);
   const speech = new Map<string, Int16Array>();
   for (const q of o.questions) if (q.audioPath && !speech.has(q.audioPath)) speech.set(q.audioPath, await decodeSpeech(o.audio.get(q.audioPath)!));
   const queue: Scheduled[] = [];
-  o.questions.forEach((q, order) => {
-    if (q.groundTruthOutput === undefined) {
-      queue.push({ atMs: q.timeS * 1000, order, run: () => choice(q) });
-    } else {
-      const dialog: DialogTurn[] = [];
-      const query = proactiveQuery(q);
-      const poll = async (now: number): Promise<void> => {
-        let t0 = performance.now();
-        const reply = await driver.ask(proactivePrompt(query));
-        let cost = (performance.now() - t0) / 1000;
-        dialog.push({ role: 'user', content: query, time: now, cost }, { role: 'assistant', content: reply.text, time: now, cost });
-        let answered: number | false = false;
-        if (reply.text.trim().toLowerCase().includes('yes')) {
-          t0 = performance.now();
-          const output = await driver.ask(proactivePrompt(q.question));
-          cost = (performance.now() - t0) / 1000;
-          dialog.push({ role: 'user', content: q.question, time: now, cost }, { role: 'assistant', content: output.text, time: now, cost });
-          answered = now;
-        }
-        if (answered === false && now + 1 <= q.groundTruthTimeS! + 4) {
-          queue.push({ atMs: (now + 1) * 1000, order, run: () => poll(now + 1) });
-          return;
-        }
-        const polls = dialog.filter((d) => d.role === 'user' && d.content === query).length;
-        o.onAnswer(q, { answered, dialog_history: dialog }, { polls, media_ms: driver.session.mediaMs });
-      };
-      if (q.timeS + 1 <= q.groundTruthTimeS! + 4) queue.push({ atMs: (q.timeS + 1) * 1000, order, run: () => poll(q.timeS + 1) });
-      else o.onAnswer(q, { answered: false, dialog_history: [] }, { polls: 0 });
+
+  /** A typed prompt for question `q`; its reasoner calls are counted to it. */
+  async function ask(q: BenchQuestion, text: string): Promise<{ reply: Answer; wallMs: number }> {
+    const started = performance.now();
+    asking = q.key;
+    try {
+      return { reply: await driver.ask(text), wallMs: performance.now() - started };
+    } finally {
+      asking = undefined;
     }
+  }
+
+  o.questions.forEach((q, order) => {
+    if (q.groundTruthOutput === undefined) queue.push({ atMs: q.timeS * 1000, order, run: () => choice(q) });
+    else if (proactive === 'poll') poll(q, order);
+    else queue.push({ atMs: q.timeS * 1000, order, run: () => makeWatch(q, order) });
   });
 
   async function choice(q: BenchQuestion): Promise<void> {
@@ -286,6 +338,153 @@ export async function runStreamVideo(o: StreamVideoOptions): Promise<void> {
     });
   }
 
+  /** The official loop: "is it the right time?" once a second, the question itself after a yes. */
+  function poll(q: BenchQuestion, order: number): void {
+    const dialog: DialogTurn[] = [];
+    const query = proactiveQuery(q);
+    let responses = 0;
+    let wallMs = 0;
+    const step = async (now: number): Promise<void> => {
+      let { reply, wallMs: took } = await ask(q, proactivePrompt(query));
+      responses++;
+      wallMs += took;
+      dialog.push({ role: 'user', content: query, time: now, cost: took / 1000 }, { role: 'assistant', content: reply.text, time: now, cost: took / 1000 });
+      let answered: number | false = false;
+      if (reply.text.trim().toLowerCase().includes('yes')) {
+        ({ reply, wallMs: took } = await ask(q, proactivePrompt(q.question)));
+        responses++;
+        wallMs += took;
+        dialog.push({ role: 'user', content: q.question, time: now, cost: took / 1000 }, { role: 'assistant', content: reply.text, time: now, cost: took / 1000 });
+        answered = now;
+      }
+      if (answered === false && now + 1 <= q.groundTruthTimeS! + 4) {
+        queue.push({ atMs: (now + 1) * 1000, order, run: () => step(now + 1) });
+        return;
+      }
+      const polls = dialog.filter((d) => d.role === 'user' && d.content === query).length;
+      o.onAnswer(q, { answered, dialog_history: dialog }, {
+        polls,
+        media_ms: driver.session.mediaMs,
+        responses,
+        ...callsOf(q),
+        wall_ms: roundMs(wallMs),
+        latency_ms: answered === false ? null : roundMs((answered - q.groundTruthTimeS!) * 1000),
+      });
+    };
+    if (q.timeS + 1 <= q.groundTruthTimeS! + 4) queue.push({ atMs: (q.timeS + 1) * 1000, order, run: () => step(q.timeS + 1) });
+    else o.onAnswer(q, { answered: false, dialog_history: [] }, { polls: 0, responses: 0, reasoner_calls: 0, reasoner_ms: 0, wall_ms: 0, latency_ms: null });
+  }
+
+  /**
+   * A firing is known when its clip closes: a scene change, the clip's length limit (16 frames)
+   * or the end. So the watch is kept one clip longer than the polls run (ground truth + 4 s),
+   * and a clip that starts by then is still seen.
+   */
+  const clipSpanMs = ((o.settings.clipper?.maxFrames ?? defaultClipperOptions.maxFrames) * 1000) / (o.settings.videoFps ?? 1);
+
+  /** At the question's time: a watch on its condition, the ask stripped off. */
+  async function makeWatch(q: BenchQuestion, order: number): Promise<void> {
+    const condition = watchCondition(q.question);
+    const started = performance.now();
+    let watch: Watch;
+    try {
+      watch = await driver.session.watches.create({ condition, mode: 'once' });
+    } catch (error) {
+      if (!(error instanceof ClientError)) throw error;
+      // No rule reads it and no language model can judge it: the system says so at once.
+      const took = performance.now() - started;
+      const dialog: DialogTurn[] = [{ role: 'user', content: q.question, time: q.timeS, cost: took / 1000 }, { role: 'assistant', content: error.message, time: q.timeS, cost: took / 1000 }];
+      o.onAnswer(q, { answered: false, dialog_history: dialog }, { condition, refused: error.message, responses: 0, reasoner_calls: 0, reasoner_ms: 0, wall_ms: roundMs(took), latency_ms: null });
+      return;
+    }
+    const took = performance.now() - started;
+    const expiry: Scheduled = { atMs: (q.groundTruthTimeS! + 4) * 1000 + clipSpanMs, order, run: () => expire(w) };
+    const w: Watching = {
+      q,
+      order,
+      watch,
+      wallMs: took,
+      expiry,
+      dialog: [{ role: 'user', content: q.question, time: q.timeS, cost: took / 1000 }, { role: 'assistant', content: describeWatch(watch), time: q.timeS, cost: took / 1000 }],
+    };
+    watching.set(watch.id, w);
+    queue.push(expiry);
+  }
+
+  /** The watch fired: the answer is due at once (the video is paused at its next piece). */
+  function fired(e: { watch_id: string; media_ms: number; evidence: { kind: string; text: string } }): void {
+    const w = watching.get(e.watch_id);
+    if (!w) return;
+    watching.delete(e.watch_id);
+    const at = queue.indexOf(w.expiry);
+    if (at >= 0) queue.splice(at, 1);
+    w.fired = { mediaMs: e.media_ms, evidence: e.evidence, noticedMs: driver.session.mediaMs };
+    queue.push({ atMs: 0, order: w.order, run: () => answerFired(w) });
+  }
+
+  const announcements = new Map<string, string>();
+  const announced = new Map<string, () => void>();
+  driver.session.on('event', (e) => {
+    const ev = e as ServerEvent & Record<string, any>;
+    if (ev.type === 'omnilive.watch.fired') fired(ev);
+    else if (ev.type === 'response.done' && ev.response.metadata?.proactive === 'true' && typeof ev.response.metadata.watch_id === 'string') {
+      const item = ev.response.output?.[0];
+      if (item?.id) driver.promptIds.add(item.id);
+      announcements.set(ev.response.metadata.watch_id, item ? wireItemText(item) : '');
+      announced.get(ev.response.metadata.watch_id)?.();
+    }
+  });
+
+  /** The session's own announcement of a firing, once it has said it (or '' after the wait). */
+  async function announcement(watchId: string): Promise<string | undefined> {
+    if (!announcements.has(watchId)) {
+      const said = new Promise<void>((resolve) => announced.set(watchId, resolve));
+      await Promise.race([said, delay(ANNOUNCE_WAIT_MS)]);
+      announced.delete(watchId);
+    }
+    return announcements.get(watchId);
+  }
+
+  /** After the firing, the question itself, as the official loop asks it after its yes: the output. */
+  async function answerFired(w: Watching): Promise<void> {
+    const { q, dialog } = w;
+    const fire = w.fired!;
+    const waited = performance.now();
+    const said = await announcement(w.watch.id);
+    const waitMs = performance.now() - waited;
+    // Video time; never before the watch was made (a clip may have begun before the question).
+    const firedVideoMs = fire.mediaMs - driver.offsetMs;
+    const answeredS = Math.max(firedVideoMs, q.timeS * 1000) / 1000;
+    const noticedMs = fire.noticedMs - driver.offsetMs;
+    dialog.push({ role: 'assistant', content: said || fire.evidence.text, time: answeredS, cost: 0 });
+    const { reply, wallMs } = await ask(q, proactivePrompt(q.question));
+    dialog.push({ role: 'user', content: q.question, time: answeredS, cost: wallMs / 1000 }, { role: 'assistant', content: reply.text, time: answeredS, cost: wallMs / 1000 });
+    o.onAnswer(q, { answered: answeredS, dialog_history: dialog }, {
+      condition: w.watch.condition,
+      rule: w.watch.rule.kind,
+      fired_media_ms: fire.mediaMs,
+      evidence: fire.evidence.text,
+      ...(said !== undefined ? { announcement: said } : {}),
+      noticed_ms: roundMs(noticedMs),
+      notice_lag_ms: roundMs(noticedMs - firedVideoMs),
+      announce_wait_ms: roundMs(waitMs),
+      media_ms: driver.session.mediaMs,
+      responses: (said !== undefined ? 1 : 0) + 1,
+      ...callsOf(q),
+      wall_ms: roundMs(w.wallMs + wallMs),
+      latency_ms: roundMs(answeredS * 1000 - q.groundTruthTimeS! * 1000),
+    });
+  }
+
+  /** Past the last time the firing could still count: the watch ends unfired. */
+  async function expire(w: Watching): Promise<void> {
+    watching.delete(w.watch.id);
+    await driver.session.watches.delete(w.watch.id).catch(() => {});
+    const endS = w.expiry.atMs / 1000;
+    w.dialog.push({ role: 'assistant', content: `The watch had not fired by ${endS} s.`, time: endS, cost: 0 });
+    o.onAnswer(w.q, { answered: false, dialog_history: w.dialog }, { condition: w.watch.condition, rule: w.watch.rule.kind, responses: 0, ...callsOf(w.q), wall_ms: roundMs(w.wallMs), latency_ms: null });
+  }
+
   /** Asks what is due by `videoMs` (polls may queue more); 'stop' once nothing is left to ask. */
   async function due(videoMs: number): Promise<void | 'stop'> {
     for (;;) {
@@ -301,6 +500,8 @@ export async function runStreamVideo(o: StreamVideoOptions): Promise<void> {
     // Questions past the end of the video are asked at its end.
     if (await driver.play(due, o.signal)) await due(Infinity);
   } finally {
+    // Watches live in the user's memory: an interrupted run leaves none behind.
+    for (const w of watching.values()) await driver.session.watches.delete(w.watch.id).catch(() => {});
     driver.close();
   }
 }
