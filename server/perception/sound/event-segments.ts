@@ -18,7 +18,6 @@ export class EventSegment {
   /** Duration-weighted score of the evidence in the unreported part. */
   #scoreSum = 0;
   #scoreMs = 0;
-
   readonly #urgent: boolean;
 
   constructor(label: string, maxEventMs: number, emit: (event: SoundEvent) => void, { urgent = false }: { urgent?: boolean } = {}) {

@@ -117,7 +117,7 @@ const RING_IN = 5;
 const RING_OUT = 16;
 const PEAK_RATIO = 10; // 10 dB above the surroundings
 const TINY = 1e-12;
-const PERSIST_HOPS = 4;
+const PERSIST_HOPS = 4; // 64 ms: the frames compared no longer overlap
 
 /** Turns 512-sample frames into FrameFeatures; keeps the last frames' peaks and spectrum for persistence and flux. */
 export class FrameAnalyzer {
@@ -127,7 +127,7 @@ export class FrameAnalyzer {
   readonly #im = new Float64Array(FRAME_SAMPLES);
   #power = new Float64Array(BINS);
   #previous = new Float64Array(BINS);
-  /** Peak maps of the last PERSIST_HOPS frames, oldest first after rotation. */
+  /** Peak maps of this frame and the PERSIST_HOPS before it, oldest first. */
   readonly #peakMaps = Array.from({ length: PERSIST_HOPS + 1 }, () => new Uint8Array(BINS));
   readonly #gain: number;
   readonly features: FrameFeatures = { startMs: 0, db: -120, peakHz: 0, peakProminenceDb: 0, peakShare: 0, persistence: 0, flatness: 1, highShare: 0, flux: 0 };
