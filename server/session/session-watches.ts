@@ -28,6 +28,8 @@ export interface WatchHost {
   readonly memoryId: string;
   /** 'media': files and evaluations, where a gap is not measured in wall time. */
   readonly clock: 'live' | 'media';
+  /** Media ms the session has heard: the judge's rate limit counts it on the media clock. */
+  readonly mediaMs: number;
   /** Nobody speaks, no turn is open, no answer is in flight or prepared: a gap to speak in. */
   quiet(): boolean;
   /** Starts a proactive answer with these words; false when it could not start now. */
@@ -218,7 +220,10 @@ export class SessionWatches {
   #checker(watch: Watch): WatchChecker {
     let checker = this.#checkers.get(watch.id);
     if (!checker) {
-      checker = new WatchChecker(watch, { judge: this.#options.judge, baseline: this.#host.currentClip() });
+      const host = this.#host;
+      // On the media clock (files, evaluations) a judge is asked as often per media second as live.
+      const now = host.clock === 'media' ? () => host.mediaMs : undefined;
+      checker = new WatchChecker(watch, { judge: this.#options.judge, baseline: host.currentClip(), now });
       this.#checkers.set(watch.id, checker);
     }
     return checker;

@@ -515,6 +515,9 @@ export class Session extends TypedEmitter<SessionEvents> {
       get clock() {
         return session.#settings.clock;
       },
+      get mediaMs() {
+        return session.mediaMs;
+      },
       quiet: () => !this.#recognition.userSpeaking && !this.#recognition.utteranceOpen && !this.#responder.active && !this.#responder.held,
       speakUp: (script, metadata) => !this.#closed && !this.#responder.active && (this.#responder.create({ script, metadata }), true),
       emit: (event) => this.#emit(event),
