@@ -4,23 +4,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { sessionOf } from '../helpers/access.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import { RawClient } from '../helpers/ws-client.ts';
+import type { RawClient } from '../helpers/ws-client.ts';
 
 const KEY = 'olk_memory_test_key_abcdefghijklmnopqrstuvwxyz';
 const CLI = path.resolve(import.meta.dirname, '../../server/bin/omnilive.mjs');
-
-async function sessionOf(t: TestServer, user: string): Promise<RawClient> {
-  const res = await fetch(`http://127.0.0.1:${t.port}/v1/realtime/client_secrets`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
-    body: JSON.stringify({ session: { type: 'realtime', output_modalities: ['text'] }, omnilive: { user } }),
-  });
-  const { value } = (await res.json()) as { value: string };
-  const client = new RawClient(t, { protocols: ['realtime', `openai-insecure-api-key.${value}`] });
-  await client.opened;
-  return client;
-}
 
 function say(c: RawClient, text: string): void {
   c.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text }] } });
@@ -58,18 +47,18 @@ describe('access: long-term memory belongs to a user', () => {
   });
 
   it('is recalled in a later session of the same user, and in no session of another', async () => {
-    const first = await sessionOf(server, 'alice');
+    const first = await sessionOf(server, KEY, 'alice');
     say(first, 'remember that my keys are in the blue drawer');
     await first.log.waitFor('conversation.item.done');
     first.close();
 
-    const later = await sessionOf(server, 'alice');
+    const later = await sessionOf(server, KEY, 'alice');
     const hits = await search(later, 'keys drawer');
     assert.ok(hits.some((h) => /blue drawer/.test(h.text)), JSON.stringify(hits));
     assert.match(await ask(later, 'where are my keys'), /blue drawer/, 'the answer retrieves across sessions');
     later.close();
 
-    const bob = await sessionOf(server, 'bob');
+    const bob = await sessionOf(server, KEY, 'bob');
     assert.ok(!(await search(bob, 'keys drawer')).some((h) => /blue drawer/.test(h.text)));
     assert.doesNotMatch(await ask(bob, 'where are my keys'), /blue drawer/, "an answer never retrieves another user's memory");
     bob.close();
@@ -103,13 +92,13 @@ describe('access: long-term memory belongs to a user', () => {
   });
 
   it('survives a restart, and the CLI keeps users apart too', async () => {
-    const first = await sessionOf(server, 'carol');
+    const first = await sessionOf(server, KEY, 'carol');
     say(first, 'my bicycle is locked at the north gate');
     await first.log.waitFor('conversation.item.done');
     first.close();
     await server.close();
     server = await startServer(settings);
-    const again = await sessionOf(server, 'carol');
+    const again = await sessionOf(server, KEY, 'carol');
     assert.ok((await search(again, 'bicycle gate')).some((h) => /north gate/.test(h.text)), 'memory outlives the server');
     again.close();
     await server.close();

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { OpenAIRealtimeWS } from 'openai/realtime/ws';
+import { browserClient } from '../helpers/access.ts';
 import { startServer, EventLog, type TestServer } from '../helpers/server.ts';
 import { RawClient, tryUpgrade } from '../helpers/ws-client.ts';
 
@@ -22,11 +23,6 @@ async function secretFor(t: TestServer, body: Record<string, unknown> = {}): Pro
   const res = await mint(t, body);
   assert.equal(res.status, 200, await res.clone().text());
   return ((await res.json()) as { value: string }).value;
-}
-
-/** A browser-like connection: Origin header and the secret as a subprotocol beside `realtime`. */
-function browserClient(t: TestServer, secret: string, origin?: string): RawClient {
-  return new RawClient(t, { protocols: ['realtime', `openai-insecure-api-key.${secret}`], headers: origin ? { origin } : {} });
 }
 
 const url = (t: TestServer) => `ws://127.0.0.1:${t.port}/v1/realtime`;

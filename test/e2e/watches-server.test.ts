@@ -3,22 +3,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { startServer, type TestServer } from '../helpers/server.ts';
-import { RawClient } from '../helpers/ws-client.ts';
+import { sessionOf } from '../helpers/access.ts';
+import { startServer } from '../helpers/server.ts';
+import type { RawClient } from '../helpers/ws-client.ts';
 
 const KEY = 'olk_watch_test_key_abcdefghijklmnopqrstuvwxyz0123';
-
-async function sessionOf(t: TestServer, user: string): Promise<RawClient> {
-  const res = await fetch(`http://127.0.0.1:${t.port}/v1/realtime/client_secrets`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
-    body: JSON.stringify({ session: { type: 'realtime', output_modalities: ['text'] }, omnilive: { user } }),
-  });
-  const { value } = (await res.json()) as { value: string };
-  const client = new RawClient(t, { protocols: ['realtime', `openai-insecure-api-key.${value}`] });
-  await client.opened;
-  return client;
-}
 
 async function request(c: RawClient, event: Record<string, unknown>, reply: string): Promise<any> {
   const id = `evt_${Math.random().toString(36).slice(2)}`;
@@ -33,7 +22,7 @@ describe('watches over the WebSocket protocol: kept with the user across a resta
 
   it('create, list and delete by event; refusals name the field; the watches survive a restart and belong to their user only', async () => {
     let server = await startServer(settings);
-    let alice = await sessionOf(server, 'alice');
+    let alice = await sessionOf(server, KEY, 'alice');
     const made = await request(alice, { type: 'omnilive.watch.create', condition: 'the screen says GATE B17', mode: 'every', cooldown_ms: 30_000 }, 'omnilive.watch.created');
     assert.equal(made.type, 'omnilive.watch.created');
     assert.deepEqual(made.watch.rule.kind, 'text');
@@ -56,10 +45,10 @@ describe('watches over the WebSocket protocol: kept with the user across a resta
 
     server = await startServer(settings);
     try {
-      alice = await sessionOf(server, 'alice');
+      alice = await sessionOf(server, KEY, 'alice');
       const listed = await request(alice, { type: 'omnilive.watch.list' }, 'omnilive.watch.listed');
       assert.deepEqual(listed.watches.map((w: any) => w.condition).sort(), ['the screen says GATE B17', 'the smoke alarm goes off'].sort());
-      const bob = await sessionOf(server, 'bob');
+      const bob = await sessionOf(server, KEY, 'bob');
       assert.deepEqual((await request(bob, { type: 'omnilive.watch.list' }, 'omnilive.watch.listed')).watches, [], "another user's watches are not his");
       const notHis = await request(bob, { type: 'omnilive.watch.delete', watch_id: made.watch.id }, 'omnilive.watch.deleted');
       assert.equal(notHis.error?.code, 'watch_not_found');

@@ -1,8 +1,4 @@
-import onnxProto from 'onnx-proto';
-
-const { onnx } = onnxProto;
-const { FLOAT, INT64 } = onnx.TensorProto.DataType;
-const { INT, INTS } = onnx.AttributeProto.AttributeType;
+import { asFloat, encodeModel, floats, FLOAT, INT, int64, INTS, valueInfo } from './onnx-graph.ts';
 
 /** The stand-in model looks at the last and the first 100 ms of its window. */
 export const EDGE = 1600;
@@ -11,12 +7,7 @@ export const BIAS = 2;
 export const TAIL = -40;
 export const HEAD = 10;
 
-const valueInfo = (name: string, elemType: number, dims: (number | string)[]) => ({
-  name,
-  type: { tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
-});
-const int64 = (name: string, values: number[]) => ({ name, dataType: INT64, dims: [values.length], int64Data: values });
-const scalar = (name: string, value: number) => ({ name, dataType: FLOAT, dims: [], floatData: [value] });
+const scalar = (name: string, value: number) => floats(name, [], [value]);
 
 export interface TinyModel {
   /** Input dims. @defaultValue [1, 'samples'] */
@@ -46,9 +37,7 @@ export function tinyTurnModel({ dims = [1, 'samples'], elemType = FLOAT, logit =
   ];
   const prob = outputDims.reduce((n, d) => n * d, 1) > 1 ? 'prob11' : 'probability';
   const nodes = [
-    elemType === FLOAT
-      ? { opType: 'Identity', input: ['audio'], output: ['audio_f'] }
-      : { opType: 'Cast', input: ['audio'], output: ['audio_f'], attribute: [{ name: 'to', type: INT, i: FLOAT }] },
+    asFloat('audio', 'audio_f', elemType),
     ...mean('tail_start', 'tail_end'),
     ...mean('head_start', 'head_end'),
     { opType: 'Mul', input: ['tail_start_mean', 'w_tail'], output: ['tail_term'] },
@@ -59,28 +48,22 @@ export function tinyTurnModel({ dims = [1, 'samples'], elemType = FLOAT, logit =
     ...(prob === 'probability' ? [] : [{ opType: 'Expand', input: [prob, 'out_shape'], output: ['probability'] }]),
     ...(extraOutput ? [{ opType: 'Identity', input: ['tail_start_mean'], output: ['level'] }] : []),
   ];
-  const model = onnx.ModelProto.create({
-    irVersion: 8,
-    producerName: 'omnilive-test',
-    opsetImport: [{ domain: '', version: 13 }],
-    graph: {
-      name: 'tiny-turn',
-      node: nodes,
-      initializer: [
-        int64('tail_start', [-EDGE]),
-        int64('tail_end', [2 ** 31 - 1]),
-        int64('head_start', [0]),
-        int64('head_end', [EDGE]),
-        int64('axis1', [1]),
-        ...(prob === 'probability' ? [] : [int64('out_shape', outputDims)]),
-        scalar('w_tail', TAIL),
-        scalar('w_head', HEAD),
-        scalar('bias', BIAS),
-      ],
-      input: [valueInfo('audio', elemType, dims), ...(extraInput ? [valueInfo('speaker', FLOAT, [1, 4])] : [])],
-      output: [valueInfo('probability', FLOAT, outputDims), ...(extraOutput ? [valueInfo('level', FLOAT, [1, 1])] : [])],
-    },
+  return encodeModel({
+    name: 'tiny-turn',
+    node: nodes,
+    initializer: [
+      int64('tail_start', [-EDGE]),
+      int64('tail_end', [2 ** 31 - 1]),
+      int64('head_start', [0]),
+      int64('head_end', [EDGE]),
+      int64('axis1', [1]),
+      ...(prob === 'probability' ? [] : [int64('out_shape', outputDims)]),
+      scalar('w_tail', TAIL),
+      scalar('w_head', HEAD),
+      scalar('bias', BIAS),
+    ],
+    input: [valueInfo('audio', elemType, dims), ...(extraInput ? [valueInfo('speaker', FLOAT, [1, 4])] : [])],
+    output: [valueInfo('probability', FLOAT, outputDims), ...(extraOutput ? [valueInfo('level', FLOAT, [1, 1])] : [])],
   });
-  return onnx.ModelProto.encode(model).finish();
 }
 

@@ -1,10 +1,10 @@
 'use client';
 import { useLiveSession, useSessionState } from './session-context';
 
-/** One button: Start while idle, Stop while starting or running. */
+/** One button: Start while idle, Stop while starting, running or reconnecting (Stop ends the reconnecting too). */
 export function SessionControls() {
   const session = useLiveSession();
-  const on = useSessionState((s) => s.running || s.starting);
+  const on = useSessionState((s) => s.running || s.starting || s.reconnect !== null);
   return (
     <button
       type="button"

@@ -14,13 +14,14 @@ const WS_LABELS: Record<WsState, string> = {
 /** Connection state: the realtime WebSocket, and how camera and microphone reach the server. */
 export function StatusBar() {
   const ws = useSessionState((s) => s.ws);
+  const reconnecting = useSessionState((s) => s.reconnect !== null);
   const uplink = useSessionState((s) => s.uplink);
   const activity = useSessionState((s) => s.activity);
   return (
     <div className="status-bar" role="status">
-      <span className="pill" data-testid="ws-state" data-state={ws}>
+      <span className="pill" data-testid="ws-state" data-state={ws} data-reconnecting={reconnecting || undefined}>
         <span className="dot" aria-hidden="true" />
-        Server: {WS_LABELS[ws]}
+        Server: {reconnecting ? 'connection lost — reconnecting…' : WS_LABELS[ws]}
       </span>
       <span className="pill" data-testid="rtc-state" data-mode={uplink.mode} data-state={uplink.label} title={uplink.detail}>
         <span className="dot" aria-hidden="true" />

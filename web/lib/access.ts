@@ -9,9 +9,16 @@ export const APP_USER = 'local';
 
 /** The server wants a credential the page does not have, or refused the one it has. */
 export class AccessProblem extends Error {
-  constructor(message: string) {
+  /**
+   * Whether asking again later may succeed (a busy server, a token endpoint that is down), so a
+   * page reconnecting by itself keeps trying; a refused key needs the person first.
+   */
+  readonly retryable: boolean;
+
+  constructor(message: string, options: { retryable?: boolean } = {}) {
     super(message);
     this.name = 'AccessProblem';
+    this.retryable = options.retryable ?? false;
   }
 }
 

@@ -58,6 +58,15 @@ export function addNote(conv: Conversation, text: string): Conversation {
   return { ...conv, turns: [...conv.turns, note] };
 }
 
+/** The session went away mid-turn: what was still arriving stays as far as it got, marked as cut off (an empty one goes). */
+export function cutOffTurns(conv: Conversation, flag: string): Conversation {
+  if (!conv.turns.some((t) => t.state === 'partial')) return conv;
+  const turns = conv.turns
+    .filter((t) => t.state !== 'partial' || t.text.trim())
+    .map((t) => (t.state === 'partial' ? { ...t, text: t.text.trim(), state: 'cancelled' as const, flag } : t));
+  return { ...conv, turns };
+}
+
 /** `spokenDefault`: whether answers are spoken unless a response says otherwise (the session's modalities). */
 export function applyEvent(conv: Conversation, ev: ServerEvent, spokenDefault: boolean): Conversation {
   switch (ev.type) {

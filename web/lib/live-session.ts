@@ -1,24 +1,18 @@
 // The page's controller: one realtime session, the camera and microphone uplink (WebRTC, or the
 // WebSocket as fallback), answer playback with barge-in (a WebRTC voice track when the uplink
-// is WebRTC, WebAudio otherwise), and the state the components render.
-import { addNote, applyEvent } from './conversation';
-import { FrameSender } from './frame-sender';
-import { MediaProblem, openCameraAndMic, stopStream } from './media';
-import { MicCapture, meterValue, type MicLevel } from './mic-capture';
-import { pcm16Base64ToFloat32, bytesToBase64 } from './pcm';
+// is WebRTC, WebAudio otherwise), reconnecting by itself when the server goes away, and the
+// state the components render.
+import { addNote, applyEvent, cutOffTurns } from './conversation';
+import { INPUT_RATE, MediaLink } from './media-link';
+import { pcm16Base64ToFloat32 } from './pcm';
 import { PcmPlayer } from './pcm-player';
 import { AccessProblem, forgetKey, saveKey, sessionProtocols } from './access';
 import { ConnectError, RealtimeClient, realtimeUrl, type CloseInfo } from './realtime-client';
+import { Reconnector, describeLoss, reconnectedText, reconnectsAfter } from './reconnect';
 import { initialState, type SessionState } from './session-state';
 import { Store } from './store';
 import { Watches } from './watches';
-import { WebRtcUplink, WebRtcVoice } from './webrtc';
 import type { ServerEvent, WireError, WireSession } from '../../server/protocol/server-events';
-
-/** pcm16 rate of the WebSocket audio path: the session default, asked for explicitly. */
-const INPUT_RATE = 24000;
-/** Beyond this much unsent data the network is stalled: drop media rather than pile it up. */
-const MAX_BUFFERED = 1 << 20;
 
 export interface LiveSessionOptions {
   /** The OmniLive server's origin. @defaultValue this page's */
@@ -44,13 +38,8 @@ export class LiveSession {
   #connecting: Promise<RealtimeClient> | null = null;
   #audioCtx: AudioContext | null = null;
   #player: PcmPlayer | null = null;
-  #stream: MediaStream | null = null;
-  #mic: MicCapture | null = null;
-  #uplink: WebRtcUplink | null = null;
-  /** While live, answers are heard from it and the WebSocket's audio deltas are not played. */
-  #voice: WebRtcVoice | null = null;
-  #frames: FrameSender | null = null;
-  #audioOverWs = false;
+  /** Camera and microphone, and their way to the session. */
+  readonly #media: MediaLink;
   #activeResponse: string | null = null;
   /** The answer whose audio the player was last given (it may play on after response.done). */
   #playerResponse: string | null = null;
@@ -60,17 +49,42 @@ export class LiveSession {
   /** Bumped by stop and by a lost connection: async work begun before drops its result. */
   #run = 0;
   #lastAction: 'start' | 'ask' = 'ask';
-
-  #camera: boolean;
+  /** Session fields this page set (the input audio format): every new session gets them again. */
+  #settings: Record<string, unknown> = {};
+  readonly #settingsSent = new WeakSet<RealtimeClient>();
+  /** The server said `server_shutting_down`: the close that follows is a stop, not a crash. */
+  #serverShutDown = false;
+  /** Camera and microphone were on when the connection went: they go back on air in the new session. */
+  #resumeMedia = false;
+  #listensOnline = false;
+  /** After a lost connection: new sessions, with backoff, until one opens or the user stops. */
+  readonly #reconnect = new Reconnector({
+    attempt: () => this.#connect(),
+    // Only a credential the person must fix stops it; an unreachable or restarting server does not.
+    retryable: (error) => !(error instanceof AccessProblem) || error.retryable,
+    onStatus: (reconnect) => this.store.set({ reconnect }),
+    onGiveUp: (error) => this.#gaveUp(error),
+  });
 
   constructor(options: LiveSessionOptions = {}) {
     this.#options = options;
-    this.#camera = options.camera ?? true;
+    this.#media = new MediaLink(
+      {
+        store: this.store,
+        client: () => this.#client,
+        serverUrl: (path) => this.#serverUrl(path),
+        overWebSocket: () => options.mediaOverWebSocket ?? new URLSearchParams(location.search).get('media') === 'websocket',
+        stop: () => this.stop(),
+        voiceStarted: () => this.#player?.clear(),
+        restingActivity: () => this.#restingActivity(),
+      },
+      options.camera ?? true,
+    );
   }
 
   /** Whether the next start opens the camera too (the widget asks the visitor). */
   set camera(on: boolean) {
-    this.#camera = on;
+    this.#media.camera = on;
   }
 
   /** A path on the OmniLive server. */
@@ -86,9 +100,16 @@ export class LiveSession {
 
   async start(): Promise<void> {
     if (this.#state.running || this.#state.starting) return;
-    const run = ++this.#run;
     this.#lastAction = 'start';
-    this.store.set({ starting: true, problem: null, notice: null, activity: 'Connecting…' });
+    this.#settings = { ...this.#settings, audio: { input: { format: { type: 'audio/pcm', rate: INPUT_RATE } } } };
+    if (this.#reconnect.active) {
+      // Start while a typed conversation reconnects: media comes with the new session.
+      this.#resumeMedia = true;
+      this.#ensureAudio();
+      return this.#reconnect.now();
+    }
+    const run = ++this.#run;
+    this.store.set({ starting: true, problem: null, notice: null, reconnected: null, activity: 'Connecting…' });
     this.#ensureAudio(); // inside the click: browsers let audio start now
     let client: RealtimeClient;
     try {
@@ -98,102 +119,40 @@ export class LiveSession {
       return;
     }
     if (run !== this.#run) return;
-    client.send({ type: 'session.update', session: { audio: { input: { format: { type: 'audio/pcm', rate: INPUT_RATE } } } } });
-
-    this.store.set({ activity: 'Opening camera and microphone…' });
-    let opened;
-    try {
-      opened = await openCameraAndMic(this.#camera);
-    } catch (error) {
-      if (run !== this.#run) return;
-      const problem = error instanceof MediaProblem ? { kind: error.kind, message: error.message } : { kind: 'other' as const, message: String(error) };
-      this.store.set({ starting: false, problem, activity: '' });
-      return;
-    }
-    if (run !== this.#run) return stopStream(opened.stream);
-    const stream = opened.stream;
-    this.#stream = stream;
-    this.store.set({ stream, notice: opened.cameraNotice ?? null, running: true });
-
-    const audio = stream.getAudioTracks()[0]!;
-    audio.addEventListener('ended', () => {
-      if (this.#stream !== stream) return;
-      this.stop();
-      this.store.set({ problem: { kind: 'busy', message: 'The microphone stopped (unplugged or disabled). Press Start to use it again.' } });
-    });
-    try {
-      const mic = await MicCapture.start(this.#audioCtx!, audio, (pcm, level) => this.#onMicChunk(pcm, level), INPUT_RATE, this.#serverUrl('/capture-worklet.js'));
-      if (run !== this.#run) return mic.stop();
-      this.#mic = mic;
-    } catch (error) {
-      if (run !== this.#run) return;
-      this.stop();
-      this.store.set({ problem: { kind: 'other', message: `Audio capture could not start: ${(error as Error).message ?? error}` } });
-      return;
-    }
-
-    // ?media=websocket skips WebRTC: for networks that block it, and for tests of the fallback.
-    if (this.#options.mediaOverWebSocket ?? new URLSearchParams(location.search).get('media') === 'websocket') {
-      this.#useWebSocket('WebSocket (chosen by ?media=websocket)');
-      this.store.set({ starting: false });
-      return this.#restingActivity();
-    }
-    this.store.set({ uplink: { mode: 'connecting', label: 'connecting' }, activity: 'Connecting media…' });
-    try {
-      const uplink = await WebRtcUplink.start(client, stream, { onState: (state) => this.#setUplink({ label: state }) });
-      if (run !== this.#run) return uplink.close();
-      this.#uplink = uplink;
-      this.#setUplink({ mode: 'webrtc', label: 'connected' });
-      uplink.onState((state) => {
-        if (this.#uplink !== uplink) return;
-        if (state === 'failed') this.#useWebSocket('WebRTC connection failed — using WebSocket');
-        else this.#setUplink({ label: state });
-      });
-    } catch (error) {
-      if (run !== this.#run) return;
-      this.#useWebSocket('WebRTC unavailable — using WebSocket', (error as Error).message);
-    }
-    if (this.#uplink) await this.#startVoice(client, this.#uplink, run);
-    this.store.set({ starting: false });
-    this.#restingActivity();
+    this.#sendSettings(client);
+    await this.#media.attach(client, this.#audioCtx!, () => run === this.#run);
   }
 
-  /** The answers' voice over WebRTC; without it they play from the WebSocket's audio as before. */
-  async #startVoice(client: RealtimeClient, uplink: WebRtcUplink, run: number): Promise<void> {
-    try {
-      let before = 0; // what was played before the voice: the count goes on from there
-      const voice = await WebRtcVoice.start(client, uplink.device, (playback) => {
-        if (this.#voice !== voice) return;
-        this.store.set({ playback: { playedMs: before + playback.playedMs, playing: playback.playing, via: 'webrtc' } });
-        if (!playback.playing) this.#restingActivity();
-      });
-      if (run !== this.#run || this.#uplink !== uplink) return voice.close();
-      this.#voice = voice;
-      this.#player?.clear();
-      before = this.#state.playback.playedMs;
-      this.store.set((s) => ({ playback: { ...s.playback, playing: false, via: 'webrtc' } }));
-    } catch (error) {
-      if (run !== this.#run) return;
-      this.#setUplink({ detail: `answers play over the WebSocket: ${(error as Error).message}` });
-    }
-  }
-
-  /** Stops the media, leaves, closes the session and silences playback. */
+  /** Stops the media, leaves, closes the session, silences playback, and stops reconnecting. */
   stop(): void {
     this.#run++;
-    this.#stopMedia();
+    const reconnecting = this.#reconnect.active;
+    this.#reconnect.cancel();
+    this.#resumeMedia = false;
+    this.#media.stop();
     const client = this.#client;
     this.#client = null;
     client?.close();
     this.#dropPlayback();
     this.#activeResponse = null;
-    this.store.set((s) => ({ ws: client || s.ws === 'connecting' ? 'closed' : s.ws, starting: false, activity: '' }));
+    this.store.set((s) => ({
+      ws: client || reconnecting || s.ws === 'connecting' ? 'closed' : s.ws,
+      problem: s.problem?.kind === 'disconnected' ? null : s.problem,
+      reconnected: null,
+      starting: false,
+      activity: '',
+    }));
   }
 
   /** A typed question: works without camera and microphone. Resolves false if it could not be sent. */
   async ask(text: string): Promise<boolean> {
     if (!this.#state.running && !this.#state.starting) this.#lastAction = 'ask';
     this.#ensureAudio();
+    if (this.#reconnect.active) {
+      // Asked while reconnecting: try now rather than at the next attempt.
+      await this.#reconnect.now();
+      if (!this.#client?.open) return false;
+    }
     let client: RealtimeClient;
     try {
       client = await this.#connect();
@@ -207,8 +166,13 @@ export class LiveSession {
     return client.send({ type: 'response.create' });
   }
 
-  /** After "server unreachable" or a lost connection: try again what the user last did. */
+  /** After "server unreachable" or a refused credential: try again what the user last did. While reconnecting: the next attempt, now. */
   retry(): void {
+    if (this.#reconnect.active) {
+      this.#ensureAudio();
+      void this.#reconnect.now();
+      return;
+    }
     this.store.set({ problem: null });
     if (this.#lastAction === 'start') void this.start();
     else {
@@ -231,6 +195,10 @@ export class LiveSession {
     this.store.set({ problem: null });
   }
 
+  dismissReconnected(): void {
+    this.store.set({ reconnected: null });
+  }
+
   /** The access key typed into the banner: kept in this browser, then the last action again. */
   useKey(key: string): void {
     if (key.trim()) saveKey(key);
@@ -244,7 +212,8 @@ export class LiveSession {
     if (this.#client?.open) return Promise.resolve(this.#client);
     if (this.#connecting) return this.#connecting;
     const run = this.#run;
-    this.store.set({ ws: 'connecting' });
+    // While reconnecting the state stays 'lost': the banner counts the attempts instead.
+    if (!this.#reconnect.active) this.store.set({ ws: 'connecting' });
     const url = realtimeUrl(this.#options.server);
     this.#connecting = (this.#options.credential ?? sessionProtocols)()
       .catch((error) => {
@@ -259,15 +228,24 @@ export class LiveSession {
             throw new ConnectError('stopped');
           }
           this.#client = client;
+          this.#serverShutDown = false;
           client.on((event) => this.#onEvent(event));
           client.onUnexpectedClose((info) => this.#onLost(client, info));
+          const previousUser = this.#state.user;
           this.#onSession(client.session);
+          this.#sendSettings(client);
           this.watches.sessionOpened(client);
+          if (this.#reconnect.connected()) {
+            this.#reconnected(client, previousUser);
+            return client;
+          }
           const hadTurns = this.#state.conversation.turns.length > 0;
           this.store.set((s) => ({ ws: 'open', problem: null, conversation: hadTurns ? addNote(s.conversation, 'New session') : s.conversation }));
           return client;
         },
         (error) => {
+          // While reconnecting, a failed attempt only schedules the next (the reconnector decides).
+          if (run === this.#run && this.#reconnect.active) throw error;
           if (run === this.#run && error instanceof AccessProblem) {
             this.store.set({ ws: 'closed', problem: { kind: 'access', message: error.message } });
           } else if (run === this.#run && this.#options.credential) {
@@ -302,16 +280,56 @@ export class LiveSession {
     if (this.#client !== client) return;
     this.#run++;
     this.#client = null;
-    this.#stopMedia();
     this.#dropPlayback();
     this.#activeResponse = null;
-    const code = info.code && info.code !== 1005 && info.code !== 1006 ? ` (code ${info.code}${info.reason ? `: ${info.reason}` : ''})` : '';
-    this.store.set({
-      ws: 'lost',
-      starting: false,
-      activity: '',
-      problem: { kind: 'disconnected', retry: true, message: `The connection to the server was lost${code}. Retry to reconnect.` },
-    });
+    const why = describeLoss(info.code, info.reason, this.#serverShutDown);
+    this.store.set((s) => ({ conversation: cutOffTurns(s.conversation, 'cut off — the connection was lost') }));
+    if (!reconnectsAfter(info.code)) {
+      // The server's policy ended it (a session length limit, a client too slow): no coming back by itself.
+      this.#media.stop();
+      this.store.set({ ws: 'lost', starting: false, activity: '', problem: { kind: 'disconnected', retry: true, message: `${why}. Retry to reconnect.` } });
+      return;
+    }
+    // Camera and microphone stay open (no new permission prompt); only their way to the dead session goes.
+    this.#resumeMedia = this.#state.running || this.#state.starting;
+    this.#media.detach(this.#resumeMedia ? 'paused until reconnected' : 'off');
+    this.store.set({ ws: 'lost', starting: false, activity: '', reconnected: null, problem: { kind: 'disconnected', retry: true, message: why } });
+    if (!this.#listensOnline && typeof window !== 'undefined') {
+      this.#listensOnline = true;
+      // The network is back: no need to wait for the next attempt.
+      window.addEventListener('online', () => void this.#reconnect.now());
+    }
+    this.#reconnect.lost(why);
+  }
+
+  /** A new session after a lost one: says what it means for the conversation, and puts back what ran. */
+  #reconnected(client: RealtimeClient, previousUser: string | null): void {
+    const message = reconnectedText(previousUser, client.session?.omnilive?.user ?? null);
+    this.store.set((s) => ({
+      ws: 'open',
+      problem: s.problem?.kind === 'disconnected' ? null : s.problem,
+      reconnected: message,
+      conversation: addNote(s.conversation, message),
+    }));
+    if (!this.#resumeMedia) return;
+    this.#resumeMedia = false;
+    this.store.set({ starting: true, activity: 'Reconnecting media…' });
+    const run = this.#run;
+    void this.#media.attach(client, this.#audioCtx!, () => run === this.#run);
+  }
+
+  /** Reconnecting met a problem only the person can solve (a refused key): say it, and let go of the media. */
+  #gaveUp(error: unknown): void {
+    this.#resumeMedia = false;
+    this.#media.stop();
+    const message = (error as Error)?.message ?? String(error);
+    this.store.set({ ws: 'closed', starting: false, activity: '', problem: { kind: 'access', retry: true, message } });
+  }
+
+  /** The settings (once each) to a session that has not had them: a new one, or the one open when Start set them. */
+  #sendSettings(client: RealtimeClient): void {
+    if (this.#settingsSent.has(client) || Object.keys(this.#settings).length === 0) return;
+    if (client.send({ type: 'session.update', session: this.#settings })) this.#settingsSent.add(client);
   }
 
   #onSession(session: WireSession): void {
@@ -323,7 +341,7 @@ export class LiveSession {
     this.store.set({ engines: session.omnilive?.engines ?? null, user: session.omnilive?.user ?? null });
   }
 
-  // ---- media ----
+  // ---- playback ----
 
   #ensureAudio(): void {
     if (!this.#audioCtx || this.#audioCtx.state === 'closed') {
@@ -335,56 +353,6 @@ export class LiveSession {
       });
     }
     if (this.#audioCtx.state === 'suspended') this.#audioCtx.resume().catch(() => {});
-  }
-
-  #onMicChunk(pcm: ArrayBuffer, level: MicLevel): void {
-    this.store.set({ level: meterValue(level) });
-    const client = this.#client;
-    if (!this.#audioOverWs || !client?.open || client.bufferedAmount > MAX_BUFFERED) return;
-    if (client.send({ type: 'input_audio_buffer.append', audio: bytesToBase64(new Uint8Array(pcm)) })) {
-      const ms = (pcm.byteLength / 2 / INPUT_RATE) * 1000;
-      this.store.set((s) => ({ sent: { ...s.sent, audioMs: s.sent.audioMs + ms } }));
-    }
-  }
-
-  /** The WebSocket path: pcm16 from the worklet, and a JPEG a second when the server can see. */
-  #useWebSocket(label: string, detail?: string): void {
-    this.#voice?.close();
-    this.#voice = null;
-    this.#uplink?.close();
-    this.#uplink = null;
-    this.#audioOverWs = true;
-    const video = this.#stream?.getVideoTracks()[0];
-    const canSee = Boolean(this.#state.engines?.scene);
-    if (video && canSee && !this.#frames) {
-      this.#frames = new FrameSender(video, (image) => {
-        const client = this.#client;
-        if (!client?.open || client.bufferedAmount > MAX_BUFFERED) return false;
-        const sent = client.send({ type: 'omnilive.video_frame.append', image });
-        if (sent) this.store.set((s) => ({ sent: { ...s.sent, frames: s.sent.frames + 1 } }));
-        return sent;
-      });
-    }
-    this.store.set({ uplink: { mode: 'websocket', label, detail: detail ?? (video && !canSee ? 'the server has no vision engines: video is not sent' : undefined) } });
-  }
-
-  #setUplink(change: Partial<SessionState['uplink']>): void {
-    this.store.set((s) => ({ uplink: { ...s.uplink, ...change } }));
-  }
-
-  #stopMedia(): void {
-    this.#voice?.close();
-    this.#voice = null;
-    this.#uplink?.close();
-    this.#uplink = null;
-    this.#frames?.stop();
-    this.#frames = null;
-    this.#mic?.stop();
-    this.#mic = null;
-    this.#audioOverWs = false;
-    stopStream(this.#stream);
-    this.#stream = null;
-    this.store.set({ running: false, stream: null, level: 0, uplink: { mode: 'none', label: 'off' }, serverStats: null });
   }
 
   #restingActivity(): void {
@@ -418,7 +386,7 @@ export class LiveSession {
       case 'response.output_audio.delta': {
         // A paused answer goes on arriving: it is kept, but the status stays on the user.
         const paused = this.#pausedResponse === ev.response_id;
-        if (this.#voice?.live) {
+        if (this.#media.voiceLive) {
           if (!paused) this.store.set({ activity: 'Answering…' });
         } else if (this.#activeResponse === ev.response_id && this.#player) {
           this.#player.enqueue(pcm16Base64ToFloat32(ev.delta));
@@ -445,7 +413,7 @@ export class LiveSession {
         break;
       case 'omnilive.webrtc.state':
         // Also while connecting: the server's view arrives before our transport reports 'connected'.
-        if (this.#state.uplink.mode === 'connecting' || ev.transport_id === this.#uplink?.transportId) this.#setUplink({ detail: `ICE ${ev.ice_state}, DTLS ${ev.dtls_state}` });
+        if (this.#state.uplink.mode === 'connecting' || ev.transport_id === this.#media.transportId) this.#media.setUplink({ detail: `ICE ${ev.ice_state}, DTLS ${ev.dtls_state}` });
         break;
       case 'error':
         this.#onServerError(ev.error);
@@ -460,7 +428,7 @@ export class LiveSession {
    * server holds the voice track; over the WebSocket the player keeps what it has not played.
    */
   #onPaused(responseId: string): void {
-    const live = this.#voice?.live ?? false;
+    const live = this.#media.voiceLive;
     if (!live && responseId !== this.#activeResponse && responseId !== this.#playerResponse) return;
     this.#pausedResponse = responseId;
     if (!live) this.#player?.pause();
@@ -471,7 +439,7 @@ export class LiveSession {
   #onResumed(responseId: string): void {
     if (responseId !== this.#pausedResponse) return;
     this.#pausedResponse = null;
-    if (this.#voice?.live) return this.store.set({ activity: 'Answering…' });
+    if (this.#media.voiceLive) return this.store.set({ activity: 'Answering…' });
     this.#player?.resume();
     if (this.#player?.playing) this.store.set({ activity: 'Answering…' });
     else this.#restingActivity();
@@ -484,12 +452,12 @@ export class LiveSession {
   }
 
   #onServerError(error: WireError): void {
-    if (error.code === 'video_unavailable') {
-      this.#frames?.stop();
-      this.#frames = null;
-      this.#setUplink({ detail: 'the server has no vision engines: video is not sent' });
+    // The server is stopping: the close follows, and the reconnect banner says so.
+    if (error.code === 'server_shutting_down' || error.code === 'session_draining') {
+      if (error.code === 'server_shutting_down') this.#serverShutDown = true;
       return;
     }
+    if (error.code === 'video_unavailable') return this.#media.videoUnavailable();
     // Replies to our own requests (signalling) are handled by whoever asked.
     if (error.event_id?.startsWith('evt_web_')) return;
     this.store.set({ problem: { kind: 'server', message: `Server error${error.code ? ` (${error.code})` : ''}: ${error.message ?? 'unknown error'}` } });

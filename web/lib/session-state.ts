@@ -1,7 +1,8 @@
 // Everything the page shows, in one object the LiveSession controller keeps up to date.
 import { emptyConversation, type Conversation } from './conversation';
+import type { ReconnectStatus } from './reconnect';
 
-/** The realtime WebSocket. 'unreachable': it never opened; 'lost': it closed without us asking. */
+/** The realtime WebSocket. 'unreachable': it never opened; 'lost': it closed without us asking (and, with `reconnect` set, is coming back). */
 export type WsState = 'idle' | 'connecting' | 'open' | 'closed' | 'unreachable' | 'lost';
 
 /** How camera and microphone reach the server. */
@@ -35,6 +36,10 @@ export type SessionState = {
   activity: string;
   /** Whose memory this is (the session's user), once a session said so. */
   user: string | null;
+  /** While the page reconnects by itself after a lost connection: the attempt, and when the next one starts. */
+  reconnect: ReconnectStatus | null;
+  /** After it reconnected: what the new session means for the conversation (until dismissed, stopped or lost again). */
+  reconnected: string | null;
 };
 
 export const initialState: SessionState = {
@@ -53,4 +58,6 @@ export const initialState: SessionState = {
   engines: null,
   activity: '',
   user: null,
+  reconnect: null,
+  reconnected: null,
 };

@@ -38,13 +38,14 @@ export function widgetCredential(config: WidgetConfig): () => Promise<string[] |
       } catch {
         // A page the server does not know is refused at the CORS preflight, which a browser
         // reports exactly like a network failure.
-        throw new AccessProblem(`The assistant is not available here: ${config.server} did not accept this site (or cannot be reached).`);
+        throw new AccessProblem(`The assistant is not available here: ${config.server} did not accept this site (or cannot be reached).`, { retryable: true });
       }
     } else {
       return undefined;
     }
-    if (res.status === 429) throw new AccessProblem(`The assistant is busy right now; try again in ${res.headers.get('retry-after') ?? 'a few'} seconds.`);
-    if (!res.ok) throw new AccessProblem(`The assistant is not available here: ${await errorMessage(res)}`);
+    if (res.status === 429) throw new AccessProblem(`The assistant is busy right now; try again in ${res.headers.get('retry-after') ?? 'a few'} seconds.`, { retryable: true });
+    // 5xx: the site's backend or the server is down or restarting — worth another try later.
+    if (!res.ok) throw new AccessProblem(`The assistant is not available here: ${await errorMessage(res)}`, { retryable: res.status >= 500 });
     const body = (await res.json()) as { value?: string; client_secret?: { value?: string } };
     const value = body.value ?? body.client_secret?.value;
     if (!value) throw new AccessProblem('The assistant is not available here: the token has no value.');

@@ -21,6 +21,7 @@ button:focus-visible, input:focus-visible { outline: 3px solid var(--omnilive-fo
 .consent[hidden], .problem[hidden] { display: none; }
 .consent p, .problem, .partial { margin: 0; }
 .problem { display: flex; gap: 8px; align-items: center; justify-content: space-between; background: var(--omnilive-error-bg, #fdecea); color: var(--omnilive-error-text, #7a1c14); border-radius: 10px; padding: 8px 10px; }
+.problem[data-kind="reconnected"] { background: var(--omnilive-note, #f1f5ff); color: var(--omnilive-text, #1c2330); }
 .log { list-style: none; margin: 0; padding: 0; overflow-y: auto; flex: 1; min-height: 60px; display: flex; flex-direction: column; gap: 6px; }
 .log li { padding: 6px 10px; border-radius: 12px; max-width: 85%; white-space: pre-wrap; }
 .log li.user { align-self: flex-end; background: var(--omnilive-user, #e8f0fe); }

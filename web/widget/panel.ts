@@ -2,6 +2,7 @@
 // app (WebRTC uplink and voice, WebSocket fallback, barge-in), rendered with plain DOM inside
 // the element's shadow root, its events re-dispatched on the element.
 import { LiveSession } from '../lib/live-session';
+import { reconnectingText } from '../lib/reconnect';
 import type { ServerEvent } from '../../server/protocol/server-events';
 import type { SessionState } from '../lib/session-state';
 import type { Turn } from '../lib/conversation';
@@ -25,7 +26,8 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Props<K> = {},
 }
 
 /** What the visitor sees as the conversation's state. */
-function stateOf(s: SessionState): 'idle' | 'connecting' | 'listening' | 'thinking' | 'speaking' | 'error' {
+function stateOf(s: SessionState): 'idle' | 'connecting' | 'reconnecting' | 'listening' | 'thinking' | 'speaking' | 'error' {
+  if (s.reconnect) return 'reconnecting';
   if (s.problem) return 'error';
   if (s.ws === 'connecting' || s.starting) return 'connecting';
   if (s.playback.playing) return 'speaking';
@@ -34,7 +36,7 @@ function stateOf(s: SessionState): 'idle' | 'connecting' | 'listening' | 'thinki
   return 'idle';
 }
 
-const STATE_TEXT = { idle: 'Ready', connecting: 'Connecting…', listening: 'Listening…', thinking: 'Thinking…', speaking: 'Speaking…', error: 'Something went wrong' } as const;
+const STATE_TEXT = { idle: 'Ready', connecting: 'Connecting…', reconnecting: 'Reconnecting…', listening: 'Listening…', thinking: 'Thinking…', speaking: 'Speaking…', error: 'Something went wrong' } as const;
 
 class Panel implements WidgetPanel {
   readonly #host: Host;
@@ -47,6 +49,9 @@ class Panel implements WidgetPanel {
   readonly #partial: HTMLElement;
   readonly #problem: HTMLElement;
   readonly #problemText: HTMLElement;
+  readonly #retry: HTMLButtonElement;
+  /** Re-renders the reconnect countdown while there is one. */
+  #countdown: ReturnType<typeof setInterval> | undefined;
   readonly #consent: HTMLElement;
   readonly #input: HTMLInputElement;
   readonly #muteButton: HTMLButtonElement;
@@ -83,9 +88,9 @@ class Panel implements WidgetPanel {
     this.#partial = el('p', { className: 'partial' });
     this.#partial.setAttribute('aria-hidden', 'true');
     this.#problemText = el('span');
-    const retry = el('button', { type: 'button', className: 'quiet', textContent: 'Retry', part: 'button' });
-    retry.addEventListener('click', () => this.#session.retry());
-    this.#problem = el('div', { className: 'problem', part: 'problem', hidden: true }, this.#problemText, retry);
+    this.#retry = el('button', { type: 'button', className: 'quiet', textContent: 'Retry', part: 'button' });
+    this.#retry.addEventListener('click', () => this.#session.retry());
+    this.#problem = el('div', { className: 'problem', part: 'problem', hidden: true }, this.#problemText, this.#retry);
     this.#problem.setAttribute('role', 'alert');
 
     const allow = el('button', { type: 'button', className: 'primary', textContent: 'Use my microphone', part: 'button' });
@@ -146,6 +151,7 @@ class Panel implements WidgetPanel {
 
   close(): void {
     this.#session.stop();
+    clearInterval(this.#countdown);
     this.#unsubscribe();
     this.#box.remove();
   }
@@ -159,6 +165,7 @@ class Panel implements WidgetPanel {
 
   sendText(text: string): void {
     this.#consent.hidden = true;
+    this.#session.dismissReconnected();
     void this.#session.ask(text);
   }
 
@@ -181,8 +188,16 @@ class Panel implements WidgetPanel {
       this.#status.textContent = STATE_TEXT[state];
       this.#emit('omnilive:state', { state });
     }
-    this.#problem.hidden = !s.problem;
-    this.#problemText.textContent = s.problem?.message ?? '';
+    this.#problem.hidden = !s.problem && !s.reconnected;
+    this.#problem.dataset.kind = s.problem ? s.problem.kind : 'reconnected';
+    this.#problemText.textContent = s.reconnect ? reconnectingText(s.reconnect, Date.now()) : (s.problem?.message ?? s.reconnected ?? '');
+    this.#retry.hidden = !s.problem;
+    this.#retry.textContent = s.reconnect ? 'Retry now' : 'Retry';
+    if (s.reconnect && !this.#countdown) this.#countdown = setInterval(() => this.#render(), 500);
+    else if (!s.reconnect && this.#countdown) {
+      clearInterval(this.#countdown);
+      this.#countdown = undefined;
+    }
     if (s.problem?.kind === 'permission' || s.problem?.kind === 'no-microphone') this.#input.focus();
     this.#box.dataset.playedMs = String(Math.round(s.playback.playedMs));
     this.#box.dataset.uplink = s.uplink.mode;

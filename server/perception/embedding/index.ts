@@ -4,6 +4,7 @@ export {
   SIGLIP_PREPROCESSING,
   cudaAvailable,
   defaultModelsDir,
+  findFirstModel,
   findEmbeddingModel,
 } from './onnx-embedder.ts';
 export type { EmbeddingModelConfig, OnnxEmbedderOptions, Preprocessing } from './onnx-embedder.ts';

@@ -228,6 +228,22 @@ export function defaultModelsDir(): string {
   return path.join(os.homedir(), '.omnilive', 'models');
 }
 
+/** The first `*.onnx` file in `<modelsDir>/<subdir>`, by name; undefined when there is none. */
+export function findFirstModel(modelsDir: string, subdir: string): string | undefined {
+  const dir = path.join(modelsDir, subdir);
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return undefined;
+  }
+  const name = names
+    .filter((n) => n.toLowerCase().endsWith('.onnx'))
+    .sort()
+    .find((n) => fs.statSync(path.join(dir, n), { throwIfNoEntry: false })?.isFile());
+  return name === undefined ? undefined : path.join(dir, name);
+}
+
 export interface EmbeddingModelConfig extends OnnxEmbedderOptions {
   family: 'clip' | 'siglip';
   label: string;

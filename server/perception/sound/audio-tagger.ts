@@ -27,16 +27,17 @@
  * `maxEventMs`; its times are those of the windows, so they are only as sharp as `hopMs`.
  *
  * onnxruntime-node's `run` blocks its thread, so the session lives in a worker thread
- * (tagger-worker.ts) and push() only copies audio and posts windows. A stream can be told to
+ * (../onnx-worker.ts) and push() only copies audio and posts windows. A stream can be told to
  * skip windows when the model falls behind (`maxPendingWindows`); by default it never does.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { InvalidStateError, UnsupportedError } from '../../errors.ts';
-import { defaultModelsDir } from '../embedding/index.ts';
+import { defaultModelsDir, findFirstModel } from '../embedding/index.ts';
+import { OnnxWorker, type ValueInfo } from '../onnx-worker.ts';
 import { findLabelsFile, readLabels, soundLabelOf } from './audioset-labels.ts';
+import { EngineStreams } from './engine-streams.ts';
 import { AudioTaggerStream } from './tagger-stream.ts';
-import { TaggerHost, type ValueInfo } from './tagger-worker.ts';
 import { SOUND_LABELS, type SoundEventEngine, type SoundEventSink } from './types.ts';
 
 /** `<modelsDir>/sound-events/*.onnx` */
@@ -74,18 +75,7 @@ const SAMPLE_RATE = 16000;
 
 /** The first `*.onnx` file in `<modelsDir>/sound-events`, by name; undefined when there is none. */
 export function findSoundModel(modelsDir = defaultModelsDir()): string | undefined {
-  const dir = path.join(modelsDir, SOUND_EVENTS_DIR);
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    return undefined;
-  }
-  const name = names
-    .filter((n) => n.toLowerCase().endsWith('.onnx'))
-    .sort()
-    .find((n) => fs.statSync(path.join(dir, n), { throwIfNoEntry: false })?.isFile());
-  return name === undefined ? undefined : path.join(dir, name);
+  return findFirstModel(modelsDir, SOUND_EVENTS_DIR);
 }
 
 /** Loads an audio tagger (see the contract above); fails early, naming the file, when the model or its labels do not fit it. */
@@ -102,7 +92,7 @@ export async function loadAudioTagger(file: string, options: Partial<AudioTagger
   const labelsFile = findLabelsFile(file);
   const classNames = readLabels(labelsFile);
 
-  const host = await TaggerHost.start(file, resolved.threads);
+  const host = await OnnxWorker.start(file, resolved.threads, 'sound model');
   try {
     const signature = checkSignature(file, host.inputs, host.outputs, classNames.length, Math.round((resolved.windowMs * SAMPLE_RATE) / 1000));
     const engine = new AudioTaggerEngine(file, host, signature, classNames, labelsFile, resolved);
@@ -158,14 +148,14 @@ export class AudioTaggerEngine implements SoundEventEngine {
   readonly labelsFile: string;
   readonly options: Readonly<AudioTaggerOptions>;
   readonly #file: string;
-  readonly #host: TaggerHost;
+  readonly #host: OnnxWorker;
   readonly #signature: TaggerSignature;
   /** Per class: the label it is reported under (undefined: never). */
   readonly #classLabels: (string | undefined)[];
-  readonly #streams = new Set<AudioTaggerStream>();
+  readonly #streams = new EngineStreams<AudioTaggerStream>();
   #closed = false;
 
-  constructor(file: string, host: TaggerHost, signature: TaggerSignature, classNames: string[], labelsFile: string, options: AudioTaggerOptions) {
+  constructor(file: string, host: OnnxWorker, signature: TaggerSignature, classNames: string[], labelsFile: string, options: AudioTaggerOptions) {
     this.name = `onnx:${path.basename(file)}`;
     this.#file = file;
     this.#host = host;
@@ -188,11 +178,8 @@ export class AudioTaggerEngine implements SoundEventEngine {
 
   open(sink: SoundEventSink): AudioTaggerStream {
     if (this.#closed) throw new InvalidStateError(`sound model ${this.name} is closed`);
-    if (typeof sink?.onEvent !== 'function' || typeof sink.onError !== 'function') throw new TypeError('sink must have onEvent and onError functions');
     const hopSamples = Math.max(1, Math.min(this.#signature.samples, Math.round((this.options.hopMs * SAMPLE_RATE) / 1000)));
-    const stream = new AudioTaggerStream(this, sink, { windowSamples: this.#signature.samples, hopSamples, ...this.options }, () => this.#streams.delete(stream));
-    this.#streams.add(stream);
-    return stream;
+    return this.#streams.open(sink, (onClose) => new AudioTaggerStream(this, sink, { windowSamples: this.#signature.samples, hopSamples, ...this.options }, onClose));
   }
 
   /**
@@ -228,8 +215,7 @@ export class AudioTaggerEngine implements SoundEventEngine {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const stream of this.#streams) stream.engineClosed();
-    this.#streams.clear();
+    this.#streams.engineClosed();
     await this.#host.close();
   }
 }

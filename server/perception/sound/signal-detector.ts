@@ -12,6 +12,7 @@
  * pieces of at most `maxEventMs` while it lasts; an alarm or a siren also as soon as it is sure.
  */
 import { InvalidStateError } from '../../errors.ts';
+import { EngineStream, EngineStreams, fillFromPcm16 } from './engine-streams.ts';
 import { FRAME_SAMPLES, FrameAnalyzer, HOP_SAMPLES, SAMPLE_RATE } from './spectrum.ts';
 import { defaultTextureOptions, TextureDetector, type TextureCues, type TextureOptions } from './texture-detector.ts';
 import { defaultTonalOptions, TonalDetector, type TonalOptions } from './tonal-detector.ts';
@@ -85,7 +86,7 @@ export class SignalSoundEngine implements SoundEventEngine {
   readonly name = 'signal';
   readonly labels: readonly string[] = SOUND_LABELS;
   readonly options: Readonly<SignalSoundOptions>;
-  readonly #streams = new Set<SignalSoundStream>();
+  readonly #streams = new EngineStreams<SignalSoundStream>();
   #closed = false;
 
   constructor(options: SignalSoundOptionsInput = {}) {
@@ -98,25 +99,20 @@ export class SignalSoundEngine implements SoundEventEngine {
 
   open(sink: SoundEventSink): SignalSoundStream {
     if (this.#closed) throw new InvalidStateError('the signal sound engine is closed');
-    if (typeof sink?.onEvent !== 'function' || typeof sink.onError !== 'function') throw new TypeError('sink must have onEvent and onError functions');
-    const stream = new SignalSoundStream(this.options, sink, () => this.#streams.delete(stream));
-    this.#streams.add(stream);
-    return stream;
+    return this.#streams.open(sink, (onClose) => new SignalSoundStream(this.options, sink, onClose));
   }
 
   /** Closes every open stream (without reporting what they had open). */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const stream of this.#streams) stream.engineClosed();
-    this.#streams.clear();
+    this.#streams.engineClosed();
   }
 }
 
-export class SignalSoundStream implements SoundEventStream {
+export class SignalSoundStream extends EngineStream implements SoundEventStream {
   readonly #options: SignalSoundOptions;
   readonly #sink: SoundEventSink;
-  readonly #onClose: () => void;
   readonly #analyzer = new FrameAnalyzer();
   readonly #frame = new Float32Array(FRAME_SAMPLES);
   #filled = 0;
@@ -128,12 +124,11 @@ export class SignalSoundStream implements SoundEventStream {
   readonly #tonal: TonalDetector;
   readonly #transient: TransientDetector;
   readonly #texture: TextureDetector;
-  #closed = false;
 
   constructor(options: SignalSoundOptions, sink: SoundEventSink, onClose: () => void) {
+    super(onClose);
     this.#options = options;
     this.#sink = sink;
-    this.#onClose = onClose;
     const emit = (event: SoundEvent) => this.#emit(event);
     this.#tonal = new TonalDetector(options.tonal, options.maxEventMs, emit);
     this.#transient = new TransientDetector(options.knock, options.maxEventMs, (event) => this.#emitKnock(event));
@@ -143,26 +138,19 @@ export class SignalSoundStream implements SoundEventStream {
     });
   }
 
-  get closed(): boolean {
-    return this.#closed;
-  }
-
   /** Diagnostics for the benchmark: each speech/music judgement's cues. */
   set onCues(listener: ((cues: TextureCues, endMs: number) => void) | undefined) {
     this.#texture.onCues = listener;
   }
 
   push(pcm16k: Int16Array, startMs: number): void {
-    if (this.#closed) throw new InvalidStateError('push on a closed sound-event stream');
-    if (!(pcm16k instanceof Int16Array)) throw new TypeError('pcm16k must be an Int16Array of 16 kHz mono samples');
-    if (!Number.isFinite(startMs)) throw new TypeError(`startMs must be a finite media time in ms, got ${startMs}`);
+    this.checkPush(pcm16k, startMs);
     // A gap or a jump back in media time: the frame being filled would mix two moments.
     if (Number.isNaN(this.#clockMs) || Math.abs(startMs - this.#clockMs) > 1000 / SAMPLE_RATE + 1) this.#filled = 0;
     let clockMs = startMs;
     let i = 0;
     while (i < pcm16k.length) {
-      const take = Math.min(pcm16k.length - i, FRAME_SAMPLES - this.#filled);
-      for (let k = 0; k < take; k++) this.#frame[this.#filled + k] = pcm16k[i + k]! / 32768;
+      const take = fillFromPcm16(this.#frame, this.#filled, pcm16k, i);
       this.#filled += take;
       i += take;
       clockMs = startMs + (i * 1000) / SAMPLE_RATE;
@@ -171,14 +159,14 @@ export class SignalSoundStream implements SoundEventStream {
         this.#frame.copyWithin(0, HOP_SAMPLES);
         this.#filled = FRAME_SAMPLES - HOP_SAMPLES;
       }
-      if (this.#closed) return; // a listener closed it
+      if (this.closed) return; // a listener closed it
     }
     this.#clockMs = clockMs;
   }
 
   /** Reports every open segment (the input ended); the next push starts afresh. */
   flush(): Promise<void> {
-    if (!this.#closed) {
+    if (!this.closed) {
       this.#tonal.end();
       this.#transient.end();
       this.#texture.end();
@@ -186,17 +174,6 @@ export class SignalSoundStream implements SoundEventStream {
       this.#clockMs = NaN;
     }
     return Promise.resolve();
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#onClose();
-  }
-
-  /** Called by the engine as it closes. */
-  engineClosed(): void {
-    this.#closed = true;
   }
 
   #analyze(startMs: number): void {
@@ -223,7 +200,7 @@ export class SignalSoundStream implements SoundEventStream {
   }
 
   #emit(event: SoundEvent): void {
-    if (this.#closed) return;
+    if (this.closed) return;
     try {
       this.#sink.onEvent(event);
     } catch (error) {

@@ -2,7 +2,7 @@
  * One session's stream into the audio tagger: gathers 16 kHz audio into windows, sends each to
  * the model (off-thread) and turns the label scores that come back, in order, into events.
  */
-import { InvalidStateError } from '../../errors.ts';
+import { EngineStream, fillFromPcm16 } from './engine-streams.ts';
 import { EventSegment } from './event-segments.ts';
 import type { SoundEvent, SoundEventSink, SoundEventStream } from './types.ts';
 
@@ -21,11 +21,10 @@ export interface WindowClassifier {
   classify(window: Float32Array<ArrayBuffer>): Promise<Map<string, number>>;
 }
 
-export class AudioTaggerStream implements SoundEventStream {
+export class AudioTaggerStream extends EngineStream implements SoundEventStream {
   readonly #classifier: WindowClassifier;
   readonly #sink: SoundEventSink;
   readonly #options: TaggerStreamOptions;
-  readonly #onClose: () => void;
   /** Audio not yet dropped: the start of the next window onwards. */
   readonly #buffer: Float32Array;
   /** The last window sent (its audio), for the final window at flush; undefined before the first. */
@@ -41,18 +40,13 @@ export class AudioTaggerStream implements SoundEventStream {
   readonly #segments = new Map<string, EventSegment>();
   #skipped = 0;
   #failed = false;
-  #closed = false;
 
   constructor(classifier: WindowClassifier, sink: SoundEventSink, options: TaggerStreamOptions, onClose: () => void) {
+    super(onClose);
     this.#classifier = classifier;
     this.#sink = sink;
     this.#options = options;
-    this.#onClose = onClose;
     this.#buffer = new Float32Array(options.windowSamples);
-  }
-
-  get closed(): boolean {
-    return this.#closed;
   }
 
   /** Windows skipped because the model was behind. */
@@ -61,9 +55,7 @@ export class AudioTaggerStream implements SoundEventStream {
   }
 
   push(pcm16k: Int16Array, startMs: number): void {
-    if (this.#closed) throw new InvalidStateError('push on a closed sound-event stream');
-    if (!(pcm16k instanceof Int16Array)) throw new TypeError('pcm16k must be an Int16Array of 16 kHz mono samples');
-    if (!Number.isFinite(startMs)) throw new TypeError(`startMs must be a finite media time in ms, got ${startMs}`);
+    this.checkPush(pcm16k, startMs);
     if (this.#failed) return;
     const expectedMs = this.#bufferMs + (this.#filled * 1000) / SAMPLE_RATE;
     if (Number.isNaN(this.#bufferMs) || Math.abs(startMs - expectedMs) > 1000 / SAMPLE_RATE + 1) {
@@ -77,8 +69,7 @@ export class AudioTaggerStream implements SoundEventStream {
     const { windowSamples, hopSamples } = this.#options;
     let i = 0;
     while (i < pcm16k.length) {
-      const take = Math.min(pcm16k.length - i, windowSamples - this.#filled);
-      for (let k = 0; k < take; k++) this.#buffer[this.#filled + k] = pcm16k[i + k]! / 32768;
+      const take = fillFromPcm16(this.#buffer, this.#filled, pcm16k, i);
       this.#filled += take;
       i += take;
       if (this.#filled === windowSamples) {
@@ -98,7 +89,7 @@ export class AudioTaggerStream implements SoundEventStream {
    * reports what is open.
    */
   async flush(): Promise<void> {
-    if (this.#closed) return;
+    if (this.closed) return;
     if (!this.#failed && this.#filled > this.#covered) {
       const { windowSamples } = this.#options;
       const window = new Float32Array(windowSamples);
@@ -116,17 +107,6 @@ export class AudioTaggerStream implements SoundEventStream {
     await this.#results;
   }
 
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#onClose();
-  }
-
-  /** Called by the engine as it closes. */
-  engineClosed(): void {
-    this.#closed = true;
-  }
-
   #send(window: Float32Array<ArrayBuffer>, startMs: number, endMs: number): void {
     if (this.#pending >= this.#options.maxPendingWindows) {
       this.#skipped++;
@@ -139,7 +119,7 @@ export class AudioTaggerStream implements SoundEventStream {
       try {
         this.#heard(await scores, startMs, endMs);
       } catch (error) {
-        if (this.#failed || this.#closed) return;
+        if (this.#failed || this.closed) return;
         this.#failed = true;
         this.#sink.onError(error);
       } finally {
@@ -151,13 +131,13 @@ export class AudioTaggerStream implements SoundEventStream {
   /** Runs `step` after every result already queued. */
   #after(step: () => void | Promise<void>): void {
     this.#results = this.#results.then(step).catch((error) => {
-      if (!this.#closed) this.#sink.onError(error);
+      if (!this.closed) this.#sink.onError(error);
     });
   }
 
   /** One window's label scores: labels over the threshold go on (or start), the others stop. */
   #heard(scores: Map<string, number>, startMs: number, endMs: number): void {
-    if (this.#closed || this.#failed) return;
+    if (this.closed || this.#failed) return;
     const { threshold, maxEventMs } = this.#options;
     for (const [label, segment] of this.#segments) {
       if ((scores.get(label) ?? 0) < threshold) {
@@ -180,7 +160,7 @@ export class AudioTaggerStream implements SoundEventStream {
   }
 
   #emit(event: SoundEvent): void {
-    if (this.#closed) return;
+    if (this.closed) return;
     try {
       this.#sink.onEvent(event);
     } catch (error) {

@@ -18,14 +18,14 @@
  *
  * onnxruntime-node's `run` is a synchronous native call behind a promise: on the main thread it
  * would stall the event loop (and every audio stream) for the whole inference. The session
- * therefore lives in a worker thread, which also serialises the calls to it.
+ * therefore lives in a worker thread (perception/onnx-worker.ts), which also serialises the
+ * calls to it.
  */
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { InvalidStateError, UnsupportedError } from '../../errors.ts';
-import { defaultModelsDir } from '../../perception/embedding/index.ts';
+import { defaultModelsDir, findFirstModel } from '../../perception/embedding/index.ts';
+import { OnnxWorker, type ValueInfo } from '../../perception/onnx-worker.ts';
 
 export interface EndOfTurnModel {
   readonly name: string; // e.g. 'onnx:<file name>'
@@ -51,18 +51,7 @@ const DEFAULT_WINDOW_MS = 8000;
 
 /** The first `*.onnx` in `<modelsDir>/turn-detector`, by name; undefined when there is none. */
 export function findEndOfTurnModel(modelsDir = defaultModelsDir()): string | undefined {
-  const dir = path.join(modelsDir, END_OF_TURN_DIR);
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    return undefined;
-  }
-  const name = names
-    .filter((n) => n.toLowerCase().endsWith('.onnx'))
-    .sort()
-    .find((n) => fs.statSync(path.join(dir, n), { throwIfNoEntry: false })?.isFile());
-  return name === undefined ? undefined : path.join(dir, name);
+  return findFirstModel(modelsDir, END_OF_TURN_DIR);
 }
 
 /** Loads an end-of-turn model (see the contract above); fails early, naming the file, when the model does not fit it. */
@@ -74,7 +63,7 @@ export async function loadEndOfTurnModel(file: string, options: EndOfTurnModelOp
   if (!Number.isInteger(threads) || threads < 1) throw new TypeError(`threads must be a positive integer, got ${threads}`);
   if (!fs.existsSync(file)) throw new UnsupportedError(`end-of-turn model ${file} does not exist`);
 
-  const host = await SessionHost.start(file, threads);
+  const host = await OnnxWorker.start(file, threads, 'end-of-turn model');
   try {
     const { input, output, samples } = checkSignature(file, host.inputs, host.outputs, Math.round((windowMs * SAMPLE_RATE) / 1000));
     const model = new OnnxEndOfTurnModel(file, host, input, output, samples);
@@ -85,14 +74,6 @@ export async function loadEndOfTurnModel(file: string, options: EndOfTurnModelOp
     await host.close();
     throw error;
   }
-}
-
-/** What the worker reports of a session's inputs and outputs (onnxruntime's ValueMetadata). */
-interface ValueInfo {
-  name: string;
-  isTensor: boolean;
-  type?: string;
-  shape?: (number | string)[];
 }
 
 /** The input and output to use, and the window length in samples, or an error saying what does not fit. */
@@ -132,13 +113,13 @@ function checkSignature(file: string, inputs: ValueInfo[], outputs: ValueInfo[],
 class OnnxEndOfTurnModel implements EndOfTurnModel {
   readonly name: string;
   readonly #file: string;
-  readonly #host: SessionHost;
+  readonly #host: OnnxWorker;
   readonly #input: string;
   readonly #output: string;
   readonly #samples: number;
   #closed = false;
 
-  constructor(file: string, host: SessionHost, input: string, output: string, samples: number) {
+  constructor(file: string, host: OnnxWorker, input: string, output: string, samples: number) {
     this.name = `onnx:${path.basename(file)}`;
     this.#file = file;
     this.#host = host;
@@ -161,7 +142,7 @@ class OnnxEndOfTurnModel implements EndOfTurnModel {
     const from = pcm16k.length - kept;
     const to = audio.length - kept;
     for (let i = 0; i < kept; i++) audio[to + i] = pcm16k[from + i] / 32768;
-    const { data, dims } = await this.#host.run(this.#input, audio, this.#output, signal);
+    const { data, dims } = await this.#host.run(this.#input, audio, [1, audio.length], this.#output, signal);
     if (data.length !== 1) {
       throw new UnsupportedError(`end-of-turn model ${this.#file}: output ${this.#output} has shape ${JSON.stringify(dims)}; it must hold one number ([1] or [1, 1])`);
     }
@@ -174,165 +155,5 @@ class OnnxEndOfTurnModel implements EndOfTurnModel {
     if (this.#closed) return;
     this.#closed = true;
     await this.#host.close();
-  }
-}
-
-/**
- * The worker's side, plain JavaScript evaluated in the thread: the TypeScript loader of the main
- * thread does not reach workers. Messages are handled strictly one after another, so runs on the
- * session never overlap and closing waits for the runs already sent.
- */
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const ort = require(workerData.ort);
-let session;
-const describe = (m) => ({ name: m.name, isTensor: m.isTensor, type: m.type, shape: m.shape && Array.from(m.shape) });
-ort.InferenceSession.create(workerData.file, {
-  logSeverityLevel: 3, // its warnings (unused initializers, shape merges) are noise in a server log; failures still throw
-  intraOpNumThreads: workerData.threads,
-  interOpNumThreads: 1,
-  graphOptimizationLevel: 'all',
-  executionProviders: ['cpu'],
-}).then(
-  (s) => {
-    session = s;
-    parentPort.postMessage({ type: 'ready', inputs: s.inputMetadata.map(describe), outputs: s.outputMetadata.map(describe) });
-  },
-  (error) => parentPort.postMessage({ type: 'failed', message: String((error && error.message) || error) }),
-);
-// One message at a time: run() only schedules the native call, so without this chain a release
-// could slip in between a run being scheduled and being done. A failed link must not stop the
-// chain (run errors are answered inside handle; a failed release is answered with 'closed').
-let queue = Promise.resolve();
-parentPort.on('message', (message) => {
-  queue = queue.then(() => handle(message)).catch(() => {});
-});
-async function handle(message) {
-  if (message.type === 'close') {
-    try {
-      if (session) await session.release();
-    } finally {
-      parentPort.postMessage({ type: 'closed' });
-    }
-    return;
-  }
-  const { id, input, audio, output } = message;
-  try {
-    const result = await session.run({ [input]: new ort.Tensor('float32', audio, [1, audio.length]) }, [output]);
-    const tensor = result[output];
-    parentPort.postMessage({ type: 'result', id, data: Array.from(tensor.data, Number), dims: Array.from(tensor.dims), tensorType: tensor.type });
-  } catch (error) {
-    parentPort.postMessage({ type: 'result', id, error: String((error && error.message) || error) });
-  }
-}
-`;
-
-interface Pending {
-  resolve: (value: { data: number[]; dims: number[] }) => void;
-  reject: (error: Error) => void;
-}
-
-/** One onnxruntime session in its own worker thread. */
-class SessionHost {
-  static async start(file: string, threads: number): Promise<SessionHost> {
-    const ort = createRequire(import.meta.url).resolve('onnxruntime-node');
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ort, file, threads } });
-    // Only our own listeners come off afterwards: Worker keeps hooks of its own on the emitter.
-    let onError!: (error: Error) => void;
-    let onExit!: (code: number) => void;
-    let onMessage!: (m: { type: string; message?: string; inputs?: ValueInfo[]; outputs?: ValueInfo[] }) => void;
-    const ready = await new Promise<{ inputs: ValueInfo[]; outputs: ValueInfo[] }>((resolve, reject) => {
-      onError = (error) => reject(new UnsupportedError(`cannot load end-of-turn model ${file}: ${error.message}`));
-      onExit = (code) => onError(new Error(`worker exited (${code})`));
-      onMessage = (m) => (m.type === 'ready' ? resolve({ inputs: m.inputs!, outputs: m.outputs! }) : onError(new Error(m.message)));
-      worker.once('error', onError).once('exit', onExit).once('message', onMessage);
-    })
-      .catch(async (error) => {
-        await worker.terminate();
-        throw error;
-      })
-      .finally(() => worker.off('error', onError).off('exit', onExit).off('message', onMessage));
-    return new SessionHost(file, worker, ready.inputs, ready.outputs);
-  }
-
-  readonly inputs: ValueInfo[];
-  readonly outputs: ValueInfo[];
-  readonly #file: string;
-  readonly #worker: Worker;
-  readonly #pending = new Map<number, Pending>();
-  #nextId = 0;
-  #failure: Error | undefined;
-  #closing: Promise<void> | undefined;
-
-  private constructor(file: string, worker: Worker, inputs: ValueInfo[], outputs: ValueInfo[]) {
-    this.#file = file;
-    this.#worker = worker;
-    this.inputs = inputs;
-    this.outputs = outputs;
-    worker.on('message', (m) => {
-      if (m.type !== 'result') return;
-      const call = this.#pending.get(m.id);
-      if (!call) return; // its caller gave up (aborted)
-      this.#settle(m.id);
-      if (m.error) call.reject(new UnsupportedError(`end-of-turn model ${file} failed: ${m.error}`));
-      else if (m.tensorType !== 'float32') call.reject(new UnsupportedError(`end-of-turn model ${file}: output is ${m.tensorType}, not float32`));
-      else call.resolve({ data: m.data, dims: m.dims });
-    });
-    const fail = (error: Error) => {
-      this.#failure ??= new InvalidStateError(`end-of-turn model ${file} stopped: ${error.message}`);
-      for (const [id, call] of this.#pending) {
-        this.#settle(id);
-        call.reject(this.#failure);
-      }
-    };
-    worker.on('error', fail);
-    worker.on('exit', (code) => fail(new Error(`worker exited (${code})`)));
-    worker.unref(); // an idle model must not keep the process alive
-  }
-
-  run(input: string, audio: Float32Array<ArrayBuffer>, output: string, signal?: AbortSignal): Promise<{ data: number[]; dims: number[] }> {
-    if (this.#failure) return Promise.reject(this.#failure);
-    if (this.#closing) return Promise.reject(new InvalidStateError(`end-of-turn model ${this.#file} is closed`));
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    const id = this.#nextId++;
-    return new Promise((resolve, reject) => {
-      // A native run cannot be interrupted: an abort answers the caller now and drops the result.
-      const onAbort = () => {
-        this.#settle(id);
-        reject(signal!.reason);
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const done = () => signal?.removeEventListener('abort', onAbort);
-      this.#pending.set(id, {
-        resolve: (value) => (done(), resolve(value)),
-        reject: (error) => (done(), reject(error)),
-      });
-      if (this.#pending.size === 1) this.#worker.ref(); // keep the process up until the answer comes
-      this.#worker.postMessage({ type: 'run', id, input, audio, output }, [audio.buffer]);
-    });
-  }
-
-  #settle(id: number): void {
-    this.#pending.delete(id);
-    if (this.#pending.size === 0 && !this.#closing) this.#worker.unref(); // closing keeps it referenced until the thread is gone
-  }
-
-  /** Waits for the runs already sent, releases the session and ends the thread. */
-  close(): Promise<void> {
-    this.#closing ??= (async () => {
-      if (!this.#failure) {
-        this.#worker.ref();
-        const closed = new Promise<void>((resolve) => {
-          const onMessage = (m: { type: string }) => m.type === 'closed' && resolve();
-          this.#worker.on('message', onMessage);
-          this.#worker.once('exit', () => resolve());
-        });
-        this.#worker.postMessage({ type: 'close' });
-        await closed;
-      }
-      this.#failure ??= new InvalidStateError(`end-of-turn model ${this.#file} is closed`);
-      await this.#worker.terminate();
-    })();
-    return this.#closing;
   }
 }

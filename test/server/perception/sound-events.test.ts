@@ -3,7 +3,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import onnxProto from 'onnx-proto';
 import { InvalidStateError, UnsupportedError } from '../../../server/errors.ts';
 import {
   AudioTaggerEngine,
@@ -18,10 +17,10 @@ import {
   type SoundEventEngine,
 } from '../../../server/perception/sound/index.ts';
 import { seededRandom } from '../../../benchmarks/seeded-random.ts';
+import { INT64 } from '../../helpers/onnx-graph.ts';
 import { closeSpeech, speak } from '../../helpers/speech.ts';
 import { tinyLabels, tinySoundModel, TINY_CLASSES, type TinySoundModel } from '../../helpers/tiny-sound-model.ts';
 
-const { INT64 } = onnxProto.onnx.TensorProto.DataType;
 const RATE = 16000;
 const n = (ms: number) => Math.round((ms * RATE) / 1000);
 

@@ -1,27 +1,10 @@
 import assert from 'node:assert/strict';
-import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
 import type { WebSocket } from 'ws';
 import { RealtimeConnection } from '../../../server/protocol/realtime-connection.ts';
 import { Session } from '../../../server/session/session.ts';
+import { SocketStandIn } from '../../helpers/socket-stand-in.ts';
 import { ScriptedReasoner, ToneTts, standInEngines } from '../../helpers/stand-ins.ts';
-
-class SocketStandIn extends EventEmitter {
-  readonly OPEN = 1;
-  readyState = 1;
-  readonly sent: any[] = [];
-  closedWith: [number, string] | undefined;
-  send(data: string): void {
-    this.sent.push(JSON.parse(data));
-  }
-  close(code: number, reason: string): void {
-    this.closedWith = [code, reason];
-    this.readyState = 2;
-  }
-  message(event: unknown): void {
-    this.emit('message', Buffer.from(JSON.stringify(event)), false);
-  }
-}
 
 /** A connection whose answer (ten sentences, 20 ms of TTS each) is running. */
 async function answering() {

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WebSocket } from 'ws';
@@ -7,29 +6,11 @@ import { RealtimeConnection } from '../../../server/protocol/realtime-connection
 import { Session } from '../../../server/session/session.ts';
 import { encodeG711 } from '../../../server/audio/g711.ts';
 import { Resampler } from '../../../server/audio/resampler.ts';
+import { SocketStandIn } from '../../helpers/socket-stand-in.ts';
 import { ScriptedAsr, ScriptedReasoner, concat, loud, quiet, standInEngines } from '../../helpers/stand-ins.ts';
 
-/** The part of a ws WebSocket the connection uses: messages in, JSON text out. */
-class SocketStandIn extends EventEmitter {
-  readonly OPEN = 1;
-  readyState = 1;
-  readonly sent: any[] = [];
-  closedWith: [number, string] | undefined;
-  send(data: string): void {
-    this.sent.push(JSON.parse(data));
-  }
-  close(code: number, reason: string): void {
-    this.closedWith = [code, reason];
-    this.readyState = 3;
-    this.emit('close');
-  }
-  message(event: unknown): void {
-    this.emit('message', Buffer.from(typeof event === 'string' ? event : JSON.stringify(event)), false);
-  }
-}
-
 async function connect() {
-  const socket = new SocketStandIn();
+  const socket = new SocketStandIn({ closeAtOnce: true });
   const session = new Session({ engines: standInEngines({ reasoner: new ScriptedReasoner({ answers: ['Hi.', 'Again.'] }) }), settings: { modalities: ['text'], clock: 'media' } });
   const connection = new RealtimeConnection(socket as unknown as WebSocket, session);
   await session.open();
@@ -55,7 +36,7 @@ describe('RealtimeConnection', () => {
   });
 
   it('messages sent before the session opens wait, so session.created goes first', async () => {
-    const socket = new SocketStandIn();
+    const socket = new SocketStandIn({ closeAtOnce: true });
     const session = new Session({ engines: standInEngines(), settings: { modalities: ['text'], clock: 'media' } });
     const connection = new RealtimeConnection(socket as unknown as WebSocket, session);
     socket.message({ type: 'session.update', session: { instructions: 'be brief' } });
@@ -92,7 +73,7 @@ describe('RealtimeConnection', () => {
   });
 
   it('telephony: G.711 μ-law in at 8 kHz is heard; the answer comes back as A-law at 8 kHz', async () => {
-    const socket = new SocketStandIn();
+    const socket = new SocketStandIn({ closeAtOnce: true });
     const engines = standInEngines({ asr: new ScriptedAsr(['what time is it']), reasoner: new ScriptedReasoner({ answers: ['It is noon.'] }) });
     const session = new Session({ engines, settings: { clock: 'media' } });
     const connection = new RealtimeConnection(socket as unknown as WebSocket, session);
@@ -117,7 +98,7 @@ describe('RealtimeConnection', () => {
   });
 
   it('truncate cuts an answer to what was heard; retrieve shows it; past the end and non-answers are refused', async () => {
-    const socket = new SocketStandIn();
+    const socket = new SocketStandIn({ closeAtOnce: true });
     const engines = standInEngines({ reasoner: new ScriptedReasoner({ answers: ['First part here. Second part here. Third part here.'] }) });
     const session = new Session({ engines, settings: { clock: 'media' } });
     const connection = new RealtimeConnection(socket as unknown as WebSocket, session);

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WebSocket } from 'ws';
@@ -8,23 +7,8 @@ import { RealtimeConnection, defaultConnectionLimits } from '../../../server/pro
 import { opsMetrics } from '../../../server/ops/metrics.ts';
 import { Session } from '../../../server/session/session.ts';
 import { pcm16ToBase64 } from '../../../server/audio/pcm.ts';
+import { SocketStandIn } from '../../helpers/socket-stand-in.ts';
 import { ScriptedAsr, ScriptedReasoner, concat, loud, quiet, standInEngines } from '../../helpers/stand-ins.ts';
-
-/** A ws WebSocket as the connection sees it, whose unsent bytes (`bufferedAmount`) the test sets. */
-class SlowSocket extends EventEmitter {
-  readonly OPEN = 1;
-  readyState = 1;
-  bufferedAmount = 0;
-  readonly sent: any[] = [];
-  closedWith: [number, string] | undefined;
-  send(data: string): void {
-    this.sent.push(JSON.parse(data));
-  }
-  close(code: number, reason: string): void {
-    this.closedWith = [code, reason];
-    this.readyState = 2; // CLOSING: ws emits 'close' only once the handshake ends
-  }
-}
 
 async function counted(counter: typeof opsMetrics.droppedEvents | typeof opsMetrics.slowClientCloses, labels: Record<string, string> = {}): Promise<number> {
   const { values } = await counter.get();
@@ -34,7 +18,7 @@ async function counted(counter: typeof opsMetrics.droppedEvents | typeof opsMetr
 const LIMITS = { sendBufferSoftBytes: 10_000, sendBufferMaxBytes: 100_000 };
 
 async function spokenTurn() {
-  const socket = new SlowSocket();
+  const socket = new SocketStandIn();
   const engines = standInEngines({ asr: new ScriptedAsr(['what time is it']), reasoner: new ScriptedReasoner({ answers: ['It is noon. Time for lunch.'] }) });
   const session = new Session({ engines, settings: { clock: 'media' } });
   const connection = new RealtimeConnection(socket as unknown as WebSocket, session, { limits: LIMITS });
@@ -49,7 +33,7 @@ describe('a client that reads too slowly', () => {
     const dropped = await counted(opsMetrics.droppedEvents, { type: 'omnilive.metrics' });
     socket.bufferedAmount = 50_000;
     const speech = concat(quiet(300), loud(600), quiet(900));
-    socket.emit('message', Buffer.from(JSON.stringify({ type: 'input_audio_buffer.append', audio: pcm16ToBase64(speech) })), false);
+    socket.message({ type: 'input_audio_buffer.append', audio: pcm16ToBase64(speech) });
     while (!socket.sent.some((e) => e.type === 'response.done')) await sleep(5);
     await sleep(20);
     const types = socket.sent.map((e) => e.type);
@@ -66,7 +50,7 @@ describe('a client that reads too slowly', () => {
   it('below the soft limit nothing is dropped', async () => {
     const { socket, connection } = await spokenTurn();
     const speech = concat(quiet(300), loud(600), quiet(900));
-    socket.emit('message', Buffer.from(JSON.stringify({ type: 'input_audio_buffer.append', audio: pcm16ToBase64(speech) })), false);
+    socket.message({ type: 'input_audio_buffer.append', audio: pcm16ToBase64(speech) });
     while (!socket.sent.some((e) => e.type === 'omnilive.metrics')) await sleep(5);
     connection.close();
   });
@@ -74,9 +58,9 @@ describe('a client that reads too slowly', () => {
   it('past the hard limit: told why, closed with 1008, its session closed (nothing more is sent)', async () => {
     const { socket, session } = await spokenTurn();
     const closes = await counted(opsMetrics.slowClientCloses);
-    socket.emit('message', Buffer.from(JSON.stringify({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'talk to me' }] } })), false);
+    socket.message({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'talk to me' }] } });
     socket.bufferedAmount = 99_990; // the next event does not fit
-    socket.emit('message', Buffer.from(JSON.stringify({ type: 'response.create' })), false);
+    socket.message({ type: 'response.create' });
     assert.ok(socket.closedWith, 'closed');
     assert.equal(socket.closedWith[0], 1008);
     assert.match(socket.closedWith[1], /too slow/);

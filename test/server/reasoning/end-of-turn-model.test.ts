@@ -3,13 +3,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import onnxProto from 'onnx-proto';
+import { INT64 } from '../../helpers/onnx-graph.ts';
 import { BIAS, EDGE, HEAD, TAIL, tinyTurnModel, type TinyModel } from '../../helpers/tiny-turn-model.ts';
 import { concat } from '../../helpers/stand-ins.ts';
 import { InvalidStateError, UnsupportedError } from '../../../server/errors.ts';
 import { END_OF_TURN_DIR, findEndOfTurnModel, loadEndOfTurnModel, type EndOfTurnModel } from '../../../server/reasoning/turn/end-of-turn-model.ts';
-
-const { FLOAT, INT64 } = onnxProto.onnx.TensorProto.DataType;
 
 /** What the stand-in must answer for `pcm` seen through a window of `samples`, from the contract. */
 function expected(pcm: Int16Array, samples: number): number {

@@ -3,7 +3,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import onnxProto from 'onnx-proto';
 import { InvalidStateError } from '../../../../server/errors.ts';
 import {
   CLIP_PREPROCESSING,
@@ -13,8 +12,7 @@ import {
   findEmbeddingModel,
 } from '../../../../server/perception/embedding/index.ts';
 import type { RgbImage } from '../../../../server/perception/video/types.ts';
-
-const { onnx } = onnxProto;
+import { encodeModel, floats, FLOAT, INT, int64, INTS, valueInfo } from '../../../helpers/onnx-graph.ts';
 
 /** Fixed 3×8 projection: rank 3, mixed signs, so different colours point different ways. */
 const W = [
@@ -24,46 +22,30 @@ const W = [
 ];
 const SIDE = 32;
 
-const tensorType = (dims: (number | string)[]) => ({
-  tensorType: {
-    elemType: onnx.TensorProto.DataType.FLOAT,
-    shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
-  },
-});
-
 /**
  * A stand-in vision tower: pixel_values [N, 3, 32, 32] → per-channel mean → × W.
  * `tokens`: instead emit last_hidden_state [N, 1024, 8], one "token" per pixel.
  */
 function tinyVisionModel(tokens = false): Uint8Array {
-  const weight = { name: 'W', dataType: onnx.TensorProto.DataType.FLOAT, dims: [3, 8], floatData: W.flat() };
+  const weight = floats('W', [3, 8], W.flat());
   const nodes = tokens
     ? [
         { opType: 'Reshape', input: ['pixel_values', 'shape'], output: ['planes'] },
-        { opType: 'Transpose', input: ['planes'], output: ['pixels'], attribute: [{ name: 'perm', type: onnx.AttributeProto.AttributeType.INTS, ints: [0, 2, 1] }] },
+        { opType: 'Transpose', input: ['planes'], output: ['pixels'], attribute: [{ name: 'perm', type: INTS, ints: [0, 2, 1] }] },
         { opType: 'MatMul', input: ['pixels', 'W'], output: ['last_hidden_state'] },
       ]
     : [
         { opType: 'GlobalAveragePool', input: ['pixel_values'], output: ['pooled'] },
-        { opType: 'Flatten', input: ['pooled'], output: ['flat'], attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 }] },
+        { opType: 'Flatten', input: ['pooled'], output: ['flat'], attribute: [{ name: 'axis', type: INT, i: 1 }] },
         { opType: 'MatMul', input: ['flat', 'W'], output: ['image_embeds'] },
       ];
-  const initializer = tokens ? [weight, { name: 'shape', dataType: onnx.TensorProto.DataType.INT64, dims: [3], int64Data: [0, 3, -1] }] : [weight];
-  const model = onnx.ModelProto.create({
-    irVersion: 8,
-    producerName: 'omnilive-test',
-    opsetImport: [{ domain: '', version: 13 }],
-    graph: {
-      name: 'tiny-vision',
-      node: nodes,
-      initializer,
-      input: [{ name: 'pixel_values', type: tensorType(['batch', 3, SIDE, SIDE]) }],
-      output: tokens
-        ? [{ name: 'last_hidden_state', type: tensorType(['batch', SIDE * SIDE, 8]) }]
-        : [{ name: 'image_embeds', type: tensorType(['batch', 8]) }],
-    },
+  return encodeModel({
+    name: 'tiny-vision',
+    node: nodes,
+    initializer: tokens ? [weight, int64('shape', [0, 3, -1])] : [weight],
+    input: [valueInfo('pixel_values', FLOAT, ['batch', 3, SIDE, SIDE])],
+    output: tokens ? [valueInfo('last_hidden_state', FLOAT, ['batch', SIDE * SIDE, 8])] : [valueInfo('image_embeds', FLOAT, ['batch', 8])],
   });
-  return onnx.ModelProto.encode(model).finish();
 }
 
 function solid(width: number, height: number, rgb: [number, number, number]): RgbImage {
