@@ -59,7 +59,7 @@ async function main(): Promise<void> {
   await client.log.waitFor('session.updated');
   const watch = async (condition: string) => {
     const mark = client.seq;
-    client.send({ type: 'omnilive.watch.create', condition, mode: 'every', cooldown_ms: 2000 });
+    client.send({ type: 'omnilive.watch.create', condition, mode: 'every', cooldown_ms: 6000 }); // one firing a trial: the alarm lasts 2.5 s, trials are 10 s apart
     return (await client.next('omnilive.watch.created', mark)).watch.id as string;
   };
   const textWatch = await watch('the screen shows EXIT');

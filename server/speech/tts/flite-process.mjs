@@ -16,8 +16,20 @@ const module = await WebAssembly.compile(fs.readFileSync(wasmPath));
 
 const reply = (message) => process.connected && process.send(message);
 
+/** WAVs nobody read (their sentence was cancelled while it was made) go after a minute. */
+function sweep() {
+  const before = Date.now() - 60_000;
+  for (const name of fs.readdirSync(dir)) {
+    const file = path.join(dir, name);
+    try {
+      if (name.startsWith('tts-') && fs.statSync(file).mtimeMs < before) fs.rmSync(file, { force: true });
+    } catch {}
+  }
+}
+
 process.on('message', async ({ id, text, voice, close }) => {
   if (close) return process.disconnect();
+  if (id % 50 === 0) sweep();
   const file = `tts-${id}.wav`;
   try {
     const wasi = new WASI({
@@ -29,11 +41,12 @@ process.on('message', async ({ id, text, voice, close }) => {
     const instance = await WebAssembly.instantiate(module, { wasi_snapshot_preview1: wasi.wasiImport });
     const rc = wasi.start(instance);
     if (rc !== 0) throw new Error(`flite exited with ${rc}`);
-    reply({ id, wav: fs.readFileSync(path.join(dir, file)) });
+    // The parent reads the file and removes it: a ~100 KB WAV over the IPC channel, with several
+    // sessions speaking at once, was seen to close the channel under load.
+    reply({ id, file: path.join(dir, file) });
   } catch (error) {
-    reply({ id, error: String(error?.message ?? error) });
-  } finally {
     fs.rmSync(path.join(dir, file), { force: true });
+    reply({ id, error: String(error?.message ?? error) });
   }
 });
 // The parent going away ends this process too.

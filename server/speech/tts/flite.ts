@@ -19,7 +19,8 @@ export interface FliteTtsOptions extends Supervision {
 }
 
 interface Reply extends ChildReply {
-  wav?: Uint8Array;
+  /** The WAV the child wrote in the scratch directory; ours to read and remove. */
+  file?: string;
 }
 
 /**
@@ -87,8 +88,13 @@ export class FliteTts implements TtsEngine {
     signal?.throwIfAborted();
     const child = await (this.#child ?? this.#start());
     const reply = await child.call({ text: sanitize(text), voice }, signal);
-    const wav = parseWav(new Uint8Array(reply.wav!));
-    return { pcm: wav.samples, sampleRate: wav.sampleRate };
+    const file = reply.file!;
+    try {
+      const wav = parseWav(new Uint8Array(await fs.promises.readFile(file)));
+      return { pcm: wav.samples, sampleRate: wav.sampleRate };
+    } finally {
+      await fs.promises.rm(file, { force: true });
+    }
   }
 
   async close(): Promise<void> {
