@@ -249,7 +249,7 @@ export class SupervisedChild<Reply extends ChildReply> {
   #generation = 0;
   #restartTimer: NodeJS.Timeout | undefined;
   #stableTimer: NodeJS.Timeout | undefined;
-  /** Deaths in a row, without a stable run between them. */
+  /** Deaths in a row, with no call answered and no stable run between them. */
   #crashes = 0;
   #startedAt = 0;
   /** While down: what the engine's callers and health are told. */
@@ -389,6 +389,9 @@ export class SupervisedChild<Reply extends ChildReply> {
 
   /** A call succeeded (or the restarted child ran stableMs): an outage is over. */
   #working(): void {
+    // A child that answered is not crashing in a loop: a later death starts the count afresh
+    // (restarted at once), instead of joining deaths minutes apart into an outage.
+    this.#crashes = 0;
     if (!this.#probation) return;
     this.#probation = false;
     clearTimeout(this.#stableTimer);
