@@ -13,26 +13,11 @@ import { WebSocketServer } from 'ws';
 import { launchBrowser, makeSpeechWav, makeY4m, screenshot, type TestBrowser } from '../helpers/browser.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { closeSpeech } from '../helpers/speech.ts';
-import { buildWebApp } from '../helpers/web-app.ts';
+import { attr, buildWebApp, byId, until } from '../helpers/web-app.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const media = path.join(os.tmpdir(), `omnilive-web-media-${process.pid}`);
 
-const byId = (page: Page, id: string) => page.getByTestId(id);
-
-/** Polls `read` until `ok` holds for its value; returns the value. */
-async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await read();
-  while (!ok(value)) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 100));
-    value = await read();
-  }
-  return value;
-}
-
-const attr = (page: Page, id: string, name: string) => () => byId(page, id).getAttribute(name);
 const number = (page: Page, id: string) => async () => Number(await byId(page, id).textContent());
 
 describe('web app', () => {

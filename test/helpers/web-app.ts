@@ -3,6 +3,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import type { Page } from 'playwright-core';
 
 const root = path.resolve(import.meta.dirname, '../..');
 let built: Promise<void> | undefined;
@@ -17,3 +18,20 @@ export function buildWebApp(): Promise<void> {
   );
   return built;
 }
+
+export const byId = (page: Page, id: string) => page.getByTestId(id);
+
+/** Polls `read` until `ok` holds for its value; returns the value. */
+export async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await read();
+  while (!ok(value)) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 100));
+    value = await read();
+  }
+  return value;
+}
+
+/** Reads one attribute of a test id, for `until`. */
+export const attr = (page: Page, id: string, name: string) => () => byId(page, id).getAttribute(name);
