@@ -103,6 +103,8 @@ export class Maintenance {
       }
       const { maxAgeMs, maxBytes } = this.#options.retention;
       if (maxAgeMs !== undefined || maxBytes !== undefined) await this.#enforceRetention(Date.now());
+      // The replaced index versions stay cached, files open, until the connection is renewed.
+      if (tables.length > 0) await this.#state.renew().catch((error) => this.#hooks.warn('reopening memory after optimize failed', error));
       const ms = performance.now() - t0;
       this.#hooks.optimized({ ms });
       return { tables, ms };

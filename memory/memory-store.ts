@@ -65,6 +65,19 @@ export interface MemoryStoreOptions {
   minSimilarity?: number;
   /** IVF partitions probed per vector query when an index exists. @defaultValue 20 */
   nprobes?: number;
+  /**
+   * Bounds of LanceDB's caches in bytes: `index` (full-text and vector index pages) and
+   * `metadata` (manifests, file footers, schemas). Past them the least recently used entries
+   * go. LanceDB's own defaults (6 GB + 1 GB) let a long-running store grow without limit in practice.
+   * @defaultValue { index: 64 MiB, metadata: 32 MiB }
+   */
+  cacheBytes?: { index?: number; metadata?: number };
+  /**
+   * After an optimize the tables are reopened through a fresh connection (LanceDB's caches
+   * keep replaced index versions open); the old connection stays open this long for reads
+   * that began on it. @defaultValue 30000
+   */
+  retiredGraceMs?: number;
   /** Passed to `lancedb.connect()`: storageOptions for object stores, apiKey for LanceDB Cloud… */
   connection?: Partial<ConnectionOptions>;
   /** Called for each migration step run while opening an older store. */
@@ -88,6 +101,7 @@ export const defaultMemoryStoreOptions = {
   exactSearchMaxRows: 5_000,
   minSimilarity: 0.25,
   nprobes: 20,
+  cacheBytes: { index: 64 * 2 ** 20, metadata: 32 * 2 ** 20 },
 } as const satisfies Partial<MemoryStoreOptions>;
 
 export interface MemoryStoreStats {
@@ -98,6 +112,8 @@ export interface MemoryStoreStats {
   bytes: number;
   pending: number;
   vectorIndex: boolean;
+  /** Bytes in LanceDB's index and metadata caches (bounded by `cacheBytes`). */
+  cacheBytes: number;
 }
 
 /** Writes that fail right now: since when, why, how often in a row. */
@@ -125,7 +141,7 @@ export type MemoryStoreEvents = {
   close: [];
 };
 
-type ResolvedOptions = Required<Omit<MemoryStoreOptions, 'vectorDims' | 'retention' | 'connection' | 'onMigrate' | 'logger'>> & { retention: RetentionOptions };
+type ResolvedOptions = Required<Omit<MemoryStoreOptions, 'vectorDims' | 'retention' | 'connection' | 'onMigrate' | 'logger' | 'cacheBytes' | 'retiredGraceMs'>> & { retention: RetentionOptions };
 
 export class MemoryStore extends EventEmitter<MemoryStoreEvents> {
   readonly uri: string;
@@ -180,10 +196,19 @@ export class MemoryStore extends EventEmitter<MemoryStoreEvents> {
       throw new TypeError('vectorDims must be a positive integer');
     }
     const opts: ResolvedOptions = { ...defaultMemoryStoreOptions, ...stripUndefined(options), uri: options.uri, retention: options.retention ?? {} };
-    const state = await openTables(options);
+    const cacheBytes = { ...defaultMemoryStoreOptions.cacheBytes, ...stripUndefined(options.cacheBytes ?? {}) };
+    for (const [name, bytes] of Object.entries(cacheBytes)) {
+      if (!Number.isSafeInteger(bytes) || bytes < 0) throw new TypeError(`cacheBytes.${name} must be a whole number of bytes ≥ 0, got ${bytes}`);
+    }
+    const state = await openTables({ ...options, cacheBytes });
     const store = new MemoryStore(state, opts, (options.logger ?? pino({ level: 'silent' })).child({ component: 'memory' }));
     store.#maintenance.startSchedule();
     return store;
+  }
+
+  /** Bytes in LanceDB's index and metadata caches now (bounded by `cacheBytes`). */
+  get cacheBytes(): number {
+    return this.#state.cacheBytes();
   }
 
   get closed(): boolean {
@@ -423,7 +448,7 @@ export class MemoryStore extends EventEmitter<MemoryStoreEvents> {
     this.#state.assertOpen();
     const { tables } = this.#state;
     const [clips, utterances, episodes, bytes] = await Promise.all([tables.clips.countRows(), tables.utterances.countRows(), tables.episodes.countRows(), this.#state.bytes()]);
-    return { clips, utterances, episodes, bytes, pending: this.pending, vectorIndex: this.#state.vectorIndex };
+    return { clips, utterances, episodes, bytes, pending: this.pending, vectorIndex: this.#state.vectorIndex, cacheBytes: this.#state.cacheBytes() };
   }
 
   /** Flushes, rolls up open episodes, and closes the tables. Idempotent. */

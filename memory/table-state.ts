@@ -19,13 +19,25 @@ export interface OpenTablesOptions {
   uri: string;
   vectorDims?: number;
   connection?: Partial<ConnectionOptions>;
+  /** LanceDB's index and metadata caches, in bytes (see MemoryStoreOptions.cacheBytes). */
+  cacheBytes: { index: number; metadata: number };
+  /** See MemoryStoreOptions.retiredGraceMs. @defaultValue 30000 */
+  retiredGraceMs?: number;
   onMigrate?: (step: { from: number; to: number; description: string }) => void;
 }
 
+/** One LanceDB connection: its caches and the data tables opened through it. */
+interface Handles {
+  db: Connection;
+  session: lancedb.Session;
+  tables: Record<DataTableName, Table>;
+}
+
+/** How long handles replaced by renew() stay open for reads that began on them. */
+const DEFAULT_RETIRED_GRACE_MS = 30_000;
+
 export class TableState {
   readonly uri: string;
-  readonly db: Connection;
-  readonly tables: Record<DataTableName, Table>;
   /** Embedding dimension of the vector columns, or undefined when the store has none. */
   readonly vectorDims: number | undefined;
   /** close() has begun: no new work is accepted. */
@@ -48,11 +60,56 @@ export class TableState {
   /** Clip counts per memory id (decides exact vs ANN search); dropped on any delete. */
   readonly #clipCounts = new Map<string, number>();
 
-  constructor(uri: string, db: Connection, tables: Record<DataTableName, Table>, vectorDims: number | undefined) {
-    this.uri = uri;
-    this.db = db;
-    this.tables = tables;
+  /** The current connection; renew() replaces it. */
+  #handles: Handles;
+  /** Closers of handles renew() replaced, run once their grace period is over. */
+  readonly #retired = new Map<NodeJS.Timeout, () => void>();
+  readonly #options: OpenTablesOptions;
+  /** Counts renew()s: a part that keeps a table of its own (watches) reopens it when this moves. */
+  epoch = 0;
+
+  constructor(options: OpenTablesOptions, handles: Handles, vectorDims: number | undefined) {
+    this.uri = options.uri;
+    this.#options = options;
+    this.#handles = handles;
     this.vectorDims = vectorDims;
+  }
+
+  get db(): Connection {
+    return this.#handles.db;
+  }
+
+  get tables(): Readonly<Record<DataTableName, Table>> {
+    return this.#handles.tables;
+  }
+
+  /**
+   * Opens the tables again through a new connection with empty caches, and lets the old one
+   * go. LanceDB's index cache keeps every index version it has read with its files open (two
+   * per FTS index), also after an optimize replaced that version and cleanup deleted its
+   * files; the entries are small, so a byte bound lets hundreds of them, and their file
+   * handles, pile up over hours. Maintenance calls this after each optimize. The old handles
+   * close after a grace period for reads still running on them; their cache and files go
+   * when the collector frees the old session object.
+   */
+  async renew(): Promise<void> {
+    if (this.closing || this.closed) return;
+    const fresh = await connect(this.#options);
+    try {
+      const tables = {} as Record<DataTableName, Table>;
+      for (const name of DATA_TABLES) tables[name] = await fresh.db.openTable(name);
+      if (this.closing || this.closed) {
+        closeHandles({ ...fresh, tables });
+        return;
+      }
+      const old = this.#handles;
+      this.#handles = { ...fresh, tables };
+      this.epoch++;
+      this.retire(() => closeHandles(old));
+    } catch (error) {
+      fresh.db.close();
+      throw error;
+    }
   }
 
   assertOpen(): void {
@@ -95,11 +152,51 @@ export class TableState {
     return stats.reduce((s, x) => s + x.totalBytes, 0);
   }
 
+  /**
+   * Closes a handle of a connection renew() replaced once reads that began on it are over
+   * (after the grace period), or when the store closes. Any handle left open keeps that
+   * connection's caches, and their files, alive.
+   */
+  retire(close: () => void): void {
+    const timer = setTimeout(() => {
+      this.#retired.delete(timer);
+      close();
+    }, this.#options.retiredGraceMs ?? DEFAULT_RETIRED_GRACE_MS);
+    timer.unref();
+    this.#retired.set(timer, close);
+  }
+
+  /** Bytes LanceDB holds in its index and metadata caches right now. */
+  cacheBytes(): number {
+    return Number(this.#handles.session.sizeBytes());
+  }
+
   /** Releases the native handles; the caller has waited for every task that uses them. */
   release(): void {
-    for (const t of Object.values(this.tables)) t.close();
-    this.db.close();
+    for (const [timer, close] of this.#retired) {
+      clearTimeout(timer);
+      close();
+    }
+    this.#retired.clear();
+    closeHandles(this.#handles);
   }
+}
+
+function closeHandles(handles: Handles): void {
+  for (const t of Object.values(handles.tables)) t.close();
+  handles.db.close();
+}
+
+/**
+ * A connection with caches of our size. LanceDB's own default session caches up to 6 GB of
+ * index and 1 GB of metadata: every appended fragment and every new version is cached, so a
+ * store written all day grows the process by ~10 MB a minute under 8 sessions.
+ */
+async function connect(options: OpenTablesOptions): Promise<{ db: Connection; session: lancedb.Session }> {
+  const session = new lancedb.Session(BigInt(options.cacheBytes.index), BigInt(options.cacheBytes.metadata));
+  // (0.37's connect() drops a session given as its third argument: it goes in the options.)
+  const db = await lancedb.connect(options.uri, { ...options.connection, session });
+  return { db, session };
 }
 
 /**
@@ -109,7 +206,7 @@ export class TableState {
 export async function openTables(options: OpenTablesOptions): Promise<TableState> {
   const { uri } = options;
   if (isLocalUri(uri)) await fs.mkdir(localPath(uri), { recursive: true });
-  const db = await lancedb.connect(uri, options.connection);
+  const { db, session } = await connect(options);
   try {
     // The dimension is the store's: an existing vector column wins over an absent option.
     const names = new Set(await db.tableNames());
@@ -137,7 +234,7 @@ export async function openTables(options: OpenTablesOptions): Promise<TableState
     // Every open: create missing tables, add vector columns when a model appeared, indexes.
     const tables = await ensureTables(db, vectorDims);
     if (fresh || version < SCHEMA_VERSION) await writeMeta(db, { schemaVersion: String(SCHEMA_VERSION) });
-    const state = new TableState(uri, db, tables, vectorDims);
+    const state = new TableState(options, { db, session, tables }, vectorDims);
     await ensureIndexes(state);
     return state;
   } catch (error) {

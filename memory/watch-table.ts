@@ -25,6 +25,8 @@ function watchSchema() {
 export class WatchTable {
   readonly #state: TableState;
   #table: Promise<Table> | undefined;
+  /** The store's connection epoch #table was opened in. */
+  #tableEpoch = 0;
   /** Writes one after another: LanceDB commits of one table would otherwise conflict. */
   #chain: Promise<unknown> = Promise.resolve();
 
@@ -76,6 +78,13 @@ export class WatchTable {
 
   #open(): Promise<Table> {
     this.#state.assertOpen();
+    // Reopened through the current connection after the store renewed it (its old one closes).
+    if (this.#tableEpoch !== this.#state.epoch && this.#table) {
+      const stale = this.#table;
+      this.#table = undefined;
+      this.#state.retire(() => void stale.then((t) => t.close()).catch(() => {}));
+    }
+    this.#tableEpoch = this.#state.epoch;
     this.#table ??= this.#state.db.createEmptyTable(TABLE, watchSchema(), { existOk: true });
     return this.#table;
   }

@@ -31,7 +31,7 @@ export interface OmniLiveConfig {
   wakeWord?: string;
   vision: { enabled: boolean; fps: number; ocr: boolean; objects: boolean; people: boolean; modelsDir: string };
   /** Long-term memory: a LanceDB URI (a directory by default), or disabled. */
-  memory: { enabled: boolean; uri: string; maxAgeMs?: number; maxBytes?: number };
+  memory: { enabled: boolean; uri: string; maxAgeMs?: number; maxBytes?: number; cacheBytes: number };
   /** Camera and mic from browsers over WebRTC (mediasoup SFU → ffmpeg → session). */
   webrtc: WebRtcConfig;
   /** Who may connect: API keys from the environment, allowed origins, limits (README "Access"). */
@@ -73,6 +73,7 @@ export const SETTINGS = [
   ['memory.uri', '--memory-uri', 'OMNILIVE_MEMORY_URI', '', 'LanceDB URI for long-term memory (s3://…, db://…); default: <data>/memory'],
   ['memory.maxAgeDays', '--memory-max-age-days', 'OMNILIVE_MEMORY_MAX_AGE_DAYS', '', 'forget memory older than this many days (background)'],
   ['memory.maxMb', '--memory-max-mb', 'OMNILIVE_MEMORY_MAX_MB', '', 'keep memory under this many MB, oldest first (local directories)'],
+  ['memory.cacheMb', '--memory-cache-mb', 'OMNILIVE_MEMORY_CACHE_MB', '96', "RAM for LanceDB's caches: two thirds index pages, one third metadata"],
   ['webrtc.enabled', '--webrtc', 'OMNILIVE_WEBRTC', 'on', "'on': browsers send camera and mic over WebRTC (mediasoup); 'off': media over the WebSocket only"],
   ['webrtc.workers', '--rtc-workers', 'OMNILIVE_RTC_WORKERS', '', 'mediasoup worker processes (default: one per core)'],
   ['webrtc.listenIp', '--rtc-listen-ip', 'OMNILIVE_RTC_LISTEN_IP', defaultWebRtcConfig.listenIp, 'address the WebRTC transports listen on (0.0.0.0 for other machines)'],
@@ -194,6 +195,7 @@ export function loadConfig(flags: SettingValues = {}, env: NodeJS.ProcessEnv = p
       uri: get('memory.uri') || path.join(dataDir, 'memory'),
       maxAgeMs: optional('memory.maxAgeDays') ? number('memory max age days', get('memory.maxAgeDays'), 0.001, 36500) * 86_400_000 : undefined,
       maxBytes: optional('memory.maxMb') ? number('memory max MB', get('memory.maxMb'), 1, 1e9) * 1024 * 1024 : undefined,
+      cacheBytes: Math.round(number('memory cache MB', get('memory.cacheMb'), 1, 1e6) * 1024 * 1024),
     },
     webrtc: {
       enabled: oneOf('webrtc', get('webrtc.enabled'), ['on', 'off']) === 'on',

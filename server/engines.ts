@@ -80,6 +80,7 @@ export async function createEngines(config: OmniLiveConfig, options: EngineOptio
     ? await MemoryStore.open({
         uri: config.memory.uri,
         retention: { maxAgeMs: config.memory.maxAgeMs, maxBytes: config.memory.maxBytes },
+        cacheBytes: { index: Math.round((config.memory.cacheBytes * 2) / 3), metadata: Math.round(config.memory.cacheBytes / 3) },
         logger: options.logger,
       })
     : undefined;

@@ -136,6 +136,7 @@ export class ServerMetrics {
   readonly memoryRows: client.Gauge<'table'>;
   readonly memoryBytes: client.Gauge;
   readonly memoryPending: client.Gauge;
+  readonly memoryCache: client.Gauge;
   readonly webrtcWorkers: client.Gauge;
   readonly webrtcTransports: client.Gauge<'type'>;
   readonly webrtcProducers: client.Gauge<'kind'>;
@@ -223,6 +224,15 @@ export class ServerMetrics {
       registers,
       collect() {
         this.set([...self.#stores.keys()].filter((s) => !s.closed).reduce((n, s) => n + s.pending, 0));
+      },
+    });
+
+    this.memoryCache = new client.Gauge({
+      name: 'omnilive_memory_cache_bytes',
+      help: "Bytes in LanceDB's index and metadata caches (bounded by --memory-cache-mb).",
+      registers,
+      collect() {
+        this.set([...self.#stores.keys()].filter((s) => !s.closed).reduce((n, s) => n + s.cacheBytes, 0));
       },
     });
 

@@ -74,10 +74,11 @@ describe('metrics, readiness and logs of a running server', () => {
   const lines: string[] = [];
   let t: TestServer;
   let engines: Awaited<ReturnType<typeof createEngines>>;
+  let config: ReturnType<typeof loadConfig>;
 
   before(async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'omnilive-metrics-'));
-    const config = loadConfig({ host: '127.0.0.1', port: '0', dataDir, 'tls.mode': 'off', 'vision.enabled': 'off', 'webrtc.enabled': 'off', 'access.apiKeys': KEY }, {});
+    config = loadConfig({ host: '127.0.0.1', port: '0', dataDir, 'tls.mode': 'off', 'vision.enabled': 'off', 'webrtc.enabled': 'off', 'access.apiKeys': KEY }, {});
     const logger = createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(line) } });
     engines = await createEngines(config, { logger });
     const server = new OmniLiveServer(config, engines, { logger });
@@ -123,6 +124,8 @@ describe('metrics, readiness and logs of a running server', () => {
     assert.ok((m.get('omnilive_memory_write_seconds_count') ?? 0) >= 1);
     assert.ok((m.get('omnilive_memory_rows{table="utterances"}') ?? 0) >= 2);
     assert.ok((m.get('omnilive_memory_bytes') ?? 0) > 0);
+    const cache = m.get('omnilive_memory_cache_bytes') ?? 0;
+    assert.ok(cache > 0 && cache <= config.memory.cacheBytes, `LanceDB's caches in use and reported: ${cache} bytes`);
     assert.ok(m.has('omnilive_nodejs_eventloop_lag_seconds'), 'event-loop lag');
     assert.ok(m.has('omnilive_nodejs_eventloop_lag_p99_seconds'));
     assert.ok(m.has('omnilive_process_resident_memory_bytes'));
