@@ -137,6 +137,8 @@ export type MemoryStoreEvents = {
   /** Rows dropped unwritten because the queue was full while writes failed. */
   drop: [{ clips: number; utterances: number }];
   optimize: [{ ms: number }];
+  /** A whole memory id was forgotten (its watches too): caches of it elsewhere must go. */
+  forgotten: [{ memoryId: string }];
   warning: [string];
   close: [];
 };
@@ -393,7 +395,10 @@ export class MemoryStore extends EventEmitter<MemoryStoreEvents> {
     const counts = await this.#admin.forget(selector);
     // Forgetting a whole user forgets what they asked to be told, too.
     const wholeMemory = memoryId !== undefined && sessionId === undefined && ids === undefined && selector.fromWallMs === undefined && selector.toWallMs === undefined;
-    if (wholeMemory) await this.#watches.remove(memoryId);
+    if (wholeMemory) {
+      await this.#watches.remove(memoryId);
+      this.#announce('forgotten', { memoryId });
+    }
     return counts;
   }
 

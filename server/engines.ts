@@ -88,6 +88,8 @@ export async function createEngines(config: OmniLiveConfig, options: EngineOptio
   // Sounds other than words: an AudioSet model from the models dir, else the signal detectors.
   const sounds = await createSoundEngine({ modelsDir: config.vision.modelsDir });
   const watches = new WatchBook({ storage: memory && memoryWatchStorage(memory) });
+  // A user forgotten through the API must not keep watches alive in this process.
+  memory?.on('forgotten', ({ memoryId }) => watches.forgetCached(memoryId));
   return {
     health,
     vad,

@@ -57,6 +57,11 @@ describe('watches over the WebSocket protocol: kept with the user across a resta
       assert.equal(deleted.watch_id, made.watch.id);
       const after = await request(alice, { type: 'omnilive.watch.list' }, 'omnilive.watch.listed');
       assert.deepEqual(after.watches.map((w: any) => w.id), [spoken.watch.id]);
+      // Forgetting the whole user through the API forgets what she asked to be told, in this
+      // process too: no watch of hers is left to fire.
+      const forgot = await fetch(`http://127.0.0.1:${server.port}/v1/memory/forget?user=alice`, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ all: true }) });
+      assert.equal(forgot.status, 200, await forgot.clone().text());
+      assert.deepEqual((await request(alice, { type: 'omnilive.watch.list' }, 'omnilive.watch.listed')).watches, [], 'watches of a forgotten user');
       alice.close();
     } finally {
       await server.close();
