@@ -367,8 +367,9 @@ function buildReport(r: {
     const firstPeak = peak(first, key);
     const lastPeak = peak(last, key);
     const fell = drops(measured, pick(key));
-    // A table that never held more than one fragment needs no maintenance.
-    const needed = (growth[key]!.max ?? 0) > 1;
+    // A table that never held more than one fragment, or never gained any (meta: written once,
+    // two version files from start to end), needs no maintenance.
+    const needed = (growth[key]!.max ?? 0) > Math.max(1, growth[key]!.start ?? 0);
     const pass = !judged ? null : !needed || (fell > 0 && firstPeak !== null && lastPeak !== null && lastPeak <= 1.5 * firstPeak + 8);
     return { first_interval_peak: firstPeak, last_interval_peak: lastPeak, max: growth[key]!.max, drops: fell, pass };
   };
