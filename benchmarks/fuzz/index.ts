@@ -19,6 +19,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeMachine, loadNow } from '../../server/eval/machine.ts';
+import { positiveInteger } from '../args.ts';
 import { FuzzGenerator } from '../../test/helpers/fuzz-events.ts';
 import { FuzzSocket, runStorm, typedTurn, type StormResult, type TurnResult } from '../../test/helpers/fuzz-storm.ts';
 
@@ -32,17 +33,11 @@ const { values: args } = parseArgs({
     webrtc: { type: 'string', default: 'on' },
   },
 });
-const MESSAGES = positive('messages', args.messages);
-const WINDOW = positive('window', args.window);
-const RATE = positive('rate', args.rate);
-const MAX_MESSAGE_BYTES = positive('max-message-bytes', args['max-message-bytes']);
+const MESSAGES = positiveInteger('messages', args.messages);
+const WINDOW = positiveInteger('window', args.window);
+const RATE = positiveInteger('rate', args.rate);
+const MAX_MESSAGE_BYTES = positiveInteger('max-message-bytes', args['max-message-bytes']);
 if (args.webrtc !== 'on' && args.webrtc !== 'off') throw new TypeError(`--webrtc must be on or off, got '${args.webrtc}'`);
-
-function positive(name: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new TypeError(`--${name} must be a positive integer, got '${value}'`);
-  return n;
-}
 
 const T0 = performance.now();
 const log = (message: string) => process.stderr.write(`[fuzz ${((performance.now() - T0) / 1000).toFixed(1).padStart(6)} s] ${message}\n`);

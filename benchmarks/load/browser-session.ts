@@ -23,13 +23,6 @@ export interface BrowserFleetOptions {
   onProblem: (text: string) => void;
 }
 
-/** A stable 32-bit seed from a string (FNV-1a). */
-function seed32(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return h >>> 0;
-}
-
 export class BrowserFleet {
   readonly turns: TurnRecord[] = [];
   readonly #browser: Browser;
@@ -73,7 +66,7 @@ export class BrowserFleet {
       await page.addScriptTag({ content: this.#bundle });
       const cfg = {
         index,
-        seed: seed32(`${this.#o.seed}:webrtc:${index}`),
+        seed: `${this.#o.seed}:webrtc:${index}`, // seededRandom hashes it
         pauseMs: this.#o.pauseMs ?? [2000, 5000],
         sceneMs: this.#o.sceneMs ?? [8000, 20000],
         lines: this.#o.lines.map((u) => ({ text: u.text, pcm: pcm16ToBase64(u.pcm), rate: INPUT_RATE, offset: u.offset })),

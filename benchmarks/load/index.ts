@@ -31,6 +31,7 @@ import { LiveSession, type TurnRecord } from '../live-sessions/live-session.ts';
 import { renderLines, renderScenes } from '../live-sessions/media.ts';
 import { cpuByName, sampleTree } from '../live-sessions/proc-tree.ts';
 import { ServerProcess } from '../live-sessions/server-process.ts';
+import { outputDir, progressLog } from '../live-sessions/run-log.ts';
 import { type TurnStats, dist, turnStats } from '../live-sessions/turn-stats.ts';
 import { seededRandom } from '../seeded-random.ts';
 import { BrowserFleet } from './browser-session.ts';
@@ -67,19 +68,12 @@ const MAX_FAILED_SHARE = 0.2;
 /** After a window, turns begun in it may still be answering: wait at most this long for them. */
 const GRACE_MS = 60_000;
 
-const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-const OUT = path.resolve(args.out ?? path.join(os.tmpdir(), `omnilive-load-${stamp}`));
-fs.mkdirSync(OUT, { recursive: true });
+const OUT = outputDir('load', args.out);
 
 /** Every turn of every step (with the answer's words), for reading a run's failures afterwards. */
 const turnsFile = fs.createWriteStream(path.join(OUT, 'turns.jsonl'));
 
-const t0 = performance.now();
-const clock = () => {
-  const s = Math.round((performance.now() - t0) / 1000);
-  return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
-};
-const progress = (line: string) => process.stderr.write(`[load ${clock()}] ${line}\n`);
+const progress = progressLog('load');
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const round1 = (x: number) => Math.round(x * 10) / 10;
 

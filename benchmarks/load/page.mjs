@@ -5,6 +5,8 @@
 // playwright: window.load.take() hands over the finished turns. Times are epoch ms.
 import { RealtimeClient } from '../../web/lib/realtime-client.ts';
 import { WebRtcUplink, WebRtcVoice } from '../../web/lib/webrtc.ts';
+import { humMicrophone } from '../live-sessions/page-audio.mjs';
+import { seededRandom } from '../seeded-random.ts';
 
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -18,20 +20,8 @@ function pcmFromBase64(b64) {
   return new Int16Array(bytes.buffer, 0, bytes.length >> 1);
 }
 
-/** A small seeded generator (mulberry32): each page's pauses and scenes differ, reproducibly. */
-function random32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 async function start(url, cfg) {
-  const random = random32(cfg.seed);
+  const random = seededRandom(cfg.seed); // each page's pauses and scenes differ, reproducibly
   const done = [];
   const problems = [];
   const problem = (text) => problems.push(text);
@@ -70,14 +60,7 @@ async function start(url, cfg) {
   const video = canvas.captureStream(15).getVideoTracks()[0];
 
   // ---- mic: WebAudio into a MediaStream, a faint hum between sentences ----
-  const ctx = new AudioContext({ sampleRate: 48000 });
-  const destination = ctx.createMediaStreamDestination();
-  const hum = ctx.createOscillator();
-  const humGain = ctx.createGain();
-  hum.frequency.value = 120;
-  humGain.gain.value = 0.002;
-  hum.connect(humGain).connect(destination);
-  hum.start();
+  const { ctx, destination } = humMicrophone();
   const lines = cfg.lines.map((l) => {
     const pcm = pcmFromBase64(l.pcm);
     const buffer = ctx.createBuffer(1, pcm.length, l.rate);

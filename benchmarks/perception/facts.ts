@@ -23,6 +23,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { positiveInteger } from '../args.ts';
 import sharp from 'sharp';
 import { loadConfig } from '../../server/config.ts';
 import { describeMachine, loadNow } from '../../server/eval/machine.ts';
@@ -38,14 +39,8 @@ import type { DetectedObject, RgbImage } from '../../server/perception/video/typ
 import { listProcesses } from '../../test/helpers/proc.ts';
 
 const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '12' }, warmup: { type: 'string', default: '2' } } });
-const RUNS = positive('runs', args.runs);
-const WARMUP = positive('warmup', args.warmup);
-
-function positive(name: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new TypeError(`--${name} must be a positive integer, got '${value}'`);
-  return n;
-}
+const RUNS = positiveInteger('runs', args.runs);
+const WARMUP = positiveInteger('warmup', args.warmup);
 
 const T0 = performance.now();
 const log = (message: string) => process.stderr.write(`[facts ${((performance.now() - T0) / 1000).toFixed(1).padStart(6)} s] ${message}\n`);

@@ -17,18 +17,13 @@ import { parseArgs } from 'node:util';
 import * as native from '../../server/perception/kernels/index.ts';
 import { reference } from '../../server/perception/kernels/index.ts';
 import { describeMachine } from '../../server/eval/machine.ts';
+import { positiveInteger } from '../args.ts';
 
 const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '15' }, warmup: { type: 'string', default: '3' } } });
-const RUNS = positive('runs', args.runs);
-const WARMUP = positive('warmup', args.warmup);
+const RUNS = positiveInteger('runs', args.runs);
+const WARMUP = positiveInteger('warmup', args.warmup);
 const GOAL_RATIO = 10;
 const GOAL_STALL_MS = 5;
-
-function positive(name: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new TypeError(`--${name} must be a positive integer, got '${value}'`);
-  return n;
-}
 
 // ---- inputs (deterministic) ----
 

@@ -46,6 +46,7 @@ import { Session, type SessionEngines } from '../../server/session/session.ts';
 import { listProcesses, procStat } from '../../test/helpers/proc.ts';
 import { describeMachine, loadNow } from '../../server/eval/machine.ts';
 import { quantile } from '../../server/eval/stats.ts';
+import { positiveInteger } from '../args.ts';
 
 // ---- arguments ----
 
@@ -57,15 +58,9 @@ const { values: args } = parseArgs({
     facts: { type: 'string' },
   },
 });
-const STREAMS = args.streams.split(',').map((s) => positive('streams', s));
-const SECONDS = positive('seconds', args.seconds);
-const KEYFRAMES = positive('keyframes', args.keyframes);
-
-function positive(name: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new TypeError(`--${name} must be positive integers, got '${value}'`);
-  return n;
-}
+const STREAMS = args.streams.split(',').map((s) => positiveInteger('streams', s));
+const SECONDS = positiveInteger('seconds', args.seconds);
+const KEYFRAMES = positiveInteger('keyframes', args.keyframes);
 
 const FPS = 1;
 const WIDTH = 640;

@@ -34,7 +34,9 @@ import { LiveSession, type TurnRecord } from '../live-sessions/live-session.ts';
 import { renderLines, renderScenes } from '../live-sessions/media.ts';
 import { type TreeSample, cpuByName, sampleTree } from '../live-sessions/proc-tree.ts';
 import { type ProbeSample, ServerProcess, parsePrometheus } from '../live-sessions/server-process.ts';
+import { outputDir, progressLog } from '../live-sessions/run-log.ts';
 import { dist, median, turnStats } from '../live-sessions/turn-stats.ts';
+import { positiveInteger, positiveNumber } from '../args.ts';
 import { seededRandom } from '../seeded-random.ts';
 
 // ---- arguments ----
@@ -52,31 +54,19 @@ const { values: args, positionals: serveArgs } = parseArgs({
   },
 });
 
-function positive(name: string, value: string, integer = false): number {
-  const n = Number(value);
-  if (!(n > 0) || (integer && !Number.isInteger(n))) throw new TypeError(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got '${value}'`);
-  return n;
-}
-const SESSIONS = positive('sessions', args.sessions!, true);
-const MINUTES = positive('minutes', args.minutes!);
+const SESSIONS = positiveInteger('sessions', args.sessions!);
+const MINUTES = positiveNumber('minutes', args.minutes!);
 const WARMUP_MIN = Number(args.warmup);
 if (!(WARMUP_MIN >= 0 && WARMUP_MIN < MINUTES)) throw new TypeError(`--warmup must be at least 0 and less than --minutes, got '${args.warmup}'`);
-const SAMPLE_S = positive('sample-s', args['sample-s']!);
+const SAMPLE_S = positiveNumber('sample-s', args['sample-s']!);
 const SEED = args.seed!;
 /** The scheduled LanceDB optimize of the server (memory-store.ts defaults). */
 const OPTIMIZE_INTERVAL_MIN = 5;
 const GOAL_RSS_GROWTH = 0.1;
 
-const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-const OUT = path.resolve(args.out ?? path.join(os.tmpdir(), `omnilive-soak-${stamp}`));
-fs.mkdirSync(OUT, { recursive: true });
+const OUT = outputDir('soak', args.out);
 
-const t0 = performance.now();
-const clock = () => {
-  const s = Math.round((performance.now() - t0) / 1000);
-  return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
-};
-const progress = (line: string) => process.stderr.write(`[soak ${clock()}] ${line}\n`);
+const progress = progressLog('soak');
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const mb = (bytes: number | null | undefined) => (typeof bytes === 'number' ? Math.round(bytes / 1048576) : null);
 

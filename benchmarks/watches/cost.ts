@@ -23,17 +23,12 @@ import type { Observation, Watch, WatchRule } from '../../server/reasoning/watch
 import { WatchChecker } from '../../server/reasoning/watch/watch-checker.ts';
 import { parseCondition, parseWatchRequest } from '../../server/reasoning/watch/watch-request.ts';
 import { seededRandom } from '../seeded-random.ts';
+import { positiveInteger } from '../args.ts';
 
 const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '2000' }, warmup: { type: 'string', default: '200' } } });
-const RUNS = positive('runs', args.runs);
-const WARMUP = positive('warmup', args.warmup);
+const RUNS = positiveInteger('runs', args.runs);
+const WARMUP = positiveInteger('warmup', args.warmup);
 const WATCH_COUNTS = [1, 10, 100];
-
-function positive(name: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new TypeError(`--${name} must be a positive integer, got '${value}'`);
-  return n;
-}
 
 const loadAtStart = loadNow();
 const random = seededRandom('watches-cost');

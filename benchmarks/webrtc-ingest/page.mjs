@@ -5,6 +5,7 @@
 // window.bench is driven by playwright.
 import { RealtimeClient } from '../../web/lib/realtime-client.ts';
 import { WebRtcUplink, WebRtcVoice } from '../../web/lib/webrtc.ts';
+import { humMicrophone } from '../live-sessions/page-audio.mjs';
 import { stampCells, STAMP_COLS, STAMP_ROWS } from './stamp.ts';
 
 const now = () => performance.timeOrigin + performance.now();
@@ -28,15 +29,7 @@ async function start(url, withVoice) {
 
   // Beeps: 300 ms of 1 kHz every 2 s, started at once (not scheduled ahead on the audio clock,
   // whose rate may drift from the wall clock when several pages render audio headless).
-  const ctx = new AudioContext({ sampleRate: 48000 });
-  const destination = ctx.createMediaStreamDestination();
-  // A faint hum keeps the track's audio continuous between beeps, as a live microphone's is.
-  const hum = ctx.createOscillator();
-  const humGain = ctx.createGain();
-  hum.frequency.value = 120;
-  humGain.gain.value = 0.002;
-  hum.connect(humGain).connect(destination);
-  hum.start();
+  const { ctx, destination } = humMicrophone();
   const beeps = [];
   const schedule = () => {
     const osc = ctx.createOscillator();

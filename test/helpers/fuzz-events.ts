@@ -526,6 +526,7 @@ export class FuzzGenerator {
     // A peer closes with its session only, so webrtc_closed is possible but not expected here.
     const signalling = (expect: Partial<Expectation>): Expectation => (webrtcOff ? answer({ all: [E('webrtc_unavailable')] }) : answer({ async: true, ...expect, may: [E('webrtc_closed')] }));
     const eventId: Field = { path: ['event_id'], accepts: ['string'], max: 128 };
+    const transportId: Field = { path: ['transport_id'], accepts: ['string'], required: true, max: 64 };
     switch (type) {
       case 'session.update': {
         const { session, fields } = this.#sessionPatch();
@@ -656,7 +657,7 @@ export class FuzzGenerator {
           expect: signalling({ any: ['omnilive.webrtc.transport.connected', E('webrtc_unknown_transport'), E('webrtc_already_connected'), E('invalid_value')] }),
           fields: [
             eventId,
-            { path: ['transport_id'], accepts: ['string'], required: true, max: 64 },
+            transportId,
             { path: ['dtls_parameters'], accepts: ['object'], required: true, strict: true },
             { path: ['dtls_parameters', 'fingerprints'], accepts: ['array'], required: true, max: 8 },
             { path: ['dtls_parameters', 'fingerprints', 0], accepts: ['object'], strict: true },
@@ -672,7 +673,7 @@ export class FuzzGenerator {
           expect: signalling({ any: ['omnilive.webrtc.produced', E('webrtc_unknown_transport'), E('webrtc_already_producing'), E('invalid_value'), E('webrtc_not_joined')] }),
           fields: [
             eventId,
-            { path: ['transport_id'], accepts: ['string'], required: true, max: 64 },
+            transportId,
             { path: ['kind'], accepts: ['string'], required: true, closed: true },
             { path: ['rtp_parameters'], accepts: ['object'], required: true, strict: true },
             { path: ['rtp_parameters', 'codecs'], accepts: ['array'], required: true, max: 16 },
@@ -690,7 +691,7 @@ export class FuzzGenerator {
           expect: signalling({ any: ['omnilive.webrtc.consumed', E('webrtc_not_joined'), E('webrtc_unknown_transport'), E('invalid_value')] }),
           fields: [
             eventId,
-            { path: ['transport_id'], accepts: ['string'], required: true, max: 64 },
+            transportId,
             { path: ['rtp_capabilities'], accepts: ['object'], required: true, strict: true },
             { path: ['rtp_capabilities', 'codecs'], accepts: ['array'], required: true, max: 64 },
             { path: ['rtp_capabilities', 'codecs', 0, 'kind'], accepts: ['string'], required: true, closed: true },
