@@ -65,8 +65,6 @@ export class TableState {
   /** Closers of handles renew() replaced, run once their grace period is over. */
   readonly #retired = new Map<NodeJS.Timeout, () => void>();
   readonly #options: OpenTablesOptions;
-  /** Counts renew()s: a part that keeps a table of its own (watches) reopens it when this moves. */
-  epoch = 0;
 
   constructor(options: OpenTablesOptions, handles: Handles, vectorDims: number | undefined) {
     this.uri = options.uri;
@@ -75,6 +73,7 @@ export class TableState {
     this.vectorDims = vectorDims;
   }
 
+  /** The current connection: a part that opens a table of its own (watches) reopens it when this changes. */
   get db(): Connection {
     return this.#handles.db;
   }
@@ -104,7 +103,6 @@ export class TableState {
       }
       const old = this.#handles;
       this.#handles = { ...fresh, tables };
-      this.epoch++;
       this.retire(() => closeHandles(old));
     } catch (error) {
       fresh.db.close();

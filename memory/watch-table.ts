@@ -3,7 +3,7 @@
  * its body as JSON, so memory needs no knowledge of what a watch holds. Written at once, not
  * through the write buffer: a confirmed watch must survive a crash right after "OK, I'll tell you".
  */
-import type { Table } from '@lancedb/lancedb';
+import type { Connection, Table } from '@lancedb/lancedb';
 import { arrow } from './schema.ts';
 import { sqlString } from './rows.ts';
 import type { TableState } from './table-state.ts';
@@ -25,8 +25,8 @@ function watchSchema() {
 export class WatchTable {
   readonly #state: TableState;
   #table: Promise<Table> | undefined;
-  /** The store's connection epoch #table was opened in. */
-  #tableEpoch = 0;
+  /** The store's connection #table was opened through. */
+  #tableDb: Connection | undefined;
   /** Writes one after another: LanceDB commits of one table would otherwise conflict. */
   #chain: Promise<unknown> = Promise.resolve();
 
@@ -79,12 +79,12 @@ export class WatchTable {
   #open(): Promise<Table> {
     this.#state.assertOpen();
     // Reopened through the current connection after the store renewed it (its old one closes).
-    if (this.#tableEpoch !== this.#state.epoch && this.#table) {
+    if (this.#table && this.#tableDb !== this.#state.db) {
       const stale = this.#table;
       this.#table = undefined;
       this.#state.retire(() => void stale.then((t) => t.close()).catch(() => {}));
     }
-    this.#tableEpoch = this.#state.epoch;
+    this.#tableDb = this.#state.db;
     this.#table ??= this.#state.db.createEmptyTable(TABLE, watchSchema(), { existOk: true });
     return this.#table;
   }

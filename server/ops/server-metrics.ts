@@ -223,7 +223,7 @@ export class ServerMetrics {
       help: 'Memory rows queued and not yet durable (a crash loses them).',
       registers,
       collect() {
-        this.set([...self.#stores.keys()].filter((s) => !s.closed).reduce((n, s) => n + s.pending, 0));
+        this.set(self.#sumOpenStores((s) => s.pending));
       },
     });
 
@@ -232,7 +232,7 @@ export class ServerMetrics {
       help: "Bytes in LanceDB's index and metadata caches (bounded by --memory-cache-mb).",
       registers,
       collect() {
-        this.set([...self.#stores.keys()].filter((s) => !s.closed).reduce((n, s) => n + s.cacheBytes, 0));
+        this.set(self.#sumOpenStores((s) => s.cacheBytes));
       },
     });
 
@@ -388,6 +388,13 @@ export class ServerMetrics {
     });
     store.on('optimize', (report) => this.memoryOptimize.observe(report.ms / 1000));
     store.once('close', () => this.#stores.delete(store));
+  }
+
+  /** A sum over the memory stores still open (a closing one reads nothing). */
+  #sumOpenStores(of: (store: MemoryStore) => number): number {
+    let n = 0;
+    for (const store of this.#stores.keys()) if (!store.closed) n += of(store);
+    return n;
   }
 
   /** The open stores' stats, refreshed when stale; a slow refresh leaves the last known ones. */
